@@ -1,0 +1,82 @@
+//! Digests of the content a pod template consumes.
+//!
+//! The digest covers meaning, not text: `data` and `stringData`, wrapped or
+//! unwrapped base64, key order and metadata make no difference. Only the keys
+//! a template consumes count when it consumes specific keys, so rotating a key
+//! that a workload does not read does not restart it.
+
+use std::collections::BTreeSet;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest as _, Sha256};
+
+use crate::inventory::Source;
+
+/// Bumped if the byte layout below ever changes, so old and new never collide.
+const DOMAIN: &[u8] = b"secret-rollout/digest/v1";
+
+/// Which keys of a source a template consumes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Keys<'t> {
+    All,
+    Some(BTreeSet<&'t str>),
+}
+
+impl<'t> Keys<'t> {
+    pub fn add(&mut self, key: Option<&'t str>) {
+        match (self, key) {
+            (Keys::All, _) => {}
+            (this @ Keys::Some(_), None) => *this = Keys::All,
+            (Keys::Some(set), Some(k)) => {
+                set.insert(k);
+            }
+        }
+    }
+
+    fn includes(&self, key: &str) -> bool {
+        match self {
+            Keys::All => true,
+            Keys::Some(set) => set.contains(key),
+        }
+    }
+}
+
+/// A digest as written in the annotation: `sha256:<hex>`, or `hmac-sha256:<hex>`
+/// when a key is configured. With a key, an annotation reader cannot test
+/// guesses of a weak password against the digest.
+pub fn digest(source: &Source<'_, '_>, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
+    let mut bytes = Vec::with_capacity(256);
+    field(&mut bytes, DOMAIN);
+    field(&mut bytes, source.object.kind.as_bytes());
+    field(&mut bytes, source.secret_type.as_bytes());
+    for (key, value) in &source.entries {
+        if keys.includes(key) {
+            field(&mut bytes, key.as_bytes());
+            field(&mut bytes, value);
+        }
+    }
+    match hmac_key {
+        None => format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+        Some(k) => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(k).expect("HMAC takes any key length");
+            mac.update(&bytes);
+            format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()))
+        }
+    }
+}
+
+/// Length-prefixed, so that no two different entry lists share bytes.
+fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}

@@ -1,0 +1,395 @@
+//! Text edits to the original stream: we add, refresh or remove our
+//! annotations by splicing bytes, and copy every other byte as it was.
+//!
+//! Re-serializing a YAML tree changes meaning in ways Go's parser notices
+//! (`on` → `"on"`, `0644` → `"0644"`), so we never do it.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::yaml::{Entry, Map, Node, Style, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// A pod template whose shape we will not edit, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: cannot write annotations: {reason}")]
+pub struct EditError {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Apply non-overlapping edits; an insertion may sit at the end of a removal.
+pub fn apply(text: &str, edits: &mut [Edit]) -> String {
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let grow: usize = edits.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(text.len() + grow);
+    let mut at = 0;
+    for e in edits.iter() {
+        assert!(
+            e.range.start >= at,
+            "edits overlap at byte {}",
+            e.range.start
+        );
+        out.push_str(&text[at..e.range.start]);
+        out.push_str(&e.text);
+        at = e.range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Owns the keys we write; everything else under `metadata.annotations` is
+/// someone else's and is left alone.
+pub fn is_ours(key: &str) -> bool {
+    key.starts_with("secret-rollout/secret.") || key.starts_with("secret-rollout/configmap.")
+}
+
+/// Edits that make the annotations of `template` hold exactly `desired` among
+/// our keys. No edits when they already do, so a second run changes nothing.
+pub fn annotations(
+    text: &str,
+    template: &Node<'_>,
+    desired: &BTreeMap<String, String>,
+) -> Result<Vec<Edit>, EditError> {
+    let refuse = |node: &Node<'_>, reason: &str| EditError {
+        line: node.span.line,
+        reason: reason.to_string(),
+    };
+    let Some(tmap) = template.as_map() else {
+        return Err(refuse(template, "the pod template is not a mapping"));
+    };
+    let Some(meta_entry) = tmap.entry("metadata") else {
+        if desired.is_empty() {
+            return Ok(vec![]);
+        }
+        if tmap.get("metadata").is_some() || template.aliased {
+            return Err(refuse(
+                template,
+                "its metadata comes from a YAML alias or merge key",
+            ));
+        }
+        let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
+        return Ok(vec![insert(text, tmap, "metadata", value)]);
+    };
+    let metadata = &meta_entry.value;
+    if metadata.is_null() {
+        if desired.is_empty() {
+            return Ok(vec![]);
+        }
+        let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
+        return Ok(vec![fill_null(text, meta_entry, &value)]);
+    }
+    let Some(mmap) = metadata.as_map() else {
+        return Err(refuse(
+            metadata,
+            "the pod template's metadata is not a mapping",
+        ));
+    };
+    let Some(ann_entry) = mmap.entry("annotations") else {
+        if desired.is_empty() {
+            return Ok(vec![]);
+        }
+        if mmap.get("annotations").is_some() || metadata.aliased {
+            return Err(refuse(
+                metadata,
+                "its annotations come from a YAML alias or merge key",
+            ));
+        }
+        return Ok(vec![insert(
+            text,
+            mmap,
+            "annotations",
+            Nested::Entries(desired),
+        )]);
+    };
+    let annotations = &ann_entry.value;
+    if annotations.is_null() {
+        if desired.is_empty() {
+            return Ok(vec![]);
+        }
+        return Ok(vec![fill_null(text, ann_entry, &Nested::Entries(desired))]);
+    }
+    let Some(amap) = annotations.as_map() else {
+        return Err(refuse(
+            annotations,
+            "the pod template's annotations are not a mapping",
+        ));
+    };
+    reconcile(text, annotations, amap, desired).map_err(|reason| refuse(annotations, &reason))
+}
+
+/// New content to write under a key.
+enum Nested<'d> {
+    Key(&'static str, Box<Nested<'d>>),
+    Entries(&'d BTreeMap<String, String>),
+}
+
+impl Nested<'_> {
+    fn block(&self, indent: usize, eol: &str, out: &mut String) {
+        let pad = " ".repeat(indent);
+        match self {
+            Nested::Key(key, inner) => {
+                out.push_str(&format!("{pad}{key}:{eol}"));
+                inner.block(indent + 2, eol, out);
+            }
+            Nested::Entries(entries) => {
+                for (k, v) in entries.iter() {
+                    out.push_str(&format!("{pad}{}{eol}", entry_text(k, v)));
+                }
+            }
+        }
+    }
+
+    fn flow(&self) -> String {
+        match self {
+            Nested::Key(key, inner) => format!("{{{key}: {}}}", inner.flow()),
+            Nested::Entries(entries) => {
+                let parts: Vec<String> = entries.iter().map(|(k, v)| entry_text(k, v)).collect();
+                format!("{{{}}}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Our keys are plain-safe by construction (see `stamp::annotation_key`);
+/// values are double-quoted so no YAML 1.1 reader can take them for anything
+/// but a string.
+fn entry_text(key: &str, value: &str) -> String {
+    debug_assert!(key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b)));
+    format!("{key}: {}", quote(value))
+}
+
+fn quote(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    s.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            c if c.is_ascii_graphic() || c == ' ' => s.push(c),
+            c => s.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The line ending used around `at`.
+fn eol_at(text: &str, at: usize) -> &'static str {
+    let line_end = text[at..].find('\n').map(|i| at + i);
+    let prev_end = text[..at].rfind('\n');
+    let crlf = |nl: usize| nl > 0 && text.as_bytes()[nl - 1] == b'\r';
+    if line_end.is_some_and(crlf) || prev_end.is_some_and(crlf) {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The first byte after the line on which a value ends.
+fn after_line(text: &str, end: usize) -> Option<usize> {
+    if end == 0 || text.as_bytes()[end - 1] == b'\n' {
+        return Some(end);
+    }
+    text[end..].find('\n').map(|i| end + i + 1)
+}
+
+/// 0-based column of a node, in bytes; indentation is spaces, so it matches.
+fn indent_of(text: &str, node: &Node<'_>) -> usize {
+    node.span.start - line_start(text, node.span.start)
+}
+
+/// Only spaces before the node on its line: it starts its own line.
+fn starts_line(text: &str, node: &Node<'_>) -> bool {
+    text[line_start(text, node.span.start)..node.span.start]
+        .bytes()
+        .all(|b| b == b' ')
+}
+
+/// Add `key: value` as the last entry of a mapping that lacks `key`.
+fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Edit {
+    if map.flow {
+        return flow_insert(map, &format!("{key}: {}", value.flow()));
+    }
+    block_insert(text, map, &Nested::Key(key, Box::new(value)))
+}
+
+/// Append to a block mapping, on the lines after its last value, at the
+/// indentation of its keys.
+fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
+    let last = map.entries.last().expect("block mappings have entries");
+    let indent = indent_of(text, &map.entries[0].key);
+    let eol = eol_at(text, last.value.span.start);
+    let (at, mut out) = match after_line(text, last.value.span.end) {
+        Some(at) => (at, String::new()),
+        None => (text.len(), eol.to_string()),
+    };
+    content.block(indent, eol, &mut out);
+    Edit {
+        range: at..at,
+        text: out,
+    }
+}
+
+/// Give content to `key:` / `key: null` / `key: ~`.
+fn fill_null(text: &str, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
+    let span = entry.value.span;
+    let explicit = span.end > span.start;
+    let in_block = starts_line(text, &entry.key) && !explicit;
+    if in_block {
+        // `annotations:` followed by nothing: continue as a block.
+        let eol = eol_at(text, span.start);
+        let mut out = String::from(eol);
+        value.block(indent_of(text, &entry.key) + 2, eol, &mut out);
+        out.truncate(out.len() - eol.len());
+        Edit {
+            range: span.start..span.start,
+            text: out,
+        }
+    } else if explicit {
+        Edit {
+            range: span.start..span.end,
+            text: value.flow(),
+        }
+    } else {
+        Edit {
+            range: span.start..span.start,
+            text: format!(" {}", value.flow()),
+        }
+    }
+}
+
+/// A scalar written on the key's line that can be replaced in place.
+fn is_inline_scalar(node: &Node<'_>) -> bool {
+    matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
+}
+
+fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
+    match map.entries.last() {
+        Some(last) => Edit {
+            range: last.value.span.end..last.value.span.end,
+            text: format!(", {entry}"),
+        },
+        None => Edit {
+            range: map.inner.start..map.inner.start,
+            text: entry.to_string(),
+        },
+    }
+}
+
+/// Bring an existing annotations mapping to the desired set of our keys.
+fn reconcile(
+    text: &str,
+    node: &Node<'_>,
+    map: &Map<'_>,
+    desired: &BTreeMap<String, String>,
+) -> Result<Vec<Edit>, String> {
+    let ours: Vec<&Entry<'_>> = map
+        .entries
+        .iter()
+        .filter(|e| e.key.as_str().is_some_and(is_ours))
+        .collect();
+    let current: BTreeMap<&str, &str> = ours
+        .iter()
+        .map(|e| (e.key.as_str().unwrap_or(""), e.value.as_str().unwrap_or("")))
+        .collect();
+    let wanted: BTreeMap<&str, &str> = desired
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if current == wanted {
+        return Ok(vec![]);
+    }
+    if node.aliased {
+        return Err("the annotations come from a YAML alias".into());
+    }
+    if map.flow {
+        return Ok(vec![flow_rewrite(text, map, desired)]);
+    }
+    let mut edits = Vec::new();
+    let mut missing: BTreeMap<String, String> = desired.clone();
+    let others = map.entries.len() - ours.len();
+    for e in &ours {
+        let key = e.key.as_str().unwrap_or("");
+        match missing.remove(key) {
+            Some(value) if e.value.as_str() == Some(value.as_str()) => {}
+            Some(value) if is_inline_scalar(&e.value) => {
+                let span = e.value.span;
+                let space = if span.start == span.end { " " } else { "" };
+                edits.push(Edit {
+                    range: span.start..span.end,
+                    text: format!("{space}{}", quote(&value)),
+                });
+            }
+            keep => {
+                // Remove the whole entry line(s); a replacement is re-added below.
+                if !starts_line(text, &e.key) {
+                    return Err("an annotation of ours does not start its own line".into());
+                }
+                let from = line_start(text, e.key.span.start);
+                let to = after_line(text, e.value.span.end).unwrap_or(text.len());
+                if let Some(value) = keep {
+                    let eol = eol_at(text, e.key.span.start);
+                    edits.push(Edit {
+                        range: from..to,
+                        text: format!(
+                            "{}{}{eol}",
+                            " ".repeat(indent_of(text, &e.key)),
+                            entry_text(key, &value)
+                        ),
+                    });
+                } else {
+                    edits.push(Edit {
+                        range: from..to,
+                        text: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        edits.push(block_insert(text, map, &Nested::Entries(&missing)));
+    } else if others == 0 && desired.is_empty() {
+        // Every entry goes: leave an empty mapping, not a dangling key.
+        let first = &map.entries[0];
+        let last = map.entries.last().expect("not empty");
+        let end = last.value.span.end;
+        let eol = if end > 0 && text.as_bytes()[end - 1] == b'\n' {
+            eol_at(text, first.key.span.start)
+        } else {
+            ""
+        };
+        return Ok(vec![Edit {
+            range: first.key.span.start..end,
+            text: format!("{{}}{eol}"),
+        }]);
+    }
+    Ok(edits)
+}
+
+/// A flow mapping is rewritten between its braces: other entries keep their
+/// exact text, ours follow in order.
+fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -> Edit {
+    let mut parts: Vec<String> = map
+        .entries
+        .iter()
+        .filter(|e| !e.key.as_str().is_some_and(is_ours))
+        .map(|e| text[e.key.span.start..e.value.span.end].to_string())
+        .collect();
+    parts.extend(desired.iter().map(|(k, v)| entry_text(k, v)));
+    Edit {
+        range: map.inner.clone(),
+        text: parts.join(", "),
+    }
+}

@@ -1,0 +1,97 @@
+//! secret-rollout reads rendered Kubernetes manifests, refuses unsafe secret
+//! configurations, and stamps every pod template with a digest of the Secrets
+//! and ConfigMaps it consumes, so a rotation rolls the pods by itself.
+//!
+//! The pipeline runs one way: [`stream`] splits and [`yaml`] parses the
+//! documents, [`inventory`] finds objects and secret sources, [`workload`]
+//! finds pod templates, [`reference`] what they consume, [`policy`] judges,
+//! [`stamp`] and [`digest`] decide annotations, and [`edit`] splices them
+//! into the original bytes.
+
+pub mod cli;
+pub mod digest;
+pub mod edit;
+pub mod inventory;
+pub mod policy;
+pub mod reference;
+pub mod report;
+pub mod stamp;
+pub mod stream;
+pub mod workload;
+pub mod yaml;
+
+use report::{Finding, Severity};
+
+/// Settings that change what is computed (not how it is shown).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The release namespace: where objects without `metadata.namespace` live.
+    pub namespace: Option<String>,
+    /// Key for `hmac-sha256` digests; plain `sha256` without one.
+    pub digest_key: Option<Vec<u8>>,
+}
+
+/// The result of reading a stream: what is wrong with it and how to stamp it.
+#[derive(Debug)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub edits: Vec<edit::Edit>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Input we refuse: never a policy matter, always the stream itself.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Parse(#[from] stream::ParseError),
+    #[error("document {}{}, line {}: {}", .0.doc + 1, template_suffix(&.0.template), .0.span.line, .0)]
+    Content(inventory::ContentError),
+    #[error("document {}{}: {} ({}): {}", .doc + 1, template_suffix(.template), .workload, .path, .error)]
+    Edit {
+        doc: usize,
+        template: Option<String>,
+        workload: String,
+        path: &'static str,
+        error: edit::EditError,
+    },
+}
+
+fn template_suffix(t: &Option<String>) -> String {
+    t.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+}
+
+/// Read a stream and decide findings and edits.
+pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
+    let parsed = stream::parse(text)?;
+    let objects = inventory::objects(&parsed);
+    let sources = inventory::sources(&objects).map_err(InputError::Content)?;
+    let index = inventory::Index::new(&sources, options.namespace.as_deref());
+    let workloads = workload::find(&objects);
+    let findings = policy::check(&workloads, &index);
+    let mut edits = Vec::new();
+    for w in &workloads {
+        let Some(desired) = stamp::desired(w, &index, options.digest_key.as_deref()) else {
+            continue;
+        };
+        let more =
+            edit::annotations(text, w.template, &desired).map_err(|error| InputError::Edit {
+                doc: w.object.doc,
+                template: w.object.template.map(str::to_string),
+                workload: w.object.display(),
+                path: w.template_path,
+                error,
+            })?;
+        edits.extend(more);
+    }
+    Ok(Analysis { findings, edits })
+}
+
+/// The stream with our annotations spliced in.
+pub fn apply(text: &str, analysis: &mut Analysis) -> String {
+    edit::apply(text, &mut analysis.edits)
+}

@@ -1,0 +1,112 @@
+//! Which checksum annotations each pod template should carry.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::{self, Keys};
+use crate::inventory::{Index, TargetKind};
+use crate::reference;
+use crate::workload::{Rollout, Workload};
+
+pub const PREFIX: &str = "secret-rollout/";
+
+/// Kubernetes caps the name part of an annotation key at 63 characters.
+const NAME_PART_MAX: usize = 63;
+
+/// `secret-rollout/secret.<name>` or `secret-rollout/configmap.<name>`.
+///
+/// Object names may be up to 253 characters; a name that does not fit (or is
+/// not a valid key part) is cut and suffixed with a hash of the full name, so
+/// the key stays unique and the same on every run.
+pub fn annotation_key(target: TargetKind, name: &str) -> String {
+    let kind = match target {
+        TargetKind::Secret => "secret.",
+        TargetKind::ConfigMap => "configmap.",
+    };
+    let valid = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if valid && kind.len() + name.len() <= NAME_PART_MAX {
+        return format!("{PREFIX}{kind}{name}");
+    }
+    let hash = digest::hex(&Sha256::digest(name.as_bytes()));
+    let hash = &hash[..10];
+    let room = NAME_PART_MAX - kind.len() - hash.len() - 1;
+    let head: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(room)
+        .collect();
+    format!("{PREFIX}{kind}{head}-{hash}")
+}
+
+/// The annotations a workload's pod template should carry, or `None` when we
+/// must not stamp it (immutable Jobs, bare Pods).
+pub fn desired(
+    w: &Workload<'_, '_>,
+    index: &Index<'_, '_, '_>,
+    hmac_key: Option<&[u8]>,
+) -> Option<BTreeMap<String, String>> {
+    if w.rollout != Rollout::Rolls {
+        return None;
+    }
+    // One annotation per object, covering every key any reference consumes.
+    let mut consumed = BTreeMap::new();
+    for r in reference::references(w.pod_spec) {
+        let Some(source) = index.find(r.target, r.name, w.object.namespace) else {
+            continue;
+        };
+        let entry = consumed
+            .entry((r.target, r.name))
+            .or_insert_with(|| (source, Keys::Some(Default::default())));
+        entry.1.add(r.key);
+    }
+    Some(
+        consumed
+            .into_iter()
+            .map(|((target, name), (source, keys))| {
+                (
+                    annotation_key(target, name),
+                    digest::digest(source, &keys, hmac_key),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(
+            annotation_key(TargetKind::Secret, "the0-secrets"),
+            "secret-rollout/secret.the0-secrets"
+        );
+        assert_eq!(
+            annotation_key(TargetKind::ConfigMap, "the0-config"),
+            "secret-rollout/configmap.the0-config"
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened_deterministically_and_stay_distinct() {
+        let a = "a".repeat(100) + "-one";
+        let b = "a".repeat(100) + "-two";
+        let ka = annotation_key(TargetKind::Secret, &a);
+        let kb = annotation_key(TargetKind::Secret, &b);
+        assert_ne!(ka, kb);
+        assert_eq!(ka, annotation_key(TargetKind::Secret, &a));
+        for k in [&ka, &kb] {
+            let name_part = k.strip_prefix(PREFIX).unwrap();
+            assert_eq!(name_part.len(), NAME_PART_MAX);
+            assert!(name_part.ends_with(|c: char| c.is_ascii_alphanumeric()));
+        }
+    }
+}

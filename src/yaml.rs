@@ -1,0 +1,658 @@
+//! A read-only, positioned YAML tree for one document.
+//!
+//! We never serialize this tree: it exists to answer questions ("where is
+//! `spec.template.metadata`?", "what does this scalar mean?") and to point
+//! edits at exact byte ranges of the original text. Scalars borrow from the
+//! input where the parser lets them, so large streams cost little.
+
+use std::borrow::Cow;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as ParserSpan};
+
+/// A position range in the whole input stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// 1-based line of `start` in the stream.
+    pub line: usize,
+    /// 1-based column (in characters) of `start`.
+    pub col: usize,
+    /// 1-based line of `end` in the stream.
+    pub end_line: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node<'a> {
+    pub value: Value<'a>,
+    pub span: Span,
+    /// The node was reached through an alias (`*x`): its text lives elsewhere
+    /// and is shared, so it must never be edited in place.
+    pub aliased: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Value<'a> {
+    Scalar(Scalar<'a>),
+    Seq(Vec<Node<'a>>),
+    Map(Map<'a>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Scalar<'a> {
+    pub text: Cow<'a, str>,
+    pub style: Style,
+    /// An explicit tag such as `!!str`; it changes how a plain scalar resolves.
+    pub tagged: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Clone, Debug)]
+pub struct Map<'a> {
+    pub entries: Vec<Entry<'a>>,
+    /// `{…}` rather than indentation.
+    pub flow: bool,
+    /// For a flow mapping, the bytes between the braces.
+    pub inner: std::ops::Range<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Entry<'a> {
+    pub key: Node<'a>,
+    pub value: Node<'a>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    #[error("line {line}, column {col}: {message}")]
+    Syntax {
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("line {line}, column {col}: duplicate mapping key `{key}` (first at line {first_line}); Helm keeps the first value and kubectl the last")]
+    DuplicateKey {
+        key: String,
+        line: usize,
+        col: usize,
+        first_line: usize,
+    },
+}
+
+impl YamlError {
+    pub fn line(&self) -> usize {
+        match self {
+            YamlError::Syntax { line, .. } | YamlError::DuplicateKey { line, .. } => *line,
+        }
+    }
+}
+
+impl<'a> Node<'a> {
+    pub fn as_map(&self) -> Option<&Map<'a>> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node<'a>]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&Scalar<'a>> {
+        match &self.value {
+            Value::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar that is not null. Kubernetes fields we read are
+    /// strings; a number in their place is the user's problem, not ours.
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_scalar().filter(|s| !s.is_null()).map(|s| &*s.text)
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.as_scalar().is_some_and(Scalar::is_null)
+    }
+
+    /// Mapping lookup by key text, honouring `<<` merge keys the way Go's
+    /// yaml.v2 (used by kubectl and Helm) does: own keys win over merged ones.
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.as_map()?.get(key)
+    }
+
+    /// Follow a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node<'a>> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        self.get(key)
+            .and_then(Node::as_scalar)
+            .and_then(Scalar::as_bool)
+    }
+}
+
+impl<'a> Map<'a> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        if let Some(entry) = self.entry(key) {
+            return Some(&entry.value);
+        }
+        self.merged().find_map(|m| m.get(key))
+    }
+
+    /// The entry written in this mapping itself (not merged in).
+    pub fn entry(&self, key: &str) -> Option<&Entry<'a>> {
+        self.entries
+            .iter()
+            .find(|e| !e.is_merge() && e.key.as_str() == Some(key))
+    }
+
+    pub fn has_merge(&self) -> bool {
+        self.entries.iter().any(Entry::is_merge)
+    }
+
+    /// Mappings merged in with `<<: *x` or `<<: [*x, *y]`.
+    fn merged(&self) -> impl Iterator<Item = &Map<'a>> {
+        self.entries
+            .iter()
+            .filter(|e| e.is_merge())
+            .flat_map(|e| match &e.value.value {
+                Value::Map(m) => vec![m],
+                Value::Seq(items) => items.iter().filter_map(Node::as_map).collect(),
+                Value::Scalar(_) => vec![],
+            })
+    }
+
+    /// All key/value pairs as Go would see them: merged keys included unless
+    /// overridden, merge keys themselves excluded.
+    pub fn pairs(&self) -> Vec<(&str, &Node<'a>)> {
+        let mut out: Vec<(&str, &Node<'a>)> = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            if !e.is_merge() {
+                if let Some(k) = e.key.as_scalar() {
+                    out.push((&k.text, &e.value));
+                }
+            }
+        }
+        for m in self.merged() {
+            for (k, v) in m.pairs() {
+                if !out.iter().any(|(seen, _)| *seen == k) {
+                    out.push((k, v));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Entry<'_> {
+    fn is_merge(&self) -> bool {
+        self.key
+            .as_scalar()
+            .is_some_and(|s| s.style == Style::Plain && !s.tagged && s.text == "<<")
+    }
+}
+
+impl Scalar<'_> {
+    /// Null as YAML 1.1 and 1.2 agree: empty, `~`, `null`.
+    pub fn is_null(&self) -> bool {
+        self.style == Style::Plain
+            && !self.tagged
+            && matches!(&*self.text, "" | "~" | "null" | "Null" | "NULL")
+    }
+
+    /// Booleans as sigs.k8s.io/yaml (YAML 1.1) reads them: `yes`, `on`, `y` are true.
+    pub fn as_bool(&self) -> Option<bool> {
+        if self.style != Style::Plain || self.tagged {
+            return None;
+        }
+        match &*self.text {
+            "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
+                Some(true)
+            }
+            "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n"
+            | "N" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Parse one document. `text` is the document's slice of the stream, which
+/// starts at byte `base` and line `base_line` of the stream. Returns `None`
+/// for a document with no content (only comments, markers or whitespace).
+pub fn parse_document<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+) -> Result<Option<Node<'a>>, YamlError> {
+    let first = match parse_with(text, base, base_line) {
+        Ok(node) => return Ok(node),
+        Err(e) => e,
+    };
+    // Go accepts `key:<TAB>value`; saphyr insists on a space after the colon.
+    // Such a tab only separates and is never part of a value, so we turn the
+    // tabs saphyr complains about into spaces in a copy (same length, same
+    // positions) and read what Go reads. Tabs inside quoted text are left alone
+    // because the scanner never complains about them.
+    let mut patched = text.to_string();
+    let mut error = first;
+    for _ in 0..64 {
+        let YamlError::Syntax { line, col, message } = &error else {
+            break;
+        };
+        if !message.contains("valid YAML whitespace") {
+            break;
+        }
+        let Some(at) = tab_after_colon(&patched, *line + 1 - base_line, *col) else {
+            break;
+        };
+        patched.replace_range(at..at + 1, " ");
+        match parse_with(&patched, base, base_line) {
+            Ok(Some(node)) => return Ok(Some(reborrow(node, text, base))),
+            Ok(None) => return Ok(None),
+            Err(e) => error = e,
+        }
+    }
+    Err(error)
+}
+
+/// Byte offset of the `:<TAB>` tab nearest before (1-based) `line`/`col`.
+fn tab_after_colon(text: &str, line: usize, col: usize) -> Option<usize> {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    let line_text = &text[line_start..];
+    let line_text = &line_text[..line_text.find('\n').unwrap_or(line_text.len())];
+    let upto = line_text
+        .char_indices()
+        .nth(col)
+        .map_or(line_text.len(), |(i, _)| i);
+    line_text[..upto].rfind(":\t").map(|i| line_start + i + 1)
+}
+
+/// Re-point scalars parsed from a patched copy at the original text; the
+/// copy differs only in separator tabs, which are never inside a scalar.
+fn reborrow<'a>(node: Node<'_>, original: &'a str, base: usize) -> Node<'a> {
+    let value = match node.value {
+        Value::Scalar(s) => {
+            let raw = &original[node.span.start - base..node.span.end - base];
+            let text = if s.style == Style::Plain && raw == s.text {
+                Cow::Borrowed(raw)
+            } else {
+                Cow::Owned(s.text.into_owned())
+            };
+            Value::Scalar(Scalar {
+                text,
+                style: s.style,
+                tagged: s.tagged,
+            })
+        }
+        Value::Seq(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|n| reborrow(n, original, base))
+                .collect(),
+        ),
+        Value::Map(m) => Value::Map(Map {
+            flow: m.flow,
+            inner: m.inner,
+            entries: m
+                .entries
+                .into_iter()
+                .map(|e| Entry {
+                    key: reborrow(e.key, original, base),
+                    value: reborrow(e.value, original, base),
+                })
+                .collect(),
+        }),
+    };
+    Node {
+        value,
+        span: node.span,
+        aliased: node.aliased,
+    }
+}
+
+fn parse_with<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+) -> Result<Option<Node<'a>>, YamlError> {
+    let mut builder = Builder {
+        text,
+        base,
+        base_line,
+        offsets: CharOffsets::new(text),
+        anchors: Vec::new(),
+        root: None,
+        documents: 0,
+    };
+    builder.run()?;
+    Ok(builder.root)
+}
+
+/// saphyr reports character indices; edits need byte offsets.
+enum CharOffsets {
+    Ascii,
+    /// Byte offset of every character, plus one for the end.
+    Table(Vec<u32>),
+}
+
+impl CharOffsets {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            CharOffsets::Ascii
+        } else {
+            let mut table: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
+            table.push(text.len() as u32);
+            CharOffsets::Table(table)
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match self {
+            CharOffsets::Ascii => char_index,
+            CharOffsets::Table(t) => t[char_index.min(t.len() - 1)] as usize,
+        }
+    }
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+    offsets: CharOffsets,
+    anchors: Vec<Option<Node<'a>>>,
+    root: Option<Node<'a>>,
+    documents: usize,
+}
+
+enum Frame<'a> {
+    Seq {
+        items: Vec<Node<'a>>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry<'a>>,
+        pending_key: Option<Node<'a>>,
+        span: Span,
+        anchor: usize,
+        flow: bool,
+    },
+}
+
+impl<'a> Builder<'a> {
+    fn span(&self, s: &ParserSpan) -> Span {
+        Span {
+            start: self.base + self.offsets.byte(s.start.index()),
+            end: self.base + self.offsets.byte(s.end.index()),
+            line: self.base_line + s.start.line() - 1,
+            col: s.start.col() + 1,
+            end_line: self.base_line + s.end.line() - 1,
+        }
+    }
+
+    fn syntax(&self, e: &ScanError) -> YamlError {
+        YamlError::Syntax {
+            line: self.base_line + e.marker().line() - 1,
+            col: e.marker().col() + 1,
+            message: e.info().to_string(),
+        }
+    }
+
+    fn run(&mut self) -> Result<(), YamlError> {
+        let mut parser = Parser::new_from_str(self.text);
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        while let Some(next) = parser.next_event() {
+            let (event, pspan) = next.map_err(|e| self.syntax(&e))?;
+            let span = self.span(&pspan);
+            let done = match event {
+                Event::StreamEnd => break,
+                Event::StreamStart | Event::Nothing | Event::DocumentEnd => None,
+                Event::DocumentStart(_) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(YamlError::Syntax {
+                            line: span.line,
+                            col: span.col,
+                            message: "a second document starts without a `---` line".into(),
+                        });
+                    }
+                    None
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    let mut span = span;
+                    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                        span.end = self.block_scalar_end(span.end);
+                    }
+                    let node = Node {
+                        value: Value::Scalar(Scalar {
+                            text,
+                            style: style_of(style),
+                            tagged: tag.is_some(),
+                        }),
+                        span,
+                        aliased: false,
+                    };
+                    self.remember(anchor, &node);
+                    Some(node)
+                }
+                Event::Alias(id) => {
+                    let Some(Some(target)) = self.anchors.get(id) else {
+                        return Err(YamlError::Syntax {
+                            line: span.line,
+                            col: span.col,
+                            message: "alias to an unknown anchor".into(),
+                        });
+                    };
+                    let mut node = target.clone();
+                    mark_aliased(&mut node);
+                    node.span = span;
+                    Some(node)
+                }
+                Event::SequenceStart(anchor, _) => {
+                    stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        span,
+                        anchor,
+                    });
+                    None
+                }
+                Event::MappingStart(anchor, _) => {
+                    let flow =
+                        self.text[span.start - self.base..span.end - self.base].ends_with('{');
+                    stack.push(Frame::Map {
+                        entries: Vec::new(),
+                        pending_key: None,
+                        span,
+                        anchor,
+                        flow,
+                    });
+                    None
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let frame = stack.pop().expect("parser balances collections");
+                    Some(self.close(frame, span)?)
+                }
+            };
+            if let Some(node) = done {
+                match stack.last_mut() {
+                    None => self.root = Some(node),
+                    Some(Frame::Seq { items, .. }) => items.push(node),
+                    Some(Frame::Map {
+                        entries,
+                        pending_key,
+                        ..
+                    }) => match pending_key.take() {
+                        None => *pending_key = Some(node),
+                        Some(key) => {
+                            check_duplicate(entries, &key)?;
+                            entries.push(Entry { key, value: node });
+                        }
+                    },
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// saphyr ends a block scalar at the next token, indentation included;
+    /// we end it at the start of that line, after any kept trailing newlines,
+    /// so that "after this value" is always a line boundary.
+    fn block_scalar_end(&self, end: usize) -> usize {
+        let local = &self.text[..end - self.base];
+        match local.rfind('\n') {
+            Some(nl) if local[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t') => {
+                self.base + nl + 1
+            }
+            _ => end,
+        }
+    }
+
+    fn close(&mut self, frame: Frame<'a>, end: Span) -> Result<Node<'a>, YamlError> {
+        let (value, start, anchor, flow) = match frame {
+            Frame::Seq {
+                items,
+                span,
+                anchor,
+            } => {
+                let flow = self.text[span.start - self.base..span.end - self.base].ends_with('[');
+                (Value::Seq(items), span, anchor, flow)
+            }
+            Frame::Map {
+                entries,
+                span,
+                anchor,
+                flow,
+                ..
+            } => {
+                let inner = if flow { span.end..end.start } else { 0..0 };
+                (
+                    Value::Map(Map {
+                        entries,
+                        flow,
+                        inner,
+                    }),
+                    span,
+                    anchor,
+                    flow,
+                )
+            }
+        };
+        // A block collection ends where its last child ends; the parser's end
+        // mark would sit at the next token, past comments and blank lines.
+        let end_offset = if flow {
+            end.end
+        } else {
+            last_child_end(&value).unwrap_or(start.end)
+        };
+        let end_line = if flow {
+            end.end_line
+        } else {
+            last_child_end_line(&value).unwrap_or(start.end_line)
+        };
+        let node = Node {
+            value,
+            span: Span {
+                end: end_offset,
+                end_line,
+                ..start
+            },
+            aliased: false,
+        };
+        self.remember(anchor, &node);
+        Ok(node)
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node<'a>) {
+        if anchor == 0 {
+            return;
+        }
+        if self.anchors.len() <= anchor {
+            self.anchors.resize(anchor + 1, None);
+        }
+        self.anchors[anchor] = Some(node.clone());
+    }
+}
+
+fn last_child_end(value: &Value<'_>) -> Option<usize> {
+    match value {
+        Value::Scalar(_) => None,
+        Value::Seq(items) => items.last().map(|n| n.span.end),
+        Value::Map(m) => m.entries.last().map(|e| e.value.span.end),
+    }
+}
+
+fn last_child_end_line(value: &Value<'_>) -> Option<usize> {
+    match value {
+        Value::Scalar(_) => None,
+        Value::Seq(items) => items.last().map(|n| n.span.end_line),
+        Value::Map(m) => m.entries.last().map(|e| e.value.span.end_line),
+    }
+}
+
+fn mark_aliased(node: &mut Node<'_>) {
+    node.aliased = true;
+    match &mut node.value {
+        Value::Scalar(_) => {}
+        Value::Seq(items) => items.iter_mut().for_each(mark_aliased),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            mark_aliased(&mut e.key);
+            mark_aliased(&mut e.value);
+        }),
+    }
+}
+
+fn check_duplicate(entries: &[Entry<'_>], key: &Node<'_>) -> Result<(), YamlError> {
+    let Some(k) = key.as_scalar() else {
+        return Ok(());
+    };
+    let is_merge = k.style == Style::Plain && !k.tagged && k.text == "<<";
+    if is_merge {
+        return Ok(());
+    }
+    if let Some(first) = entries
+        .iter()
+        .find(|e| e.key.as_scalar().is_some_and(|s| s.text == k.text))
+    {
+        return Err(YamlError::DuplicateKey {
+            key: k.text.to_string(),
+            line: key.span.line,
+            col: key.span.col,
+            first_line: first.key.span.line,
+        });
+    }
+    Ok(())
+}
+
+fn style_of(style: ScalarStyle) -> Style {
+    match style {
+        ScalarStyle::Plain => Style::Plain,
+        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        ScalarStyle::Literal => Style::Literal,
+        ScalarStyle::Folded => Style::Folded,
+    }
+}
