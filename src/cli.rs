@@ -7,12 +7,16 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::helm::{self, Diagnostics};
 use crate::report;
 use crate::Options;
 
 /// Exit codes: 0 success, 1 a policy error, 2 bad input, usage or I/O.
 const POLICY_FAILED: u8 = 1;
 const BAD_INPUT: u8 = 2;
+
+/// The report file, when not given with `--report`.
+const REPORT_ENV: &str = "SECRET_ROLLOUT_REPORT";
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +55,11 @@ struct CommonArgs {
     /// File holding a key for hmac-sha256 digests (plain sha256 without it).
     #[arg(long, env = "SECRET_ROLLOUT_DIGEST_KEY_FILE", value_name = "FILE")]
     digest_key_file: Option<PathBuf>,
+    /// Append the findings and a summary line to FILE (created if missing).
+    /// Under Helm 4, which discards a plugin's stderr, this is how CI gets the
+    /// reason for a refused render.
+    #[arg(long, env = REPORT_ENV, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -68,27 +77,58 @@ impl CommonArgs {
         Ok(Options {
             namespace: self.namespace.clone(),
             digest_key,
+            ..Options::default()
         })
     }
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            eprintln!("secret-rollout: error: {e:#}");
-            ExitCode::from(BAD_INPUT)
+            // A usage error from `--post-renderer-args` must be readable
+            // under Helm 4 too; the report path comes from the env only.
+            let report = std::env::var_os(REPORT_ENV).filter(|v| !v.is_empty());
+            let diagnostics = Diagnostics::new(report.map(PathBuf::from));
+            let text = e.render().to_string();
+            let text = if text.ends_with('\n') {
+                text
+            } else {
+                text + "\n"
+            };
+            diagnostics.show(&text);
+            let _ = diagnostics.record(&text);
+            return ExitCode::from(BAD_INPUT);
         }
-    }
+    };
+    run(cli)
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        None => render(&cli.render),
-        Some(Command::Render(args)) => render(&args),
-        Some(Command::Check { files, common }) => check(&files, &common),
-    }
+fn run(cli: Cli) -> ExitCode {
+    let (common, result) = match cli.command {
+        None => {
+            let d = Diagnostics::new(cli.render.report.clone());
+            let r = render(&cli.render, &d);
+            (d, r)
+        }
+        Some(Command::Render(args)) => {
+            let d = Diagnostics::new(args.report.clone());
+            let r = render(&args, &d);
+            (d, r)
+        }
+        Some(Command::Check { files, common }) => {
+            let d = Diagnostics::new(common.report.clone());
+            let r = check(&files, &common, &d);
+            (d, r)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        let text = format!("secret-rollout: error: {e:#}\n");
+        common.show(&text);
+        let _ = common.record(&text);
+        ExitCode::from(BAD_INPUT)
+    })
 }
 
 fn read_stdin() -> Result<String> {
@@ -104,21 +144,38 @@ fn read_stdin() -> Result<String> {
     })
 }
 
-fn render(args: &CommonArgs) -> Result<ExitCode> {
+fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     let options = args.options()?;
     let input = read_stdin()?;
     let mut analysis =
         crate::analyze(&input, &options).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
-    let mut stderr = std::io::stderr().lock();
-    if !analysis.findings.is_empty() {
-        let _ = stderr.write_all(report::text(&analysis.findings, "<stdin>").as_bytes());
+    if helm::running_as_plugin()
+        && analysis
+            .findings
+            .iter()
+            .any(|f| f.rule == report::Rule::UnresolvedReference.id())
+        && helm::hooks_only(&input)
+    {
+        helm::explain_hooks_only(&mut analysis.findings);
     }
-    if analysis.has_errors() {
-        let _ = writeln!(
-            stderr,
-            "secret-rollout: refusing to render: {}",
-            report::summary(&analysis.findings)
-        );
+    let failed = analysis.has_errors();
+    let summary = report::summary(&analysis.findings);
+    let mut text = report::text(&analysis.findings, "<stdin>");
+    if failed {
+        text.push_str(&format!("secret-rollout: refusing to render: {summary}\n"));
+    } else if !analysis.findings.is_empty() {
+        text.push_str(&format!("secret-rollout: rendered with {summary}\n"));
+    }
+    if !text.is_empty() {
+        diagnostics.show(&text);
+    }
+    if text.is_empty() {
+        text = format!("secret-rollout: rendered with {summary}\n");
+    }
+    diagnostics
+        .record(&text)
+        .with_context(|| format!("writing the report {}", report_path(args)))?;
+    if failed {
         return Ok(ExitCode::from(POLICY_FAILED));
     }
     let output = crate::apply(&input, &mut analysis);
@@ -130,7 +187,14 @@ fn render(args: &CommonArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(files: &[PathBuf], args: &CommonArgs) -> Result<ExitCode> {
+fn report_path(args: &CommonArgs) -> String {
+    args.report
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+fn check(files: &[PathBuf], args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     let options = args.options()?;
     let inputs: Vec<(String, String)> = if files.is_empty() {
         vec![("<stdin>".to_string(), read_stdin()?)]
@@ -154,6 +218,9 @@ fn check(files: &[PathBuf], args: &CommonArgs) -> Result<ExitCode> {
         all.extend(analysis.findings);
     }
     out.push_str(&format!("secret-rollout: {}\n", report::summary(&all)));
+    diagnostics
+        .record(&out)
+        .with_context(|| format!("writing the report {}", report_path(args)))?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes()).context("writing stdout")?;
     let failed = all.iter().any(|f| f.severity == report::Severity::Error);
@@ -162,4 +229,37 @@ fn check(files: &[PathBuf], args: &CommonArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Helm 4 fixes a plugin's arguments per invocation and CI sets the
+    /// environment more easily, so every option must have a variable too.
+    #[test]
+    fn every_option_can_be_set_from_the_environment() {
+        let cli = Cli::command();
+        let mut commands = vec![&cli];
+        commands.extend(cli.get_subcommands());
+        let mut seen = 0;
+        for cmd in commands {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                seen += 1;
+                let env = arg.get_env().unwrap_or_else(|| {
+                    panic!("option --{id} of `{}` has no env variable", cmd.get_name())
+                });
+                assert!(
+                    env.to_string_lossy().starts_with("SECRET_ROLLOUT_"),
+                    "option --{id}: env {env:?} should start with SECRET_ROLLOUT_"
+                );
+            }
+        }
+        assert!(seen >= 3);
+    }
 }

@@ -193,6 +193,16 @@ fn eol_at(text: &str, at: usize) -> &'static str {
     }
 }
 
+/// The byte after the `:` that follows a key ending at `key_end`.
+fn after_colon(text: &str, key_end: usize) -> usize {
+    let rest = &text[key_end..];
+    let colon = rest
+        .find(|c: char| c != ' ' && c != '\t')
+        .filter(|&i| rest[i..].starts_with(':'))
+        .unwrap_or(0);
+    key_end + colon + 1
+}
+
 fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map_or(0, |i| i + 1)
 }
@@ -244,8 +254,13 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
 
 /// Give content to `key:` / `key: null` / `key: ~`.
 fn fill_null(text: &str, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
-    let span = entry.value.span;
+    let mut span = entry.value.span;
     let explicit = span.end > span.start;
+    if !explicit {
+        // saphyr places an empty value at the `:`; ours goes after it.
+        span.start = after_colon(text, entry.key.span.end);
+        span.end = span.start;
+    }
     let in_block = starts_line(text, &entry.key) && !explicit;
     if in_block {
         // `annotations:` followed by nothing: continue as a block.

@@ -9,8 +9,10 @@
 //! into the original bytes.
 
 pub mod cli;
+pub mod config;
 pub mod digest;
 pub mod edit;
+pub mod helm;
 pub mod inventory;
 pub mod policy;
 pub mod reference;
@@ -29,6 +31,7 @@ pub struct Options {
     pub namespace: Option<String>,
     /// Key for `hmac-sha256` digests; plain `sha256` without one.
     pub digest_key: Option<Vec<u8>>,
+    pub policy: config::Policy,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -40,7 +43,9 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.findings
+            .iter()
+            .any(|f| f.is_active() && f.severity == Severity::Error)
     }
 }
 
@@ -56,7 +61,7 @@ pub enum InputError {
         doc: usize,
         template: Option<String>,
         workload: String,
-        path: &'static str,
+        path: String,
         error: edit::EditError,
     },
 }
@@ -71,11 +76,17 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     let objects = inventory::objects(&parsed);
     let sources = inventory::sources(&objects).map_err(InputError::Content)?;
     let index = inventory::Index::new(&sources, options.namespace.as_deref());
-    let workloads = workload::find(&objects);
-    let findings = policy::check(&workloads, &index);
+    let policy = &options.policy;
+    let workloads = workload::find(&objects, &policy.workload_kinds);
+    let findings = policy::check(&workloads, &index, policy);
     let mut edits = Vec::new();
     for w in &workloads {
-        let Some(desired) = stamp::desired(w, &index, options.digest_key.as_deref()) else {
+        let Some(desired) = stamp::desired(
+            w,
+            &index,
+            policy.stamp_config_maps,
+            options.digest_key.as_deref(),
+        ) else {
             continue;
         };
         let more =
@@ -83,7 +94,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 doc: w.object.doc,
                 template: w.object.template.map(str::to_string),
                 workload: w.object.display(),
-                path: w.template_path,
+                path: w.template_path.clone(),
                 error,
             })?;
         edits.extend(more);

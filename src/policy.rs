@@ -1,57 +1,139 @@
-//! The rules. The built-in profile protects the0's root admin password and
-//! catches the mistakes that make a rotation silently not happen.
+//! The rules, applied to every workload under a [`Policy`]. The built-in
+//! policy protects the0's root admin password and catches the mistakes that
+//! make a rotation silently not happen.
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::config::{glob_match, Policy, RequiredSource, Selector};
 use crate::inventory::{Index, TargetKind};
 use crate::reference::{self, EnvSource, EnvVar, Via};
-use crate::report::{Finding, Location, Rule};
+use crate::report::{Finding, Location, Rule, Severity};
 use crate::workload::{Rollout, Workload};
 use crate::yaml::Span;
 
-pub const ADMIN_PASSWORD: &str = "THE0_ADMIN_PASSWORD";
-
-const ADMIN_FIX: &str =
-    "remove it from the0Api.env and any plain `value:`; add it to the0Api.extraEnv as \
-     `- name: THE0_ADMIN_PASSWORD` with `valueFrom: {secretKeyRef: {name: <secret>, key: <key>}}`";
+/// The annotation that silences rules for one workload:
+/// `secret-rollout/ignore: "rule-a, rule-b: why"`.
+pub const IGNORE: &str = "secret-rollout/ignore";
 
 /// Runs every rule over the workloads; findings come out in stream order.
-pub fn check(workloads: &[Workload<'_, '_>], index: &Index<'_, '_, '_>) -> Vec<Finding> {
+pub fn check(
+    workloads: &[Workload<'_, '_>],
+    index: &Index<'_, '_, '_>,
+    policy: &Policy,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for w in workloads {
-        let at = |span: Span| location(w, span);
+        let mut out = Out {
+            w,
+            policy,
+            findings: Vec::new(),
+        };
         let vars = reference::env_vars(w.pod_spec);
+        let refs = reference::references(w.pod_spec);
         let mut by_container: BTreeMap<&str, Vec<&EnvVar<'_, '_>>> = BTreeMap::new();
         for v in &vars {
             by_container.entry(v.container).or_default().push(v);
         }
+        for rule in &policy.required_sources {
+            if rule.workloads.is_empty() || rule.workloads.iter().any(|s| selects(s, w)) {
+                for (container, vars) in &by_container {
+                    required_source(&mut out, rule, container, vars);
+                }
+                required_from_config_map(&mut out, rule, &refs, index);
+            }
+            if rule.required_in.iter().any(|s| selects(s, w))
+                && w.rollout == Rollout::Rolls
+                && !provides(w, &rule.env, &vars, &refs, index)
+            {
+                out.push(
+                    &rule.missing_id(),
+                    Severity::Error,
+                    w.object.node.span,
+                    None,
+                    Some(&rule.env),
+                    format!(
+                        "{} must get {} from a Secret, but no container has it",
+                        w.object.display(),
+                        rule.env
+                    ),
+                    format!("set it from a Secret: {}", rule.help),
+                );
+            }
+        }
+        let guarded: Vec<&str> = policy
+            .required_sources
+            .iter()
+            .map(|r| r.env.as_str())
+            .collect();
         for (container, vars) in &by_container {
-            admin_password_source(w, container, vars, &mut findings);
-            duplicate_env(w, container, vars, &mut findings);
+            duplicate_env(&mut out, container, vars, &guarded);
         }
         for v in &vars {
-            sensitive_plain_value(w, v, &mut findings);
+            sensitive_plain_value(&mut out, v, &guarded);
         }
-        admin_password_from_config_map(w, index, &mut findings);
-        if is_the0_api(w) && !provides_admin_password(w, &vars, index) {
-            findings.push(Finding {
-                rule: Rule::AdminPasswordMissing,
-                severity: Rule::AdminPasswordMissing.severity(),
-                location: at(w.object.node.span),
-                workload: Some(w.object.display()),
-                container: None,
-                variable: Some(ADMIN_PASSWORD.into()),
-                message: format!(
-                    "{} is the0's API but no container gets {ADMIN_PASSWORD}; the API refuses to start without it",
-                    w.object.display()
-                ),
-                help: format!("set it from a Secret: {ADMIN_FIX}"),
-            });
-        }
-        references(w, index, &mut findings);
+        references(&mut out, &refs, index);
+        let mut found = out.findings;
+        suppress(w, policy, &mut found);
+        findings.extend(found);
     }
-    findings.sort_by_key(|f| (f.location.line, f.location.col));
+    findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
     findings
+}
+
+/// Collects one workload's findings at the severities the policy sets.
+struct Out<'w, 't, 'a> {
+    w: &'w Workload<'t, 'a>,
+    policy: &'w Policy,
+    findings: Vec<Finding>,
+}
+
+impl Out<'_, '_, '_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        rule: &str,
+        default: Severity,
+        span: Span,
+        container: Option<&str>,
+        variable: Option<&str>,
+        message: String,
+        help: String,
+    ) {
+        let Some(severity) = self.policy.level(rule, default) else {
+            return;
+        };
+        self.findings.push(Finding {
+            rule: rule.to_string(),
+            severity,
+            location: location(self.w, span),
+            workload: Some(self.w.object.display()),
+            container: container.map(str::to_string),
+            variable: variable.map(str::to_string),
+            message,
+            help,
+            suppressed: None,
+        });
+    }
+
+    fn rule(
+        &mut self,
+        rule: Rule,
+        span: Span,
+        container: Option<&str>,
+        variable: Option<&str>,
+        message: String,
+        help: String,
+    ) {
+        self.push(
+            rule.id(),
+            rule.severity(),
+            span,
+            container,
+            variable,
+            message,
+            help,
+        );
+    }
 }
 
 fn location(w: &Workload<'_, '_>, span: Span) -> Location {
@@ -63,42 +145,40 @@ fn location(w: &Workload<'_, '_>, span: Span) -> Location {
     }
 }
 
-fn finding(
-    rule: Rule,
-    w: &Workload<'_, '_>,
-    span: Span,
-    container: Option<&str>,
-    variable: Option<&str>,
-    message: String,
-    help: String,
-) -> Finding {
-    Finding {
-        rule,
-        severity: rule.severity(),
-        location: location(w, span),
-        workload: Some(w.object.display()),
-        container: container.map(str::to_string),
-        variable: variable.map(str::to_string),
-        message,
-        help,
-    }
+/// Whether a selector matches a workload: every given field must match.
+pub fn selects(s: &Selector, w: &Workload<'_, '_>) -> bool {
+    let kind = s.kinds.is_empty() || s.kinds.iter().any(|k| k == w.object.kind);
+    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, w.object.name));
+    let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
+    let images = s.images.is_empty()
+        || reference::containers(w.pod_spec).any(|c| {
+            let image = c.get_str("image").unwrap_or("");
+            s.images.iter().any(|p| glob_match(p, image))
+        });
+    kind && name && labels && images
 }
 
-fn admin_password_source(
-    w: &Workload<'_, '_>,
+fn required_source(
+    out: &mut Out<'_, '_, '_>,
+    rule: &RequiredSource,
     container: &str,
     vars: &[&EnvVar<'_, '_>],
-    out: &mut Vec<Finding>,
 ) {
-    let defs: Vec<_> = vars.iter().filter(|v| v.name == ADMIN_PASSWORD).collect();
-    let message = match defs.as_slice() {
+    let defs: Vec<_> = vars.iter().filter(|v| v.name == rule.env).collect();
+    let what = match defs.as_slice() {
         [] => return,
         [one] => match one.source {
             EnvSource::SecretKeyRef => return,
-            EnvSource::Plain(_) => "is set as a plain `value:`, so the password sits in the Deployment in clear text".to_string(),
-            EnvSource::ConfigMapKeyRef => "comes from a ConfigMap (configMapKeyRef); ConfigMaps are not secret".to_string(),
+            EnvSource::Plain(_) => {
+                "is set as a plain `value:`, so it sits in the workload in clear text".to_string()
+            }
+            EnvSource::ConfigMapKeyRef => {
+                "comes from a ConfigMap (configMapKeyRef); ConfigMaps are not secret".to_string()
+            }
             EnvSource::FieldRef => "comes from a fieldRef, not from a Secret".to_string(),
-            EnvSource::ResourceFieldRef => "comes from a resourceFieldRef, not from a Secret".to_string(),
+            EnvSource::ResourceFieldRef => {
+                "comes from a resourceFieldRef, not from a Secret".to_string()
+            }
             EnvSource::Other => "has a `valueFrom` without a secretKeyRef".to_string(),
         },
         many => format!(
@@ -107,135 +187,111 @@ fn admin_password_source(
         ),
     };
     let at = defs.last().expect("not empty").node.span;
-    out.push(finding(
-        Rule::AdminPasswordNotFromSecret,
-        w,
+    let w = out.w.object.display();
+    out.push(
+        &rule.not_from_secret_id(),
+        Severity::Error,
         at,
         Some(container),
-        Some(ADMIN_PASSWORD),
-        format!(
-            "{ADMIN_PASSWORD} in {} (container {container}) {message}",
-            w.object.display()
-        ),
-        ADMIN_FIX.to_string(),
-    ));
+        Some(&rule.env),
+        format!("{} in {w} (container {container}) {what}", rule.env),
+        rule.help.clone(),
+    );
 }
 
-/// A ConfigMap in the stream that hands the admin password to a container by `envFrom`.
-fn admin_password_from_config_map(
-    w: &Workload<'_, '_>,
+/// A ConfigMap in the stream that hands the variable to a container by `envFrom`.
+fn required_from_config_map(
+    out: &mut Out<'_, '_, '_>,
+    rule: &RequiredSource,
+    refs: &[reference::Reference<'_>],
     index: &Index<'_, '_, '_>,
-    out: &mut Vec<Finding>,
 ) {
-    for r in reference::references(w.pod_spec) {
+    for r in refs {
         let (TargetKind::ConfigMap, Via::EnvFrom { prefix }) = (r.target, r.via) else {
             continue;
         };
-        let Some(key) = ADMIN_PASSWORD.strip_prefix(prefix) else {
+        let Some(key) = rule.env.strip_prefix(prefix) else {
             continue;
         };
-        let Some(cm) = index.find(TargetKind::ConfigMap, r.name, w.object.namespace) else {
+        let Some(cm) = index.find(TargetKind::ConfigMap, r.name, out.w.object.namespace) else {
             continue;
         };
         if cm.entries.contains_key(key) {
-            out.push(finding(
-                Rule::AdminPasswordNotFromSecret,
-                w,
+            let w = out.w.object.display();
+            out.push(
+                &rule.not_from_secret_id(),
+                Severity::Error,
                 r.span,
                 r.container,
-                Some(ADMIN_PASSWORD),
+                Some(&rule.env),
                 format!(
-                    "{ADMIN_PASSWORD} reaches {} (container {}) from ConfigMap {} by envFrom; ConfigMaps are not secret",
-                    w.object.display(),
+                    "{} reaches {w} (container {}) from ConfigMap {} by envFrom; ConfigMaps are not secret",
+                    rule.env,
                     r.container.unwrap_or("?"),
                     r.name
                 ),
-                format!("remove {key} from ConfigMap {}; {ADMIN_FIX}", r.name),
-            ));
+                format!("remove {key} from ConfigMap {}; {}", r.name, rule.help),
+            );
         }
     }
 }
 
 fn duplicate_env(
-    w: &Workload<'_, '_>,
+    out: &mut Out<'_, '_, '_>,
     container: &str,
     vars: &[&EnvVar<'_, '_>],
-    out: &mut Vec<Finding>,
+    guarded: &[&str],
 ) {
     let mut seen = HashSet::new();
     let mut reported = HashSet::new();
     for v in vars {
-        // The admin password has its own, stricter rule.
-        if v.name == ADMIN_PASSWORD {
+        // Guarded variables have their own, stricter rule.
+        if guarded.contains(&v.name) {
             continue;
         }
         if !seen.insert(v.name) && reported.insert(v.name) {
-            out.push(finding(
+            let w = out.w.object.display();
+            out.rule(
                 Rule::DuplicateEnv,
-                w,
                 v.node.span,
                 Some(container),
                 Some(v.name),
                 format!(
-                    "{} is defined more than once in {} (container {container}); Kubernetes silently keeps the last",
-                    v.name,
-                    w.object.display()
+                    "{} is defined more than once in {w} (container {container}); Kubernetes silently keeps the last",
+                    v.name
                 ),
-                "keep one definition; check the0Api.env against the0Api.extraEnv".into(),
-            ));
+                "keep one definition; for the0, check the0Api.env against the0Api.extraEnv".into(),
+            );
         }
     }
 }
 
-fn sensitive_plain_value(w: &Workload<'_, '_>, v: &EnvVar<'_, '_>, out: &mut Vec<Finding>) {
+fn sensitive_plain_value(out: &mut Out<'_, '_, '_>, v: &EnvVar<'_, '_>, guarded: &[&str]) {
     let EnvSource::Plain(value) = v.source else {
         return;
     };
-    if v.name == ADMIN_PASSWORD || is_harmless_value(value) {
+    if guarded.contains(&v.name) || is_harmless_value(value) {
         return;
     }
-    let what = if looks_sensitive(v.name) && !v.name.ends_with("_FILE") {
+    let what = if out.policy.looks_sensitive(v.name) && !v.name.ends_with("_FILE") {
         "has a secret-looking name and a plain value"
-    } else if url_has_password(value) {
-        "embeds credentials in a URL (scheme://user:password@host)"
+    } else if out.policy.sensitive_value(value) {
+        "has a plain value that looks like a credential (such as a URL with a password)"
     } else {
         return;
     };
-    out.push(finding(
+    let w = out.w.object.display();
+    out.rule(
         Rule::SensitiveEnvPlainValue,
-        w,
         v.node.span,
         Some(v.container),
         Some(v.name),
         format!(
-            "{} in {} (container {}) {what}; the value is readable by anyone who can read the workload",
-            v.name,
-            w.object.display(),
-            v.container
+            "{} in {w} (container {}) {what}; anyone who can read the workload can read it",
+            v.name, v.container
         ),
         "put the value in a Secret and use `valueFrom.secretKeyRef`".into(),
-    ));
-}
-
-const SENSITIVE_WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "CREDENTIAL",
-    "AUTH_KEY",
-    "CLIENT_SECRET",
-    "DSN",
-];
-
-pub fn looks_sensitive(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase().replace('-', "_");
-    SENSITIVE_WORDS.iter().any(|w| upper.contains(w))
+    );
 }
 
 /// Values that cannot be a secret: empty, a `$(VAR)` reference, a path, a
@@ -261,52 +317,24 @@ fn is_duration(v: &str) -> bool {
         && matches!(unit, "ms" | "s" | "m" | "h" | "d")
 }
 
-/// `scheme://user:password@host` with a literal password (not `$(VAR)`).
-pub fn url_has_password(value: &str) -> bool {
-    let Some(scheme_end) = value.find("://") else {
-        return false;
-    };
-    let rest = &value[scheme_end + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let Some(at) = authority.rfind('@') else {
-        return false;
-    };
-    let Some((_, password)) = authority[..at].split_once(':') else {
-        return false;
-    };
-    let is_reference = password.starts_with("$(") && password.ends_with(')');
-    !password.is_empty() && !is_reference
-}
-
-/// the0's API Deployment, whatever the release or `fullnameOverride` made its
-/// name: the chart labels it `app.kubernetes.io/name: the0` and
-/// `app.kubernetes.io/component: api`.
-pub fn is_the0_api(w: &Workload<'_, '_>) -> bool {
-    if w.rollout != Rollout::Rolls {
-        return false;
-    }
-    let labelled = w.label("app.kubernetes.io/component") == Some("api")
-        && (w.label("app.kubernetes.io/name") == Some("the0")
-            || w.label("app.kubernetes.io/part-of") == Some("the0"));
-    labelled || w.object.name == "the0-api" || w.object.name.ends_with("-the0-api")
-}
-
-/// Whether some container can see the admin password: an env entry of any
-/// kind (wrong kinds are reported by their own rule), or an `envFrom` source
-/// that holds it or that we cannot see into.
-fn provides_admin_password(
+/// Whether some container can see `env`: an env entry of any kind (wrong
+/// kinds are reported by their own rule), or an `envFrom` source that holds
+/// it or that we cannot see into.
+fn provides(
     w: &Workload<'_, '_>,
+    env: &str,
     vars: &[EnvVar<'_, '_>],
+    refs: &[reference::Reference<'_>],
     index: &Index<'_, '_, '_>,
 ) -> bool {
-    if vars.iter().any(|v| v.name == ADMIN_PASSWORD) {
+    if vars.iter().any(|v| v.name == env) {
         return true;
     }
-    reference::references(w.pod_spec).iter().any(|r| {
+    refs.iter().any(|r| {
         let Via::EnvFrom { prefix } = r.via else {
             return false;
         };
-        let Some(key) = ADMIN_PASSWORD.strip_prefix(prefix) else {
+        let Some(key) = env.strip_prefix(prefix) else {
             return false;
         };
         match index.find(r.target, r.name, w.object.namespace) {
@@ -316,34 +344,42 @@ fn provides_admin_password(
     })
 }
 
-fn references(w: &Workload<'_, '_>, index: &Index<'_, '_, '_>, out: &mut Vec<Finding>) {
+fn references(
+    out: &mut Out<'_, '_, '_>,
+    refs: &[reference::Reference<'_>],
+    index: &Index<'_, '_, '_>,
+) {
+    let w = out.w;
     let mut unresolved_reported = HashSet::new();
     let mut consumes_in_stream = false;
-    for r in reference::references(w.pod_spec) {
+    for r in refs {
         if r.name.is_empty() {
             continue;
         }
         let kind = r.target.as_str();
+        let var = match r.via {
+            Via::Env { var } => Some(var),
+            _ => None,
+        };
         match index.find(r.target, r.name, w.object.namespace) {
             None => {
                 if !r.optional && unresolved_reported.insert((r.target, r.name)) {
-                    out.push(finding(
+                    out.rule(
                         Rule::UnresolvedReference,
-                        w,
                         r.span,
                         r.container,
-                        var_of(&r.via),
+                        var,
                         format!(
-                            "{} uses {kind} {} ({}), which is not in the rendered output; its rotation cannot be stamped",
+                            "{} uses {kind} {} ({}), which is not in this render; its rotation cannot be stamped",
                             w.object.display(),
                             r.name,
                             r.via.describe()
                         ),
                         format!(
-                            "render the {kind} in the same release, or restart {} yourself when it changes",
+                            "render the {kind} in the same release (with Helm 4's `separate` post-render strategy, hooks and manifests arrive in two calls), or restart {} yourself when it changes",
                             w.object.display()
                         ),
-                    ));
+                    );
                 }
             }
             Some(source) => {
@@ -352,27 +388,28 @@ fn references(w: &Workload<'_, '_>, index: &Index<'_, '_, '_>, out: &mut Vec<Fin
                 if r.optional || !source.keys_known || source.entries.contains_key(key) {
                     continue;
                 }
-                out.push(finding(
+                out.rule(
                     Rule::MissingSecretKey,
-                    w,
                     r.span,
                     r.container,
-                    var_of(&r.via),
+                    var,
                     format!(
                         "{} reads key `{key}` of {kind} {} ({}), but that {kind} has no such key; the pod will not start",
                         w.object.display(),
                         r.name,
                         r.via.describe()
                     ),
-                    format!("add `{key}` to {kind} {}, fix the key name, or mark the reference `optional: true`", r.name),
-                ));
+                    format!(
+                        "add `{key}` to {kind} {}, fix the key name, or mark the reference `optional: true`",
+                        r.name
+                    ),
+                );
             }
         }
     }
     if consumes_in_stream && w.rollout == Rollout::ImmutableJob {
-        out.push(finding(
+        out.rule(
             Rule::ImmutableJobNotStamped,
-            w,
             w.object.node.span,
             None,
             None,
@@ -381,37 +418,68 @@ fn references(w: &Workload<'_, '_>, index: &Index<'_, '_, '_>, out: &mut Vec<Fin
                 w.object.display()
             ),
             "make it a Helm hook (helm.sh/hook) to have it stamped, or give the Job a new name when its inputs change".into(),
-        ));
+        );
     }
 }
 
-fn var_of<'t>(via: &Via<'t>) -> Option<&'t str> {
-    match via {
-        Via::Env { var } => Some(var),
-        _ => None,
+/// Mark findings silenced by the workload's `secret-rollout/ignore`
+/// annotation (on the workload or its pod template), and report ids there
+/// that name no rule.
+fn suppress(w: &Workload<'_, '_>, policy: &Policy, findings: &mut Vec<Finding>) {
+    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
+    let nodes = [w.object.node, w.template]
+        .into_iter()
+        .filter_map(|n| n.path(&["metadata", "annotations", IGNORE]));
+    let mut unknown = Vec::new();
+    for node in nodes {
+        let Some(value) = node.as_str() else { continue };
+        let (ids, reason) = parse_ignore(value);
+        for id in &ids {
+            if !known.iter().any(|k| k == id) {
+                unknown.push((node, id.to_string()));
+            }
+        }
+        for f in findings.iter_mut() {
+            if f.suppressed.is_none() && ids.contains(&f.rule.as_str()) {
+                f.suppressed = Some(reason.to_string());
+            }
+        }
     }
+    let mut out = Out {
+        w,
+        policy,
+        findings: Vec::new(),
+    };
+    for (node, id) in unknown {
+        out.rule(
+            Rule::UnknownSuppression,
+            node.span,
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} names `{id}`, which is not a rule; nothing is suppressed by it",
+                w.object.display()
+            ),
+            "use an id from `secret-rollout rules`".into(),
+        );
+    }
+    findings.extend(out.findings);
+}
+
+/// `"a, b: reason"` → (["a", "b"], "reason").
+pub fn parse_ignore(value: &str) -> (Vec<&str>, &str) {
+    let (ids, reason) = value.split_once(':').unwrap_or((value, ""));
+    let ids = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    (ids, reason.trim())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sensitive_names() {
-        for name in [
-            "DB_PASSWORD",
-            "JWT_SECRET",
-            "GITHUB_TOKEN",
-            "api-key",
-            "AWS_SECRET_ACCESS_KEY",
-            "SENTRY_DSN",
-        ] {
-            assert!(looks_sensitive(name), "{name}");
-        }
-        for name in ["LOG_LEVEL", "NAMESPACE", "PORT", "MINIO_BUCKET"] {
-            assert!(!looks_sensitive(name), "{name}");
-        }
-    }
 
     #[test]
     fn harmless_values() {
@@ -432,16 +500,14 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_urls() {
-        assert!(url_has_password("postgres://the0:hunter2@db:5432/the0"));
-        assert!(url_has_password(
-            "mongodb://root:p%40ss@mongo/?authSource=admin"
-        ));
-        assert!(!url_has_password(
-            "postgres://the0:$(DB_PASSWORD)@db:5432/the0"
-        ));
-        assert!(!url_has_password("https://user@example.com/x:y@z"));
-        assert!(!url_has_password("nats://nats:4222"));
-        assert!(!url_has_password("not a url"));
+    fn ignore_annotation_syntax() {
+        assert_eq!(
+            parse_ignore("sensitive-env-plain-value, duplicate-env: dev chart only"),
+            (
+                vec!["sensitive-env-plain-value", "duplicate-env"],
+                "dev chart only"
+            )
+        );
+        assert_eq!(parse_ignore("duplicate-env"), (vec!["duplicate-env"], ""));
     }
 }

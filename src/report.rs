@@ -2,50 +2,68 @@
 
 use std::fmt::Write as _;
 
-/// Stable rule ids: they appear in output and in suppressions.
+/// The built-in rules. Their ids are stable: they appear in output and in
+/// suppressions. Rules derived from the policy's `requiredSources` (such as
+/// `admin-password-not-from-secret`) have ids made from the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
-    AdminPasswordNotFromSecret,
-    AdminPasswordMissing,
     SensitiveEnvPlainValue,
     MissingSecretKey,
     UnresolvedReference,
     DuplicateEnv,
     ImmutableJobNotStamped,
+    UnknownSuppression,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 7] = [
-        Rule::AdminPasswordNotFromSecret,
-        Rule::AdminPasswordMissing,
+    pub const ALL: [Rule; 6] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
         Rule::ImmutableJobNotStamped,
+        Rule::UnknownSuppression,
     ];
 
     pub fn id(self) -> &'static str {
         match self {
-            Rule::AdminPasswordNotFromSecret => "admin-password-not-from-secret",
-            Rule::AdminPasswordMissing => "admin-password-missing",
             Rule::SensitiveEnvPlainValue => "sensitive-env-plain-value",
             Rule::MissingSecretKey => "missing-secret-key",
             Rule::UnresolvedReference => "unresolved-reference",
             Rule::DuplicateEnv => "duplicate-env",
             Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
+            Rule::UnknownSuppression => "unknown-suppression",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Rule::AdminPasswordNotFromSecret
-            | Rule::AdminPasswordMissing
-            | Rule::MissingSecretKey => Severity::Error,
-            Rule::SensitiveEnvPlainValue | Rule::UnresolvedReference | Rule::DuplicateEnv => {
-                Severity::Warning
-            }
+            Rule::MissingSecretKey => Severity::Error,
+            Rule::SensitiveEnvPlainValue
+            | Rule::UnresolvedReference
+            | Rule::DuplicateEnv
+            | Rule::UnknownSuppression => Severity::Warning,
             Rule::ImmutableJobNotStamped => Severity::Note,
+        }
+    }
+
+    /// One line on what the rule catches.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Rule::SensitiveEnvPlainValue => {
+                "an env var with a secret-looking name, or a URL with credentials, has a plain value"
+            }
+            Rule::MissingSecretKey => {
+                "a pod reads a key that the Secret or ConfigMap in the stream does not have"
+            }
+            Rule::UnresolvedReference => {
+                "a pod uses a Secret or ConfigMap that is not in the rendered output, so its rotation cannot be stamped"
+            }
+            Rule::DuplicateEnv => "the same env var is defined twice in one container",
+            Rule::ImmutableJobNotStamped => {
+                "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
+            }
+            Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
         }
     }
 }
@@ -80,7 +98,8 @@ pub struct Location {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub rule: Rule,
+    /// The rule id, e.g. `admin-password-not-from-secret`.
+    pub rule: String,
     pub severity: Severity,
     pub location: Location,
     /// `Deployment/the0-api`.
@@ -91,6 +110,15 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub help: String,
+    /// Silenced by a `secret-rollout/ignore` annotation, with its reason.
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    /// Counts towards the exit code and is shown by default.
+    pub fn is_active(&self) -> bool {
+        self.suppressed.is_none()
+    }
 }
 
 /// Compiler-style text for a person:
@@ -104,13 +132,7 @@ pub struct Finding {
 pub fn text(findings: &[Finding], input_name: &str) -> String {
     let mut out = String::new();
     for f in findings {
-        let _ = writeln!(
-            out,
-            "{}[{}]: {}",
-            f.severity.as_str(),
-            f.rule.id(),
-            f.message
-        );
+        let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
         let l = &f.location;
         let template = l.template.as_deref().unwrap_or("(no template)");
         let _ = writeln!(
@@ -136,14 +158,32 @@ pub fn text(findings: &[Finding], input_name: &str) -> String {
         if !f.help.is_empty() {
             let _ = writeln!(out, "   = help: {}", f.help);
         }
+        if let Some(reason) = &f.suppressed {
+            let _ = writeln!(
+                out,
+                "   = suppressed: {}",
+                if reason.is_empty() {
+                    "(no reason given)"
+                } else {
+                    reason
+                }
+            );
+        }
         out.push('\n');
     }
     out
 }
 
-/// `2 errors, 1 warning` — the line a person reads first.
+/// `2 errors, 1 warning, 0 notes` — the line a person reads first.
+/// Suppressed findings are counted apart, never lost.
 pub fn summary(findings: &[Finding]) -> String {
-    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    let count = |s| {
+        findings
+            .iter()
+            .filter(|f| f.is_active() && f.severity == s)
+            .count()
+    };
+    let suppressed = findings.iter().filter(|f| !f.is_active()).count();
     let plural = |n: usize, word: &str| {
         if n == 1 {
             format!("{n} {word}")
@@ -151,10 +191,14 @@ pub fn summary(findings: &[Finding]) -> String {
             format!("{n} {word}s")
         }
     };
-    format!(
+    let mut line = format!(
         "{}, {}, {}",
         plural(count(Severity::Error), "error"),
         plural(count(Severity::Warning), "warning"),
         plural(count(Severity::Note), "note")
-    )
+    );
+    if suppressed > 0 {
+        line.push_str(&format!(" ({suppressed} suppressed)"));
+    }
+    line
 }

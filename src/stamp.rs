@@ -50,6 +50,7 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
 pub fn desired(
     w: &Workload<'_, '_>,
     index: &Index<'_, '_, '_>,
+    config_maps: bool,
     hmac_key: Option<&[u8]>,
 ) -> Option<BTreeMap<String, String>> {
     if w.rollout != Rollout::Rolls {
@@ -58,6 +59,9 @@ pub fn desired(
     // One annotation per object, covering every key any reference consumes.
     let mut consumed = BTreeMap::new();
     for r in reference::references(w.pod_spec) {
+        if r.target == TargetKind::ConfigMap && !config_maps {
+            continue;
+        }
         let Some(source) = index.find(r.target, r.name, w.object.namespace) else {
             continue;
         };

@@ -1,5 +1,6 @@
 //! Objects that run pods, and where their pod template lives.
 
+use crate::config::WorkloadKind;
 use crate::inventory::Object;
 use crate::yaml::Node;
 
@@ -15,13 +16,13 @@ pub enum Rollout {
     BarePod,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Workload<'t, 'a> {
     pub object: Object<'t, 'a>,
     /// The pod template (`metadata` + `spec`); for a bare Pod, the object.
     pub template: &'t Node<'a>,
     /// Path of the template from the object root, for messages.
-    pub template_path: &'static str,
+    pub template_path: String,
     pub pod_spec: &'t Node<'a>,
     pub rollout: Rollout,
 }
@@ -46,14 +47,27 @@ impl<'t, 'a> Workload<'t, 'a> {
     }
 }
 
-/// Finds the pod template of every object that has one.
-pub fn find<'t, 'a>(objects: &[Object<'t, 'a>]) -> Vec<Workload<'t, 'a>> {
-    objects.iter().filter_map(workload).collect()
+/// Finds the pod template of every object that has one: the built-in
+/// kinds, and custom resources the policy names.
+pub fn find<'t, 'a>(objects: &[Object<'t, 'a>], extra: &[WorkloadKind]) -> Vec<Workload<'t, 'a>> {
+    objects.iter().filter_map(|o| workload(o, extra)).collect()
 }
 
-fn workload<'t, 'a>(obj: &Object<'t, 'a>) -> Option<Workload<'t, 'a>> {
+fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Workload<'t, 'a>> {
+    if let Some(custom) = extra.iter().find(|k| k.matches(obj.api_version, obj.kind)) {
+        let path: Vec<&str> = custom.template.iter().map(String::as_str).collect();
+        let template = obj.node.path(&path)?;
+        let pod_spec = template.get("spec").filter(|s| s.as_map().is_some())?;
+        return Some(Workload {
+            object: *obj,
+            template,
+            template_path: custom.template.join("."),
+            pod_spec,
+            rollout: Rollout::Rolls,
+        });
+    }
     let group = obj.api_version.split('/').next().unwrap_or("");
-    let (path, template_path): (&[&str], _) = match (group, obj.kind) {
+    let (path, template_path): (&[&str], &str) = match (group, obj.kind) {
         ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
             (&["spec", "template"], "spec.template")
         }
@@ -77,7 +91,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>) -> Option<Workload<'t, 'a>> {
     let mut w = Workload {
         object: *obj,
         template,
-        template_path,
+        template_path: template_path.to_string(),
         pod_spec,
         rollout: Rollout::Rolls,
     };

@@ -1,0 +1,907 @@
+//! Helm 3 and Helm 4 end to end, with the real binaries that
+//! `scripts/install-test-tools` installs: helm v4.3.1 (`common::tool("helm")`),
+//! helm v3.17.2 (`common::tool("helm3")`) and the Helm v4.2.3 library through
+//! helm-python-sdk (`common::python()`). Nothing here skips: a missing tool
+//! fails the test.
+//!
+//! The commands are the ones docs/helm.md tells a user to run, from the
+//! checkout: `helm plugin install .`, then
+//! `helm template the0 testdata/charts/the0 -f testdata/charts/values/good.yaml --post-renderer secret-rollout`.
+//! The plugin is pointed at the binary cargo built for the tests with
+//! `SECRET_ROLLOUT_BIN` (a `target/release` build in the checkout may be
+//! stale); how the plugin finds the binary on its own is tested separately.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const CHART: &str = "testdata/charts/the0";
+const GOOD: &str = "testdata/charts/values/good.yaml";
+const ROTATED: &str = "testdata/charts/values/rotated.yaml";
+const BAD: &str = "testdata/charts/values/bad-plain-env.yaml";
+/// The plain-text password in `BAD`: must never be shown to anyone.
+const BAD_PASSWORD: &str = "plain-admin-password-123";
+const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
+
+fn test_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_secret-rollout"))
+}
+
+/// A clean Helm home (data, config, cache) in a fresh temp dir.
+struct Home {
+    dir: PathBuf,
+}
+
+impl Home {
+    fn new(name: &str) -> Home {
+        Home {
+            dir: common::temp_dir(&format!("helm/{name}")),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn plugins(&self) -> PathBuf {
+        self.path("data/plugins")
+    }
+
+    /// `exe` with this home, run from the checkout (relative paths in the
+    /// commands are the ones the docs use), and nothing inherited that would
+    /// change what Helm or secret-rollout does.
+    fn cmd(&self, exe: &Path) -> Command {
+        let mut c = Command::new(exe);
+        c.current_dir(common::root())
+            .env("HELM_DATA_HOME", self.path("data"))
+            .env("HELM_CONFIG_HOME", self.path("config"))
+            .env("HELM_CACHE_HOME", self.path("cache"))
+            .env("SECRET_ROLLOUT_BIN", test_bin());
+        for var in [
+            "HELM_PLUGINS",
+            "HELM_NAMESPACE",
+            "HELM_DEBUG",
+            "HELM_DRIVER",
+            "HELM_KUBECONTEXT",
+            "HELM_PLUGIN_NAME",
+            "HELM_PLUGIN_DIR",
+            "SECRET_ROLLOUT_REPORT",
+            "SECRET_ROLLOUT_NAMESPACE",
+            "SECRET_ROLLOUT_DIGEST_KEY_FILE",
+        ] {
+            c.env_remove(var);
+        }
+        c
+    }
+
+    fn helm(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd(&common::tool("helm"));
+        c.args(args);
+        c
+    }
+
+    fn helm3(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd(&common::tool("helm3"));
+        c.args(args);
+        c
+    }
+
+    /// `helm plugin install DIR` (Helm 4) into this home.
+    fn install_plugin(&self, dir: &Path) {
+        let out = output(self.helm(&["plugin", "install", dir.to_str().unwrap()]));
+        assert_ok(&out, "helm plugin install");
+        let list = output(self.helm(&["plugin", "list"]));
+        assert_ok(&list, "helm plugin list");
+        let list = common::stdout(&list);
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with("secret-rollout") && l.contains("postrenderer/v1")),
+            "plugin not listed:\n{list}"
+        );
+    }
+}
+
+fn output(mut cmd: Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_failed(out: &Output, what: &str) {
+    assert!(
+        !out.status.success(),
+        "{what} should have failed:\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run `cmd` under a pseudo-terminal (util-linux `script`), so that it has a
+/// controlling terminal; returns what appeared on the terminal.
+fn on_terminal(cmd: &Command) -> (bool, String) {
+    let script = Path::new("/usr/bin/script");
+    assert!(
+        script.exists(),
+        "util-linux `script` is needed to give helm a terminal: install util-linux"
+    );
+    let mut line = String::new();
+    for (k, v) in cmd.get_envs() {
+        let k = k.to_str().unwrap();
+        match v {
+            Some(v) => line.push_str(&format!("{k}={} ", quote(v.to_str().unwrap()))),
+            None => line.push_str(&format!("-u {k} ")),
+        }
+    }
+    let mut shell = format!("env {line}{}", quote(cmd.get_program().to_str().unwrap()));
+    for a in cmd.get_args() {
+        shell.push(' ');
+        shell.push_str(&quote(a.to_str().unwrap()));
+    }
+    let mut c = Command::new(script);
+    c.args(["-qec", &shell, "/dev/null"])
+        .current_dir(cmd.get_current_dir().unwrap_or(&common::root()))
+        .stdin(Stdio::null());
+    let out = c.output().expect("running script");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.success(), text)
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// One document of helm's output.
+#[derive(Debug)]
+struct Doc {
+    source: String,
+    kind: String,
+    name: String,
+    text: String,
+}
+
+fn docs(text: &str) -> Vec<Doc> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut Vec<Doc>| {
+        let t = std::mem::take(cur);
+        let find = |prefix: &str| {
+            t.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
+                .unwrap_or_default()
+        };
+        let kind = find("kind: ");
+        if !kind.is_empty() {
+            out.push(Doc {
+                source: find("# Source: "),
+                kind,
+                name: find("  name: "),
+                text: t,
+            });
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with("---") {
+            flush(&mut cur, &mut out);
+        }
+        cur.push_str(line);
+        cur.push('\n');
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+fn find<'d>(docs: &'d [Doc], kind: &str, name: &str) -> &'d Doc {
+    docs.iter()
+        .find(|d| d.kind == kind && d.name == name)
+        .unwrap_or_else(|| panic!("{kind}/{name} not in output"))
+}
+
+/// `secret-rollout/...` annotations of a document.
+fn stamps(doc: &Doc) -> BTreeMap<String, String> {
+    doc.text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix("secret-rollout/")?;
+            let (k, v) = rest.split_once(": ")?;
+            Some((k.to_string(), v.trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+/// Every stamp in a stream, by `Kind/name`.
+fn all_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    docs(text)
+        .iter()
+        .map(|d| (format!("{}/{}", d.kind, d.name), stamps(d)))
+        .filter(|(_, s)| !s.is_empty())
+        .collect()
+}
+
+/// What secret-rollout itself makes of a captured post-renderer input.
+fn expected_stamps(fixture: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let out = common::run(&[], &common::fixture(fixture));
+    assert_ok(&out, "secret-rollout on the fixture");
+    all_stamps(&common::stdout(&out))
+}
+
+fn assert_good_render(text: &str, hooks_stamped: bool) {
+    let docs = docs(text);
+    let api = stamps(find(&docs, "Deployment", "the0-api"));
+    assert!(
+        api.contains_key("secret.the0-secrets") && api.contains_key("configmap.the0-config"),
+        "api Deployment not stamped: {api:?}"
+    );
+    assert!(api
+        .values()
+        .all(|v| v.starts_with("sha256:") && v.len() == 71));
+    let hook = find(&docs, "Job", "the0-db-migrate");
+    assert!(hook.text.contains("helm.sh/hook"), "{}", hook.text);
+    assert_eq!(
+        stamps(hook).contains_key("secret.the0-secrets"),
+        hooks_stamped,
+        "hook Job stamping (expected {hooks_stamped}):\n{}",
+        hook.text
+    );
+}
+
+fn template(home: &Home, values: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "template",
+        "the0",
+        CHART,
+        "-f",
+        values,
+        "--post-renderer",
+        "secret-rollout",
+    ];
+    args.extend_from_slice(extra);
+    output(home.helm(&args))
+}
+
+/// The lines of `b` that differ from `a` (same length streams), with the
+/// template each is in.
+fn changed_lines(a: &str, b: &str) -> Vec<(String, String, String)> {
+    let (a, b): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
+    assert_eq!(a.len(), b.len(), "renders differ in length");
+    let mut source = String::new();
+    let mut out = Vec::new();
+    for (x, y) in a.iter().zip(&b) {
+        if let Some(s) = x.strip_prefix("# Source: ") {
+            source = s.to_string();
+        }
+        if x != y {
+            out.push((source.clone(), x.trim().to_string(), y.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// Rotating JWT_SECRET changes the Secret's value line and exactly the
+/// `secret-rollout/secret.the0-secrets` annotation of the workloads that
+/// consume that key, nothing else.
+fn assert_rotation(good: &str, rotated: &str, consumers: &[&str]) {
+    let changed = changed_lines(good, rotated);
+    let mut annotated = BTreeSet::new();
+    for (source, old, new) in &changed {
+        if old.starts_with("JWT_SECRET: ") {
+            assert_eq!(source, "the0/templates/secrets.yaml");
+            assert!(new.starts_with("JWT_SECRET: "));
+            continue;
+        }
+        let key = "secret-rollout/secret.the0-secrets: ";
+        assert!(
+            old.starts_with(key) && new.starts_with(key),
+            "unexpected change in {source}: {old:?} -> {new:?}"
+        );
+        annotated.insert(source.as_str());
+    }
+    let consumers: BTreeSet<&str> = consumers.iter().copied().collect();
+    assert_eq!(annotated, consumers, "changed: {changed:#?}");
+}
+
+// ------------------------------------------------------------------ Helm 4
+
+#[test]
+fn helm4_plugin_install_and_template_stamps_manifests_and_hooks() {
+    let home = Home::new("h4-template");
+    home.install_plugin(Path::new("."));
+    let out = template(&home, GOOD, &[]);
+    assert_ok(&out, "helm template --post-renderer secret-rollout");
+    let text = common::stdout(&out);
+    assert_good_render(&text, true);
+    // The same stamps as the binary gives the captured Helm 4 input, and
+    // Helm regrouped our output into the right files, which needs the
+    // filename annotation we keep on every document.
+    assert_eq!(all_stamps(&text), expected_stamps("helm4/the0-good.yaml"));
+    let docs = docs(&text);
+    assert_eq!(
+        find(&docs, "Job", "the0-db-migrate").source,
+        "the0/templates/db-migrate-job.yaml"
+    );
+    assert_eq!(
+        find(&docs, "Deployment", "the0-api").source,
+        "the0/templates/the0-api.yaml"
+    );
+}
+
+#[test]
+fn helm4_install_dry_run_client_stamps_manifests_and_hooks() {
+    let home = Home::new("h4-install");
+    home.install_plugin(Path::new("."));
+    let out = output(home.helm(&[
+        "install",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--dry-run=client",
+        "--post-renderer",
+        "secret-rollout",
+    ]));
+    assert_ok(&out, "helm install --dry-run=client");
+    let text = common::stdout(&out);
+    let (head, manifest) = text.split_once("MANIFEST:").expect("MANIFEST section");
+    let hooks = head.split_once("HOOKS:").expect("HOOKS section").1;
+    let hook_docs = docs(hooks);
+    assert!(
+        stamps(find(&hook_docs, "Job", "the0-db-migrate")).contains_key("secret.the0-secrets"),
+        "hook not stamped:\n{hooks}"
+    );
+    assert_good_render(&text, true);
+    assert!(stamps(find(&docs(manifest), "Deployment", "the0-frontend"))
+        .contains_key("secret.the0-secrets"));
+}
+
+#[test]
+fn helm4_bad_values_fail_and_the_reason_reaches_terminal_and_report() {
+    let home = Home::new("h4-bad");
+    home.install_plugin(Path::new("."));
+    let report = home.path("reports/secret-rollout.txt");
+    let report_arg = format!("--post-renderer-args=--report={}", report.display());
+
+    // Without a terminal, Helm 4 shows only that the plugin failed.
+    let out = template(&home, BAD, &[&report_arg]);
+    assert_failed(&out, "helm template with a plain admin password");
+    assert!(out.stdout.is_empty(), "{}", common::stdout(&out));
+    let stderr = common::stderr(&out);
+    assert!(stderr.contains("exited with error"), "{stderr}");
+    // ... and the report file has the reason.
+    let text = std::fs::read_to_string(&report).expect("report file written");
+    assert!(
+        text.contains("error[admin-password-not-from-secret]")
+            && text.contains("the0/templates/the0-api.yaml")
+            && text.contains("secret-rollout: refusing to render: 1 error"),
+        "{text}"
+    );
+    assert!(!text.contains(BAD_PASSWORD), "report leaks the password");
+
+    // Under a terminal, the reason is on it.
+    std::fs::remove_file(&report).unwrap();
+    let mut cmd = home.helm(&[
+        "template",
+        "the0",
+        CHART,
+        "-f",
+        BAD,
+        "--post-renderer",
+        "secret-rollout",
+    ]);
+    cmd.env("SECRET_ROLLOUT_REPORT", &report);
+    let (ok, terminal) = on_terminal(&cmd);
+    assert!(!ok, "helm should fail:\n{terminal}");
+    assert!(
+        terminal.contains("error[admin-password-not-from-secret]: THE0_ADMIN_PASSWORD")
+            && terminal.contains("Deployment/the0-api")
+            && terminal.contains("= help: ")
+            && terminal.contains("secret-rollout: refusing to render")
+            && terminal.contains("plugin \"secret-rollout\" exited with error"),
+        "terminal:\n{terminal}"
+    );
+    assert!(
+        !terminal.contains(BAD_PASSWORD),
+        "terminal shows the password"
+    );
+    // The report file from the environment (how CI gets the reason).
+    let text = std::fs::read_to_string(&report).expect("report file from env");
+    assert!(
+        text.contains("error[admin-password-not-from-secret]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn helm4_rotation_changes_exactly_the_consumers_annotations() {
+    let home = Home::new("h4-rotation");
+    home.install_plugin(Path::new("."));
+    let good = template(&home, GOOD, &[]);
+    let rotated = template(&home, ROTATED, &[]);
+    assert_ok(&good, "template good");
+    assert_ok(&rotated, "template rotated");
+    assert_rotation(
+        &common::stdout(&good),
+        &common::stdout(&rotated),
+        &[
+            "the0/templates/the0-api.yaml",
+            "the0/templates/the0-frontend.yaml",
+            "the0/templates/db-migrate-job.yaml",
+        ],
+    );
+}
+
+#[test]
+fn helm4_post_renderer_args_reach_the_tool() {
+    let home = Home::new("h4-args");
+    home.install_plugin(Path::new("."));
+    // A bad option is a usage error: Helm fails, and the report (from the
+    // environment, since the arguments are what is wrong) says why.
+    let report = home.path("report.txt");
+    let mut cmd = home.helm(&[
+        "template",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--post-renderer",
+        "secret-rollout",
+        "--post-renderer-args=--no-such-option",
+    ]);
+    cmd.env("SECRET_ROLLOUT_REPORT", &report);
+    let out = output(cmd);
+    assert_failed(&out, "helm template with a bad post-renderer arg");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("--no-such-option"), "{text}");
+    // Namespace and report as arguments.
+    let report2 = home.path("report2.txt");
+    let out = template(
+        &home,
+        GOOD,
+        &[
+            "--post-renderer-args=--namespace=the0",
+            &format!("--post-renderer-args=--report={}", report2.display()),
+        ],
+    );
+    assert_ok(&out, "helm template with post-renderer args");
+    let text = std::fs::read_to_string(&report2).unwrap();
+    assert!(
+        text.contains("warning[unresolved-reference]: Deployment/the0-api uses Secret the0-admin")
+            && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 0 notes\n"),
+        "{text}"
+    );
+}
+
+/// A copy of the plugin's own files (plugin.yaml + its bin/ wrapper), as a
+/// release directory has them, without any binary.
+fn plugin_copy(dir: &Path) -> PathBuf {
+    let src = dir.join("secret-rollout");
+    std::fs::create_dir_all(src.join("bin")).unwrap();
+    std::fs::copy(common::root().join("plugin.yaml"), src.join("plugin.yaml")).unwrap();
+    std::fs::copy(
+        common::root().join("bin/secret-rollout-plugin"),
+        src.join("bin/secret-rollout-plugin"),
+    )
+    .unwrap();
+    src
+}
+
+#[test]
+fn helm4_plugin_finds_the_binary_in_its_dir_then_on_path_else_says_so() {
+    let home = Home::new("h4-lookup");
+    let src = plugin_copy(&home.dir);
+    home.install_plugin(&src);
+    let system_path = "/usr/bin:/bin";
+    let run = |path: &str| {
+        let mut cmd = home.helm(&[
+            "template",
+            "the0",
+            CHART,
+            "-f",
+            GOOD,
+            "--post-renderer",
+            "secret-rollout",
+        ]);
+        cmd.env_remove("SECRET_ROLLOUT_BIN").env("PATH", path);
+        cmd
+    };
+
+    // Nowhere: Helm fails, the terminal and the report say what to do.
+    let report = home.path("report.txt");
+    let mut cmd = run(system_path);
+    cmd.env("SECRET_ROLLOUT_REPORT", &report);
+    let (ok, terminal) = on_terminal(&cmd);
+    assert!(!ok, "{terminal}");
+    assert!(
+        terminal.contains("the secret-rollout binary was not found")
+            && terminal.contains("cargo build --release"),
+        "terminal:\n{terminal}"
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains("the secret-rollout binary was not found"),
+        "{text}"
+    );
+
+    // On PATH.
+    let path_dir = home.path("path-bin");
+    std::fs::create_dir_all(&path_dir).unwrap();
+    std::fs::copy(test_bin(), path_dir.join("secret-rollout")).unwrap();
+    let out = output(run(&format!("{}:{system_path}", path_dir.display())));
+    assert_ok(&out, "plugin with secret-rollout on PATH");
+    assert_good_render(&common::stdout(&out), true);
+
+    // In the plugin directory's bin/ (a release directory).
+    std::fs::copy(test_bin(), src.join("bin/secret-rollout")).unwrap();
+    let out = output(run(system_path));
+    assert_ok(&out, "plugin with bin/secret-rollout");
+    assert_good_render(&common::stdout(&out), true);
+}
+
+#[test]
+fn helm4_template_piped_into_check_is_a_ci_gate() {
+    let home = Home::new("h4-check");
+    for (values, ok) in [(GOOD, true), (BAD, false)] {
+        let out = output(home.helm(&["template", "the0", CHART, "-f", values]));
+        assert_ok(&out, "helm template");
+        let check = common::run(&["check"], &common::stdout(&out));
+        let report = common::stdout(&check);
+        assert_eq!(check.status.success(), ok, "{values}:\n{report}");
+        assert!(!report.contains(BAD_PASSWORD));
+        if !ok {
+            assert_eq!(check.status.code(), Some(1));
+            assert!(
+                report.contains("error[admin-password-not-from-secret]")
+                    && report.contains("the0/templates/the0-api.yaml"),
+                "{report}"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------ Helm 3
+
+fn helm3_template(home: &Home, values: &str, post_renderer: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "template",
+        "the0",
+        CHART,
+        "-f",
+        values,
+        "--post-renderer",
+        post_renderer,
+    ];
+    args.extend_from_slice(extra);
+    output(home.helm3(&args))
+}
+
+#[test]
+fn helm3_post_renderer_path_stamps_manifests_but_never_sees_hooks() {
+    let home = Home::new("h3-template");
+    let bin = test_bin();
+    let out = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[]);
+    assert_ok(&out, "helm3 template --post-renderer PATH");
+    let text = common::stdout(&out);
+    // Helm 3 does not send hooks to post-renderers: the hook is unstamped.
+    assert_good_render(&text, false);
+    assert_eq!(all_stamps(&text), expected_stamps("helm3/the0-good.yaml"));
+
+    // By name, from PATH, with arguments.
+    let path_dir = home.path("path-bin");
+    std::fs::create_dir_all(&path_dir).unwrap();
+    std::fs::copy(&bin, path_dir.join("secret-rollout")).unwrap();
+    let report = home.path("report.txt");
+    let mut cmd = home.helm3(&[
+        "template",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--post-renderer",
+        "secret-rollout",
+        "--post-renderer-args",
+        &format!("--report={}", report.display()),
+    ]);
+    cmd.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            path_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let out = output(cmd);
+    assert_ok(&out, "helm3 template --post-renderer secret-rollout");
+    assert_eq!(all_stamps(&common::stdout(&out)), all_stamps(&text));
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("secret-rollout: rendered with"));
+}
+
+#[test]
+fn helm3_bad_values_fail_with_the_reason_in_helms_error() {
+    let home = Home::new("h3-bad");
+    let out = helm3_template(&home, BAD, test_bin().to_str().unwrap(), &[]);
+    assert_failed(&out, "helm3 template with a plain admin password");
+    assert!(out.stdout.is_empty());
+    let stderr = common::stderr(&out);
+    assert!(
+        stderr.contains("error[admin-password-not-from-secret]")
+            && stderr.contains("the0/templates/the0-api.yaml")
+            && stderr.contains("secret-rollout: refusing to render"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(BAD_PASSWORD));
+}
+
+#[test]
+fn helm3_rotation_changes_exactly_the_consumers_annotations() {
+    let home = Home::new("h3-rotation");
+    let bin = test_bin();
+    let good = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[]);
+    let rotated = helm3_template(&home, ROTATED, bin.to_str().unwrap(), &[]);
+    assert_ok(&good, "helm3 template good");
+    assert_ok(&rotated, "helm3 template rotated");
+    // The hook consumes the Secret too, but Helm 3 never shows it to us.
+    assert_rotation(
+        &common::stdout(&good),
+        &common::stdout(&rotated),
+        &[
+            "the0/templates/the0-api.yaml",
+            "the0/templates/the0-frontend.yaml",
+        ],
+    );
+}
+
+/// Answers Kubernetes discovery (`/version`, `/api`, `/apis`, `/api/v1`),
+/// which Helm 3.17's `install --dry-run=client` asks for before rendering.
+/// Nothing else: the release is kept by Helm's memory driver and a
+/// client-side dry run creates nothing.
+fn discovery_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .split('?')
+                .next()
+                .unwrap_or("");
+            let body = match path {
+                "/version" => {
+                    r#"{"major":"1","minor":"32","gitVersion":"v1.32.0","platform":"linux/amd64"}"#
+                }
+                "/api" => {
+                    r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[]}"#
+                }
+                "/apis" => r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#,
+                "/api/v1" => r#"{"kind":"APIResourceList","groupVersion":"v1","resources":[]}"#,
+                _ => "",
+            };
+            let status = if body.is_empty() {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn helm3_install_dry_run_client_stamps_manifests() {
+    let home = Home::new("h3-install");
+    let memory = home.path("memory-driver.yaml");
+    std::fs::write(&memory, "").unwrap();
+    let server = discovery_server();
+    let bin = test_bin();
+    let mut cmd = home.helm3(&[
+        "install",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--dry-run=client",
+        "--kube-apiserver",
+        &server,
+        "--post-renderer",
+        bin.to_str().unwrap(),
+    ]);
+    cmd.env("HELM_DRIVER", "memory")
+        .env("HELM_MEMORY_DRIVER_DATA", &memory);
+    let out = output(cmd);
+    assert_ok(&out, "helm3 install --dry-run=client");
+    assert_good_render(&common::stdout(&out), false);
+}
+
+// ------------------------------------------------------------------ Helm SDK
+
+/// One post-renderer call seen by the capture shim.
+struct Call {
+    input: String,
+    output: String,
+}
+
+struct SdkRun {
+    ok: bool,
+    error: String,
+    manifest: String,
+    calls: Vec<Call>,
+    report: String,
+}
+
+/// `helm_install` (client dry run) through helm-python-sdk with the plugin
+/// installed from the checkout, `post_render_strategy` = `strategy`. The
+/// plugin runs a shim that records each call's stdin and stdout around the
+/// real binary.
+fn sdk_install(name: &str, values: &str, strategy: &str) -> SdkRun {
+    let home = Home::new(name);
+    home.install_plugin(Path::new("."));
+    let calls = home.path("calls");
+    std::fs::create_dir_all(&calls).unwrap();
+    let shim = common::write_temp(
+        &home.dir,
+        "capture.sh",
+        "#!/bin/sh\n\
+         n=$(ls \"$CAPTURE_DIR\" | wc -l | tr -d ' ')\n\
+         d=\"$CAPTURE_DIR/$(printf %03d \"$n\")\"\n\
+         mkdir \"$d\"\n\
+         cat >\"$d/in\"\n\
+         \"$REAL_BIN\" \"$@\" <\"$d/in\" >\"$d/out\"\n\
+         rc=$?\n\
+         cat \"$d/out\"\n\
+         exit $rc\n",
+    );
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let report = home.path("report.txt");
+    let mut cmd = home.cmd(&common::python());
+    cmd.arg(common::root().join("tests/helm/sdk_install.py"))
+        .args([CHART, values, strategy])
+        .arg(format!("--report={}", report.display()))
+        // Helm reads HELM_PLUGINS when the library starts.
+        .env("HELM_PLUGINS", home.plugins())
+        .env("SECRET_ROLLOUT_BIN", &shim)
+        .env("REAL_BIN", test_bin())
+        .env("CAPTURE_DIR", &calls);
+    let out = output(cmd);
+    assert_ok(&out, "sdk_install.py");
+    let result: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("sdk_install.py prints JSON");
+    let mut dirs: Vec<_> = std::fs::read_dir(&calls)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    SdkRun {
+        ok: result["ok"].as_bool().unwrap(),
+        error: result["error"].as_str().unwrap_or("").to_string(),
+        manifest: result["manifest"].as_str().unwrap_or("").to_string(),
+        calls: dirs
+            .iter()
+            .map(|d| Call {
+                input: std::fs::read_to_string(d.join("in")).unwrap(),
+                output: std::fs::read_to_string(d.join("out")).unwrap_or_default(),
+            })
+            .collect(),
+        report: std::fs::read_to_string(&report).unwrap_or_default(),
+    }
+}
+
+fn is_hook(doc: &Doc) -> bool {
+    ["helm.sh/hook:", "\"helm.sh/hook\":", "'helm.sh/hook':"]
+        .iter()
+        .any(|k| doc.text.contains(k))
+}
+
+/// Helm needs the filename annotation back on every document to regroup.
+fn assert_filename_kept(call: &Call) {
+    for doc in docs(&call.output) {
+        assert!(
+            doc.text.contains(FILENAME_ANNOTATION),
+            "{}/{} lost {FILENAME_ANNOTATION}:\n{}",
+            doc.kind,
+            doc.name,
+            doc.text
+        );
+    }
+    assert_eq!(docs(&call.input).len(), docs(&call.output).len());
+}
+
+#[test]
+fn sdk_combined_strategy_stamps_hooks_in_the_one_call() {
+    let run = sdk_install("sdk-combined", GOOD, "combined");
+    assert!(run.ok, "{}", run.error);
+    assert_eq!(run.calls.len(), 1, "combined is one post-renderer call");
+    let call = &run.calls[0];
+    assert_filename_kept(call);
+    let out = docs(&call.output);
+    assert!(out.iter().any(is_hook) && !out.iter().all(is_hook));
+    assert_good_render(&call.output, true);
+    assert_good_render(&format!("{}\n---\n{}", run.manifest, call.output), true);
+    assert!(stamps(find(&docs(&run.manifest), "Deployment", "the0-api"))
+        .contains_key("secret.the0-secrets"));
+    assert!(!run.report.contains("hooks in this call"), "{}", run.report);
+}
+
+#[test]
+fn sdk_separate_strategy_hook_missing_its_secret_warns_and_explains() {
+    let run = sdk_install("sdk-separate", GOOD, "separate");
+    assert!(run.ok, "{}", run.error);
+    assert_eq!(run.calls.len(), 2, "separate is two calls, hooks first");
+    let (hooks, manifests) = (&run.calls[0], &run.calls[1]);
+    assert_filename_kept(hooks);
+    assert_filename_kept(manifests);
+    assert!(docs(&hooks.input).iter().all(is_hook));
+    assert!(!docs(&manifests.input).iter().any(is_hook));
+    // The hook's Secret is in the other call: no stamp, the document
+    // passes through untouched, and the warning says why.
+    assert_eq!(hooks.output, hooks.input);
+    assert!(stamps(find(&docs(&hooks.output), "Job", "the0-db-migrate")).is_empty());
+    assert!(
+        run.report.contains(
+            "warning[unresolved-reference]: Job/the0-db-migrate uses Secret the0-secrets (envFrom), \
+             which is not in this post-renderer input (Helm sent only the release's hooks in this call)"
+        ) && run.report.contains("`separate`"),
+        "{}",
+        run.report
+    );
+    // The manifests are stamped as usual.
+    let api = stamps(find(&docs(&manifests.output), "Deployment", "the0-api"));
+    assert!(api.contains_key("secret.the0-secrets"), "{api:?}");
+    assert!(
+        stamps(find(&docs(&run.manifest), "Deployment", "the0-frontend"))
+            .contains_key("secret.the0-secrets")
+    );
+}
+
+#[test]
+fn sdk_nohooks_strategy_stamps_manifests_and_sends_no_hooks() {
+    let run = sdk_install("sdk-nohooks", GOOD, "nohooks");
+    assert!(run.ok, "{}", run.error);
+    assert_eq!(run.calls.len(), 1);
+    assert_filename_kept(&run.calls[0]);
+    assert!(!docs(&run.calls[0].input).iter().any(is_hook));
+    assert!(stamps(find(&docs(&run.manifest), "Deployment", "the0-api"))
+        .contains_key("secret.the0-secrets"));
+}
+
+#[test]
+fn sdk_bad_values_fail_and_the_report_has_the_reason() {
+    let run = sdk_install("sdk-bad", BAD, "combined");
+    assert!(!run.ok, "install should fail");
+    assert!(run.error.contains("secret-rollout"), "{}", run.error);
+    assert!(
+        run.report.contains("error[admin-password-not-from-secret]"),
+        "{}",
+        run.report
+    );
+    assert!(
+        run.calls[0].output.is_empty(),
+        "nothing on stdout on failure"
+    );
+    assert!(!run.report.contains(BAD_PASSWORD));
+}

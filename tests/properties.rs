@@ -1,0 +1,197 @@
+//! Properties over generated streams: stamping is idempotent, and digests
+//! depend on consumed content only, never on how it is written.
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use secret_rollout::{analyze, apply, Options};
+
+fn render(input: &str) -> String {
+    let mut analysis = analyze(input, &Options::default()).expect("valid input");
+    assert!(!analysis.has_errors(), "{:?}", analysis.findings);
+    apply(input, &mut analysis)
+}
+
+/// The value of one of our annotations in a rendered stream.
+fn stamp_of(output: &str, key: &str) -> Option<String> {
+    let line = output.lines().find(|l| l.trim_start().starts_with(key))?;
+    Some(line.split_once(": ")?.1.trim_matches('"').to_string())
+}
+
+/// Ways a pod template's annotations can be written before we stamp.
+fn template_metadata() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "",
+        "    metadata:\n",
+        "    metadata: {}\n",
+        "    metadata:\n      labels: {app: web}\n",
+        "    metadata:\n      annotations:\n",
+        "    metadata:\n      annotations: {}\n",
+        "    metadata:\n      annotations: {team: core}\n",
+        "    metadata:\n      annotations:\n        team: core\n        note: |+\n          kept\n\n",
+        "    metadata:\n      annotations:\n        secret-rollout/secret.gone: \"sha256:00\"\n",
+        "    metadata:\n      annotations:\n        secret-rollout/secret.db: stale\n        other: \"yes\"\n",
+        "    metadata:\n      annotations: {secret-rollout/secret.db: stale, x: y}\n",
+    ])
+}
+
+fn consumer() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "        env:\n        - name: DB_PASSWORD\n          valueFrom: {secretKeyRef: {name: db, key: password}}\n",
+        "        envFrom:\n        - secretRef: {name: db}\n",
+        "        envFrom:\n        - configMapRef: {name: settings}\n",
+        "        env: []\n",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn stream() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((template_metadata(), consumer()), 1..4),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(workloads, crlf, trailing_newline)| {
+            let mut s = String::from(
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: pw, user: u}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {LOG: info}\n",
+            );
+            for (i, (meta, container)) in workloads.iter().enumerate() {
+                s.push_str(&format!(
+                    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}}}\nspec:\n  template:\n{meta}    spec:\n      containers:\n      - name: c\n{container}"
+                ));
+            }
+            if !trailing_newline {
+                s.pop();
+            }
+            if crlf {
+                s = s.replace('\n', "\r\n");
+            }
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_second_run_changes_nothing(input in stream()) {
+        let once = render(&input);
+        let twice = render(&once);
+        prop_assert_eq!(&once, &twice);
+        // and the first run really stamped every consumer
+        prop_assert!(!input.contains("secretKeyRef") || once.contains("secret-rollout/secret.db: \"sha256:"));
+    }
+
+    #[test]
+    fn only_our_annotations_change(input in stream()) {
+        let out = render(&input);
+        let strip = |s: &str| -> Vec<String> {
+            s.lines()
+                // Lines we may add or empty: our keys, and the maps that hold them.
+                .filter(|l| {
+                    let t = l.trim();
+                    !(l.contains("secret-rollout/")
+                        || t.starts_with("annotations:")
+                        || t.starts_with("metadata:")
+                        || t == "{}")
+                })
+                .map(|l| l.trim_end_matches('\r').to_string())
+                .collect()
+        };
+        prop_assert_eq!(strip(&input), strip(&out));
+    }
+}
+
+/// A Secret with `entries` written as `data` (base64, wrapped every `wrap`
+/// characters when given) or as `stringData`, plus a consumer of `consumed`.
+fn secret_stream(
+    entries: &[(String, String)],
+    as_data: bool,
+    wrap: Option<usize>,
+    consumed: &str,
+) -> String {
+    let mut s = String::from("apiVersion: v1\nkind: Secret\nmetadata: {name: app}\n");
+    s.push_str(if as_data { "data:\n" } else { "stringData:\n" });
+    for (k, v) in entries {
+        if as_data {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(v);
+            match wrap {
+                Some(w) if w > 0 => {
+                    s.push_str(&format!("  {k}: |\n"));
+                    for chunk in b64.as_bytes().chunks(w) {
+                        s.push_str(&format!("    {}\n", std::str::from_utf8(chunk).unwrap()));
+                    }
+                }
+                _ => s.push_str(&format!("  {k}: {b64}\n")),
+            }
+        } else {
+            s.push_str(&format!("  {k}: {}\n", serde_json::to_string(v).unwrap()));
+        }
+    }
+    s.push_str(&format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        env:\n        - name: X\n          valueFrom: {{secretKeyRef: {{name: app, key: {consumed}}}}}\n"
+    ));
+    s
+}
+
+fn entries() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::collection::btree_map("[a-z]{1,8}", "[ -~]{0,40}", 2..6)
+        .prop_map(|m| m.into_iter().collect())
+}
+
+const KEY: &str = "secret-rollout/secret.app";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn data_and_string_data_digest_alike(entries in entries(), wrap in prop::option::of(4usize..20), reverse in any::<bool>()) {
+        let consumed = entries[0].0.clone();
+        let mut shuffled = entries.clone();
+        if reverse { shuffled.reverse(); }
+        let a = stamp_of(&render(&secret_stream(&entries, false, None, &consumed)), KEY);
+        let b = stamp_of(&render(&secret_stream(&shuffled, true, wrap, &consumed)), KEY);
+        prop_assert!(a.is_some());
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn only_consumed_keys_move_the_digest(entries in entries(), change in "[ -~]{1,10}") {
+        let consumed = entries[0].0.clone();
+        let base = stamp_of(&render(&secret_stream(&entries, false, None, &consumed)), KEY);
+
+        let mut other = entries.clone();
+        other[1].1.push_str(&change);
+        let unrelated = stamp_of(&render(&secret_stream(&other, false, None, &consumed)), KEY);
+        prop_assert_eq!(&base, &unrelated);
+
+        let mut mine = entries.clone();
+        mine[0].1.push_str(&change);
+        let rotated = stamp_of(&render(&secret_stream(&mine, false, None, &consumed)), KEY);
+        prop_assert_ne!(&base, &rotated);
+    }
+}
+
+#[test]
+fn a_digest_key_turns_digests_into_hmacs_that_depend_on_it() {
+    let input = secret_stream(
+        &[("a".into(), "1".into()), ("b".into(), "2".into())],
+        false,
+        None,
+        "a",
+    );
+    let with = |key: &[u8]| {
+        let options = Options {
+            digest_key: Some(key.to_vec()),
+            ..Options::default()
+        };
+        let mut analysis = analyze(&input, &options).unwrap();
+        stamp_of(&apply(&input, &mut analysis), KEY).unwrap()
+    };
+    let one = with(b"one");
+    assert!(one.starts_with("hmac-sha256:"), "{one}");
+    assert_ne!(one, with(b"two"));
+    assert_eq!(one, with(b"one"));
+    assert!(stamp_of(&render(&input), KEY)
+        .unwrap()
+        .starts_with("sha256:"));
+}
