@@ -5,17 +5,15 @@
 
 use std::io::{Read, Write};
 
+use serde::Deserialize;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for document in serde_yaml::Deserializer::from_str(&input) {
-        // This is `<Value as serde::Deserialize>::deserialize(document)`: serde is
-        // not a direct dependency (only serde_yaml is added for this baseline), and
-        // the non-recursive `singleton_map` adapter forwards `deserialize_any`
-        // (all that `Value` uses) to the document unchanged.
-        let value: serde_yaml::Value = serde_yaml::with::singleton_map::deserialize(document)?;
+        let value = serde_yaml::Value::deserialize(document)?;
         if value.is_null() {
             continue; // empty document (e.g. only a comment between separators)
         }

@@ -82,7 +82,7 @@ pub fn annotations(
             return Ok(vec![]);
         }
         let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
-        return Ok(vec![fill_null(text, meta_entry, &value)]);
+        return Ok(vec![fill_null(text, meta_entry, tmap.flow, &value)]);
     }
     let Some(mmap) = metadata.as_map() else {
         return Err(refuse(
@@ -112,7 +112,12 @@ pub fn annotations(
         if desired.is_empty() {
             return Ok(vec![]);
         }
-        return Ok(vec![fill_null(text, ann_entry, &Nested::Entries(desired))]);
+        return Ok(vec![fill_null(
+            text,
+            ann_entry,
+            mmap.flow,
+            &Nested::Entries(desired),
+        )]);
     }
     let Some(amap) = annotations.as_map() else {
         return Err(refuse(
@@ -241,9 +246,18 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
     let last = map.entries.last().expect("block mappings have entries");
     let indent = indent_of(text, &map.entries[0].key);
     let eol = eol_at(text, last.value.span.start);
-    let (at, mut out) = match after_line(text, last.value.span.end) {
-        Some(at) => (at, String::new()),
-        None => (text.len(), eol.to_string()),
+    let mut out = String::new();
+    let Some(at) = after_line(text, last.value.span.end) else {
+        // The stream ends on the last value's line, without a final newline.
+        // Start our lines with a newline and end them without one, so the
+        // output ends the way the input did (and a second run finds it so).
+        out.push_str(eol);
+        content.block(indent, eol, &mut out);
+        out.truncate(out.len() - eol.len());
+        return Edit {
+            range: text.len()..text.len(),
+            text: out,
+        };
     };
     content.block(indent, eol, &mut out);
     Edit {
@@ -253,7 +267,9 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
 }
 
 /// Give content to `key:` / `key: null` / `key: ~`.
-fn fill_null(text: &str, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
+/// `in_flow`: the entry belongs to a flow mapping, where a key may start a
+/// line but a block value cannot follow it.
+fn fill_null(text: &str, entry: &Entry<'_>, in_flow: bool, value: &Nested<'_>) -> Edit {
     let mut span = entry.value.span;
     let explicit = span.end > span.start;
     if !explicit {
@@ -261,15 +277,25 @@ fn fill_null(text: &str, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
         span.start = after_colon(text, entry.key.span.end);
         span.end = span.start;
     }
-    let in_block = starts_line(text, &entry.key) && !explicit;
+    let in_block = !in_flow && starts_line(text, &entry.key) && !explicit;
     if in_block {
-        // `annotations:` followed by nothing: continue as a block.
+        // `annotations:` followed by nothing: continue as a block. Our lines
+        // start at the end of the key's line, so a comment after the colon
+        // stays on the key's line instead of trailing our first entry.
         let eol = eol_at(text, span.start);
+        let at = text[span.start..]
+            .find('\n')
+            .map_or(text.len(), |i| span.start + i);
+        let at = if text[..at].ends_with('\r') {
+            at - 1
+        } else {
+            at
+        };
         let mut out = String::from(eol);
         value.block(indent_of(text, &entry.key) + 2, eol, &mut out);
         out.truncate(out.len() - eol.len());
         Edit {
-            range: span.start..span.start,
+            range: at..at,
             text: out,
         }
     } else if explicit {
@@ -393,18 +419,95 @@ fn reconcile(
     Ok(edits)
 }
 
-/// A flow mapping is rewritten between its braces: other entries keep their
-/// exact text, ours follow in order.
+/// A flow mapping is edited between its braces with the fewest changes: a
+/// stale key of ours is cut along with the separator before it (after it, when
+/// it comes first), a stale value of ours is rewritten in its entry, and
+/// missing keys are appended after the last entry. Every other byte between
+/// the braces (other entries, line breaks, comments) is kept: rebuilding the
+/// whole mapping used to fold a multi-line mapping onto one line and drop
+/// its comments.
 fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -> Edit {
-    let mut parts: Vec<String> = map
-        .entries
-        .iter()
-        .filter(|e| !e.key.as_str().is_some_and(is_ours))
-        .map(|e| text[e.key.span.start..e.value.span.end].to_string())
-        .collect();
-    parts.extend(desired.iter().map(|(k, v)| entry_text(k, v)));
+    let entries = &map.entries;
+    let ends: Vec<usize> = entries.iter().map(|e| flow_entry_end(text, e)).collect();
+    let body_start = entries
+        .first()
+        .map_or(map.inner.start, |e| e.key.span.start);
+    let body_end = ends.last().copied().unwrap_or(map.inner.start);
+    let mut missing = desired.clone();
+    let mut out = String::new();
+    let mut last_kept: Option<usize> = None;
+    for (i, e) in entries.iter().enumerate() {
+        let own = &text[e.key.span.start..ends[i]];
+        let piece = match e.key.as_str().filter(|k| is_ours(k)) {
+            None => own.to_string(),
+            Some(key) => match missing.remove(key) {
+                None => continue,
+                Some(value) if e.value.as_str() == Some(value.as_str()) => own.to_string(),
+                Some(value) => entry_text(key, &value),
+            },
+        };
+        if let Some(j) = last_kept {
+            // The separator that followed the previous kept entry.
+            out.push_str(&text[ends[j]..entries[j + 1].key.span.start]);
+        }
+        out.push_str(&piece);
+        last_kept = Some(i);
+    }
+    for (key, value) in &missing {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&entry_text(key, value));
+    }
+    if let Some(j) = last_kept.filter(|&j| j + 1 < entries.len()) {
+        // The entries after the last kept one were cut: keep what followed it
+        // (a comment on its line) without the comma, and without the line the
+        // cut entry stood on when the closing brace has a line of its own.
+        let sep = &text[ends[j]..entries[j + 1].key.span.start];
+        let tail = without_flow_comma(sep);
+        let closing_on_own_line = text[body_end..map.inner.end]
+            .trim_start_matches([' ', '\t'])
+            .starts_with(['\r', '\n']);
+        let tail = match tail.rfind('\n') {
+            Some(nl) if closing_on_own_line => tail[..nl].trim_end_matches('\r'),
+            Some(_) => &tail,
+            None => tail.trim_end_matches([' ', '\t']),
+        };
+        out.push_str(tail);
+    }
     Edit {
-        range: map.inner.clone(),
-        text: parts.join(", "),
+        range: body_start..body_end,
+        text: out,
+    }
+}
+
+/// The text between two flow entries without its `,` indicator (a comma in
+/// a comment there is text, not the separator).
+fn without_flow_comma(sep: &str) -> String {
+    let mut in_comment = false;
+    for (i, c) in sep.char_indices() {
+        match c {
+            '#' => in_comment = true,
+            '\n' => in_comment = false,
+            ',' if !in_comment => return format!("{}{}", &sep[..i], &sep[i + 1..]),
+            _ => {}
+        }
+    }
+    sep.to_string()
+}
+
+/// Where a flow entry's text ends: after its value or, for an entry whose
+/// value is empty (`{a, b: c}`, `{a: , b: c}`), after its key and any `:`.
+fn flow_entry_end(text: &str, e: &Entry<'_>) -> usize {
+    let value = e.value.span;
+    if value.end > value.start && value.start >= e.key.span.end {
+        return value.end;
+    }
+    let rest = &text[e.key.span.end..];
+    let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    if rest[gap..].starts_with(':') {
+        e.key.span.end + gap + 1
+    } else {
+        e.key.span.end
     }
 }

@@ -99,31 +99,25 @@ pub fn hooks_only(text: &str) -> bool {
 /// Helm sent the hooks on their own: the Secret is (probably) rendered by the
 /// chart, just not in this call, and the hook is not stamped for it.
 pub fn explain_hooks_only(findings: &mut [Finding]) {
-    const CORE: &str = "which is not in the rendered output";
     for f in findings
         .iter_mut()
         .filter(|f| f.rule == Rule::UnresolvedReference.id())
     {
-        if f.message.contains(CORE) {
-            f.message = f.message.replacen(
-                CORE,
-                "which is not in this post-renderer input (Helm sent only the release's hooks in this call)",
-                1,
-            );
-        } else {
-            f.message
-                .push_str(" (Helm sent only the release's hooks in this call)");
-        }
+        f.message.push_str(HOOKS_ONLY_NOTE);
         f.help = format!(
-            "Helm post-rendered the hooks in a call of their own (the Helm SDK's `separate` \
-             post-render strategy), so objects rendered by the chart's other templates are not \
-             visible here and {} is not stamped for them; a hook Job runs anew on every \
+            "Helm post-rendered the release's hooks in a call of their own (the Helm 4 SDK's \
+             `separate` post-render strategy), so objects rendered by the chart's other templates \
+             are not visible here and {} is not stamped for them; a hook Job runs anew on every \
              install/upgrade and reads the current value anyway. Use the `combined` strategy \
              (the helm CLI's default) to have hooks stamped, or render the object as a hook too",
             f.workload.as_deref().unwrap_or("the hook")
         );
     }
 }
+
+/// Appended to the message of an `unresolved-reference` in a hooks-only call.
+pub const HOOKS_ONLY_NOTE: &str =
+    " (this post-renderer call received only the release's hooks; Helm sends the other manifests in a separate call)";
 
 #[cfg(test)]
 mod tests {

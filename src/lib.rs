@@ -12,6 +12,8 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod edit;
+pub mod explain;
+pub mod format;
 pub mod helm;
 pub mod inventory;
 pub mod policy;
@@ -70,36 +72,64 @@ fn template_suffix(t: &Option<String>) -> String {
     t.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
 }
 
-/// Read a stream and decide findings and edits.
-pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
+/// Everything known about one stream, borrowed from its text.
+pub struct Model<'s, 't, 'a> {
+    pub text: &'a str,
+    pub options: &'s Options,
+    pub workloads: &'s [workload::Workload<'t, 'a>],
+    pub index: &'s inventory::Index<'s, 't, 'a>,
+    pub sources: &'s [inventory::Source<'t, 'a>],
+}
+
+/// Parse a stream and hand its model to `f`; the model borrows the parse,
+/// so it cannot outlive this call.
+pub fn with_model<R>(
+    text: &str,
+    options: &Options,
+    f: impl FnOnce(&Model<'_, '_, '_>) -> Result<R, InputError>,
+) -> Result<R, InputError> {
     let parsed = stream::parse(text)?;
     let objects = inventory::objects(&parsed);
     let sources = inventory::sources(&objects).map_err(InputError::Content)?;
     let index = inventory::Index::new(&sources, options.namespace.as_deref());
-    let policy = &options.policy;
-    let workloads = workload::find(&objects, &policy.workload_kinds);
-    let findings = policy::check(&workloads, &index, policy);
-    let mut edits = Vec::new();
-    for w in &workloads {
-        let Some(desired) = stamp::desired(
-            w,
-            &index,
-            policy.stamp_config_maps,
-            options.digest_key.as_deref(),
-        ) else {
-            continue;
-        };
-        let more =
-            edit::annotations(text, w.template, &desired).map_err(|error| InputError::Edit {
-                doc: w.object.doc,
-                template: w.object.template.map(str::to_string),
-                workload: w.object.display(),
-                path: w.template_path.clone(),
-                error,
+    let workloads = workload::find(&objects, &options.policy.workload_kinds);
+    f(&Model {
+        text,
+        options,
+        workloads: &workloads,
+        index: &index,
+        sources: &sources,
+    })
+}
+
+/// Read a stream and decide findings and edits.
+pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
+    with_model(text, options, |m| {
+        let policy = &options.policy;
+        let findings = policy::check(m.workloads, m.index, policy);
+        let mut edits = Vec::new();
+        for w in m.workloads {
+            let Some(desired) = stamp::desired(
+                w,
+                m.index,
+                policy.stamp_config_maps,
+                options.digest_key.as_deref(),
+            ) else {
+                continue;
+            };
+            let more = edit::annotations(text, w.template, &desired).map_err(|error| {
+                InputError::Edit {
+                    doc: w.object.doc,
+                    template: w.object.template.map(str::to_string),
+                    workload: w.object.display(),
+                    path: w.template_path.clone(),
+                    error,
+                }
             })?;
-        edits.extend(more);
-    }
-    Ok(Analysis { findings, edits })
+            edits.extend(more);
+        }
+        Ok(Analysis { findings, edits })
+    })
 }
 
 /// The stream with our annotations spliced in.

@@ -146,20 +146,45 @@ fn template_suffix(template: &Option<String>) -> String {
 
 /// Split and parse every document; the first bad document stops everything.
 pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
+    let mut after_end_marker = false;
     split(text)
         .into_iter()
         .map(|doc| {
             let slice = &text[doc.range.clone()];
-            match yaml::parse_document(slice, doc.range.start, doc.line) {
-                Ok(root) => Ok(Parsed { doc, root }),
-                Err(error) => Err(ParseError {
-                    doc: doc.index + 1,
-                    template: doc.source.clone(),
-                    error,
-                }),
+            let follows_end_marker = after_end_marker;
+            after_end_marker = ends_with_end_marker(slice);
+            let fail = |error| ParseError {
+                doc: doc.index + 1,
+                template: doc.source.clone(),
+                error,
+            };
+            let root = yaml::parse_document(slice, doc.range.start, doc.line).map_err(fail)?;
+            // kubectl and Helm cut streams only at `---` lines and decode the
+            // first YAML document of each piece: content between `...` and the
+            // next `---` never reaches the cluster. We would read it as an
+            // object (and stamp from it), so refuse rather than disagree.
+            if let (true, Some(node)) = (follows_end_marker, &root) {
+                if !is_marker(slice.lines().next().unwrap_or(""), "---") {
+                    return Err(fail(YamlError::Syntax {
+                        line: node.span.line,
+                        col: node.span.col,
+                        message: "content after a `...` document end marker must start with a \
+                                  `---` line; kubectl and Helm would ignore it"
+                            .into(),
+                    }));
+                }
             }
+            Ok(Parsed { doc, root })
         })
         .collect()
+}
+
+/// The document's last line is a `...` marker.
+fn ends_with_end_marker(doc: &str) -> bool {
+    doc.trim_end_matches(['\n', '\r'])
+        .rsplit('\n')
+        .next()
+        .is_some_and(|line| is_marker(line, "..."))
 }
 
 #[cfg(test)]
@@ -212,6 +237,15 @@ mod tests {
             split(input)[0].source.as_deref(),
             Some("c/templates/a.yaml")
         );
+    }
+
+    #[test]
+    fn content_after_a_document_end_marker_needs_a_new_document() {
+        assert!(parse("a: 1\n...\n---\nb: 2\n").is_ok());
+        assert!(parse("a: 1\n...\n# only a comment\n---\nb: 2\n").is_ok());
+        let err = parse("a: 1\n...\nb: 2\n").unwrap_err();
+        assert_eq!(err.doc, 2);
+        assert_eq!(err.error.line(), 3);
     }
 
     #[test]

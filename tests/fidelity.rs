@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -186,8 +187,12 @@ fn decode_text(scratch: &Path, name: &str, text: &str) -> Result<Vec<Value>, Str
     decode(scratch, &file)
 }
 
+/// A fresh scratch directory. Tests run in parallel and some read the same
+/// fixture, so every call gets its own directory.
 fn scratch(test: &str) -> PathBuf {
-    common::temp_dir(&format!("fidelity-{test}"))
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    common::temp_dir(&format!("fidelity-{test}-{n}"))
 }
 
 fn file_stem(f: &Fixture) -> String {
@@ -340,12 +345,25 @@ fn diff(expected: &str, actual: &str) -> String {
                 out.push_str("  ...\n");
                 skipped = false;
             }
-            let _ = writeln!(out, "{op} {}", line.escape_debug());
+            let _ = writeln!(out, "{op} {}", visible(line));
         } else {
             skipped = true;
         }
     }
     out
+}
+
+/// A line with its control characters (a stray `\r`, a tab) made visible.
+fn visible(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn report(failures: Vec<String>, what: &str) {

@@ -4,7 +4,7 @@
 //! helm-python-sdk (`common::python()`). Nothing here skips: a missing tool
 //! fails the test.
 //!
-//! The commands are the ones docs/helm.md tells a user to run, from the
+//! The commands are the ones the README tells a user to run, from the
 //! checkout: `helm plugin install .`, then
 //! `helm template the0 testdata/charts/the0 -f testdata/charts/values/good.yaml --post-renderer secret-rollout`.
 //! The plugin is pointed at the binary cargo built for the tests with
@@ -138,14 +138,17 @@ fn on_terminal(cmd: &Command) -> (bool, String) {
         script.exists(),
         "util-linux `script` is needed to give helm a terminal: install util-linux"
     );
-    let mut line = String::new();
+    // `env -u A -u B K=V ... PROGRAM ARGS`: unsets first, then assignments.
+    let mut unset = String::new();
+    let mut set = String::new();
     for (k, v) in cmd.get_envs() {
         let k = k.to_str().unwrap();
         match v {
-            Some(v) => line.push_str(&format!("{k}={} ", quote(v.to_str().unwrap()))),
-            None => line.push_str(&format!("-u {k} ")),
+            Some(v) => set.push_str(&format!("{k}={} ", quote(v.to_str().unwrap()))),
+            None => unset.push_str(&format!("-u {k} ")),
         }
     }
+    let line = format!("{unset}{set}");
     let mut shell = format!("env {line}{}", quote(cmd.get_program().to_str().unwrap()));
     for a in cmd.get_args() {
         shell.push(' ');
@@ -552,22 +555,26 @@ fn helm4_plugin_finds_the_binary_in_its_dir_then_on_path_else_says_so() {
 }
 
 #[test]
-fn helm4_template_piped_into_check_is_a_ci_gate() {
-    let home = Home::new("h4-check");
-    for (values, ok) in [(GOOD, true), (BAD, false)] {
-        let out = output(home.helm(&["template", "the0", CHART, "-f", values]));
-        assert_ok(&out, "helm template");
-        let check = common::run(&["check"], &common::stdout(&out));
-        let report = common::stdout(&check);
-        assert_eq!(check.status.success(), ok, "{values}:\n{report}");
-        assert!(!report.contains(BAD_PASSWORD));
-        if !ok {
-            assert_eq!(check.status.code(), Some(1));
-            assert!(
-                report.contains("error[admin-password-not-from-secret]")
-                    && report.contains("the0/templates/the0-api.yaml"),
-                "{report}"
-            );
+fn helm_template_piped_into_check_is_a_ci_gate() {
+    let home = Home::new("check");
+    for helm in ["helm", "helm3"] {
+        for (values, ok) in [(GOOD, true), (BAD, false)] {
+            let mut cmd = home.cmd(&common::tool(helm));
+            cmd.args(["template", "the0", CHART, "-f", values]);
+            let out = output(cmd);
+            assert_ok(&out, &format!("{helm} template"));
+            let check = common::run(&["check"], &common::stdout(&out));
+            let report = common::stdout(&check);
+            assert_eq!(check.status.success(), ok, "{helm} {values}:\n{report}");
+            assert!(!report.contains(BAD_PASSWORD));
+            if !ok {
+                assert_eq!(check.status.code(), Some(1));
+                assert!(
+                    report.contains("error[admin-password-not-from-secret]")
+                        && report.contains("the0/templates/the0-api.yaml"),
+                    "{report}"
+                );
+            }
         }
     }
 }
@@ -863,9 +870,9 @@ fn sdk_separate_strategy_hook_missing_its_secret_warns_and_explains() {
     assert!(stamps(find(&docs(&hooks.output), "Job", "the0-db-migrate")).is_empty());
     assert!(
         run.report.contains(
-            "warning[unresolved-reference]: Job/the0-db-migrate uses Secret the0-secrets (envFrom), \
-             which is not in this post-renderer input (Helm sent only the release's hooks in this call)"
-        ) && run.report.contains("`separate`"),
+            "warning[unresolved-reference]: Job/the0-db-migrate uses Secret the0-secrets (envFrom)"
+        ) && run.report.contains(secret_rollout::helm::HOOKS_ONLY_NOTE)
+            && run.report.contains("`separate` post-render strategy"),
         "{}",
         run.report
     );

@@ -1,0 +1,280 @@
+//! The reference graph: which workloads consume which Secrets and
+//! ConfigMaps, which keys, how, and what would be stamped. It answers
+//! "which pods roll if I rotate this Secret?".
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::inventory::TargetKind;
+use crate::reference;
+use crate::stamp;
+use crate::workload::Rollout;
+use crate::{InputError, Model, Options};
+
+/// One workload and everything it consumes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkloadUses {
+    /// `Deployment/the0-api`.
+    pub workload: String,
+    pub namespace: Option<String>,
+    pub template: Option<String>,
+    /// `stamped`, `immutable-job` or `bare-pod`.
+    pub rollout: &'static str,
+    pub uses: Vec<Use>,
+    /// Annotation key → digest that render would write.
+    pub stamps: BTreeMap<String, String>,
+}
+
+/// One reference from a container (or a pod volume) to an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Use {
+    /// `None` for pod volumes.
+    pub container: Option<String>,
+    /// `env`, `envFrom`, `volume` or `projected`.
+    pub via: &'static str,
+    /// The env var or volume name.
+    pub through: Option<String>,
+    /// `Secret` or `ConfigMap`.
+    pub kind: &'static str,
+    pub name: String,
+    /// The key read; `None` for the whole object.
+    pub key: Option<String>,
+    pub optional: bool,
+    /// Whether the object is in the stream (and so can be stamped).
+    pub resolved: bool,
+}
+
+/// Build the graph for a stream.
+pub fn graph(text: &str, options: &Options) -> Result<Vec<WorkloadUses>, InputError> {
+    crate::with_model(text, options, |m| Ok(build(m)))
+}
+
+fn build(m: &Model<'_, '_, '_>) -> Vec<WorkloadUses> {
+    let policy = &m.options.policy;
+    m.workloads
+        .iter()
+        .map(|w| {
+            let uses = reference::references(w.pod_spec)
+                .into_iter()
+                .map(|r| {
+                    let (via, through) = match r.via {
+                        reference::Via::Env { var } => ("env", Some(var.to_string())),
+                        reference::Via::EnvFrom { prefix } => {
+                            ("envFrom", (!prefix.is_empty()).then(|| prefix.to_string()))
+                        }
+                        reference::Via::Volume { volume } => ("volume", Some(volume.to_string())),
+                        reference::Via::Projected { volume } => {
+                            ("projected", Some(volume.to_string()))
+                        }
+                    };
+                    Use {
+                        container: r.container.map(str::to_string),
+                        via,
+                        through,
+                        kind: r.target.as_str(),
+                        name: r.name.to_string(),
+                        key: r.key.map(str::to_string),
+                        optional: r.optional,
+                        resolved: m.index.find(r.target, r.name, w.object.namespace).is_some(),
+                    }
+                })
+                .collect();
+            let stamps = stamp::desired(
+                w,
+                m.index,
+                policy.stamp_config_maps,
+                m.options.digest_key.as_deref(),
+            )
+            .unwrap_or_default();
+            WorkloadUses {
+                workload: w.object.display(),
+                namespace: w.object.namespace.map(str::to_string),
+                template: w.object.template.map(str::to_string),
+                rollout: match w.rollout {
+                    Rollout::Rolls => "stamped",
+                    Rollout::ImmutableJob => "immutable-job",
+                    Rollout::BarePod => "bare-pod",
+                },
+                uses,
+                stamps,
+            }
+        })
+        .filter(|w| !w.uses.is_empty())
+        .collect()
+}
+
+/// Keep only what touches Secret `name`: the workloads that roll when it is
+/// rotated, with the keys they read.
+pub fn only_secret(graph: Vec<WorkloadUses>, name: &str) -> Vec<WorkloadUses> {
+    graph
+        .into_iter()
+        .filter_map(|mut w| {
+            w.uses.retain(|u| u.kind == "Secret" && u.name == name);
+            let key = stamp::annotation_key(TargetKind::Secret, name);
+            w.stamps.retain(|k, _| *k == key);
+            (!w.uses.is_empty()).then_some(w)
+        })
+        .collect()
+}
+
+fn short(digest: &str) -> String {
+    let (algo, hex) = digest.split_once(':').unwrap_or(("", digest));
+    format!("{algo}:{}", &hex[..hex.len().min(12)])
+}
+
+pub fn text(graph: &[WorkloadUses]) -> String {
+    let mut out = String::new();
+    for w in graph {
+        let _ = write!(out, "{}", w.workload);
+        if let Some(t) = &w.template {
+            let _ = write!(out, " ({t})");
+        }
+        out.push('\n');
+        let mut by_container: BTreeMap<String, Vec<&Use>> = BTreeMap::new();
+        for u in &w.uses {
+            let label = u
+                .container
+                .as_ref()
+                .map_or_else(|| "pod volumes".to_string(), |c| format!("container {c}"));
+            by_container.entry(label).or_default().push(u);
+        }
+        for (label, uses) in by_container {
+            let _ = writeln!(out, "  {label}");
+            for u in uses {
+                let how = match &u.through {
+                    Some(t) => format!("{} {t}", u.via),
+                    None => u.via.to_string(),
+                };
+                let key = u
+                    .key
+                    .as_ref()
+                    .map_or_else(|| "all keys".to_string(), |k| format!("key {k}"));
+                let state = if u.resolved {
+                    "in stream"
+                } else if u.optional {
+                    "not in stream, optional"
+                } else {
+                    "NOT in stream: rotation not stamped"
+                };
+                let _ = writeln!(out, "    {how} <- {} {} {key} [{state}]", u.kind, u.name);
+            }
+        }
+        match w.rollout {
+            "stamped" if w.stamps.is_empty() => {
+                let _ = writeln!(out, "  stamps: none (nothing it reads is in the stream)");
+            }
+            "stamped" => {
+                for (k, d) in &w.stamps {
+                    let _ = writeln!(out, "  stamp {k} = {}", short(d));
+                }
+            }
+            "immutable-job" => {
+                let _ = writeln!(
+                    out,
+                    "  not stamped: a Job that is not a Helm hook has an immutable template"
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "  not stamped: a bare Pod does not roll");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Rotating Secret `name`: who rolls, reading what.
+pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
+    if graph.is_empty() {
+        return format!("No workload in the stream uses Secret {name}.\n");
+    }
+    let mut out = format!("Rotating Secret {name} affects:\n");
+    for w in graph {
+        let mut keys: Vec<String> = w
+            .uses
+            .iter()
+            .map(|u| u.key.clone().unwrap_or_else(|| "(all keys)".into()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let fate = match w.rollout {
+            "stamped" if w.stamps.is_empty() => "not stamped (the Secret is not in the stream)",
+            "stamped" => "rolls when a key it reads changes",
+            "immutable-job" => "NOT rolled: immutable Job template",
+            _ => "NOT rolled: bare Pod",
+        };
+        let _ = writeln!(
+            out,
+            "  {}  keys: {}  -> {fate}",
+            w.workload,
+            keys.join(", ")
+        );
+    }
+    out
+}
+
+pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
+    json!({
+        "version": 1,
+        "workloads": graph.iter().map(|w| json!({
+            "workload": w.workload,
+            "namespace": w.namespace,
+            "template": w.template,
+            "rollout": w.rollout,
+            "stamps": w.stamps,
+            "uses": w.uses.iter().map(|u| json!({
+                "container": u.container,
+                "via": u.via,
+                "through": u.through,
+                "kind": u.kind,
+                "name": u.name,
+                "key": u.key,
+                "optional": u.optional,
+                "resolved": u.resolved,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Graphviz: workloads on the left, Secrets and ConfigMaps on the right,
+/// one edge per (workload, object) labelled with the keys read.
+pub fn dot(graph: &[WorkloadUses]) -> String {
+    let mut out =
+        String::from("digraph secret_rollout {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+    let mut objects = BTreeMap::new();
+    let mut edges: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for w in graph {
+        let _ = writeln!(out, "  {} [shape=box];", quote(&w.workload));
+        for u in &w.uses {
+            let object = format!("{}/{}", u.kind, u.name);
+            objects.insert(object.clone(), u.resolved);
+            edges
+                .entry((w.workload.clone(), object))
+                .or_default()
+                .push(u.key.clone().unwrap_or_else(|| "*".into()));
+        }
+    }
+    for (object, resolved) in &objects {
+        let style = if *resolved { "" } else { ", style=dashed" };
+        let _ = writeln!(out, "  {} [shape=ellipse{style}];", quote(object));
+    }
+    for ((w, o), mut keys) in edges {
+        keys.sort();
+        keys.dedup();
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}];",
+            quote(&w),
+            quote(&o),
+            quote(&keys.join(", "))
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}

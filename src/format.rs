@@ -1,0 +1,315 @@
+//! Findings in the formats CI systems read: compiler-style text (with colour
+//! on a terminal), JSON (schema in docs/output.md), SARIF 2.1.0 for code
+//! scanning, and GitHub workflow commands for inline pull-request notes.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::config::Policy;
+use crate::report::{self, Finding, Rule, Severity};
+
+/// The findings of one input (a file, or stdin).
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    /// The path as given, or `<stdin>`.
+    pub file: String,
+    pub findings: Vec<Finding>,
+}
+
+pub const STDIN: &str = "<stdin>";
+
+/// A rule as catalogued for people and for SARIF.
+#[derive(Clone, Debug)]
+pub struct RuleInfo {
+    pub id: String,
+    /// `None` when the policy turns it off.
+    pub level: Option<Severity>,
+    pub summary: String,
+}
+
+/// Every rule the policy can report: the built-in ones and those made from
+/// its `requiredSources`.
+pub fn catalogue(policy: &Policy) -> Vec<RuleInfo> {
+    let mut out: Vec<RuleInfo> = policy
+        .required_sources
+        .iter()
+        .flat_map(|r| {
+            [
+                RuleInfo {
+                    id: r.not_from_secret_id(),
+                    level: policy.level(&r.not_from_secret_id(), Severity::Error),
+                    summary: format!(
+                        "{} must come from a Secret through valueFrom.secretKeyRef, never a plain value, a ConfigMap or a second definition",
+                        r.env
+                    ),
+                },
+                RuleInfo {
+                    id: r.missing_id(),
+                    level: policy.level(&r.missing_id(), Severity::Error),
+                    summary: format!("the workloads that need {} must define it", r.env),
+                },
+            ]
+        })
+        .collect();
+    out.extend(Rule::ALL.iter().map(|r| RuleInfo {
+        id: r.id().to_string(),
+        level: policy.level(r.id(), r.severity()),
+        summary: r.summary().to_string(),
+    }));
+    out
+}
+
+fn visible(f: &Finding, show_suppressed: bool) -> bool {
+    f.is_active() || show_suppressed
+}
+
+/// Text for a person; `colour` only when writing to a terminal.
+pub fn text(reports: &[FileReport], show_suppressed: bool, colour: bool) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let shown: Vec<Finding> = r
+            .findings
+            .iter()
+            .filter(|f| visible(f, show_suppressed))
+            .cloned()
+            .collect();
+        let body = report::text(&shown, &r.file);
+        if colour {
+            out.push_str(&paint(&body));
+        } else {
+            out.push_str(&body);
+        }
+    }
+    let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.clone()).collect();
+    let files = if reports.len() == 1 {
+        String::new()
+    } else {
+        format!(" in {} files", reports.len())
+    };
+    let _ = writeln!(out, "secret-rollout: {}{files}", report::summary(&all));
+    out
+}
+
+/// Colour the `error[...]`/`warning[...]`/`note[...]` heads.
+fn paint(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 64);
+    for line in body.split_inclusive('\n') {
+        let code = if line.starts_with("error[") {
+            Some("1;31")
+        } else if line.starts_with("warning[") {
+            Some("1;33")
+        } else if line.starts_with("note[") {
+            Some("1;36")
+        } else {
+            None
+        };
+        match (code, line.find("]:")) {
+            (Some(code), Some(end)) => {
+                let _ = write!(
+                    out,
+                    "\x1b[{code}m{}\x1b[0m{}",
+                    &line[..=end],
+                    &line[end + 1..]
+                );
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn finding_json(file: &str, f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "severity": f.severity.as_str(),
+        "suppressed": f.suppressed.is_some(),
+        "suppression_reason": f.suppressed,
+        "file": file,
+        "document": f.location.doc + 1,
+        "template": f.location.template,
+        "line": f.location.line,
+        "column": f.location.col,
+        "workload": f.workload,
+        "container": f.container,
+        "variable": f.variable,
+        "message": f.message,
+        "help": f.help,
+    })
+}
+
+fn counts(reports: &[FileReport]) -> Value {
+    let all = || reports.iter().flat_map(|r| r.findings.iter());
+    let count = |s: Severity| all().filter(|f| f.is_active() && f.severity == s).count();
+    json!({
+        "files": reports.len(),
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+        "notes": count(Severity::Note),
+        "suppressed": all().filter(|f| !f.is_active()).count(),
+    })
+}
+
+/// The documented, stable JSON report (version 1). Suppressed findings are
+/// included and marked.
+pub fn json(reports: &[FileReport]) -> Value {
+    json!({
+        "version": 1,
+        "tool": {"name": "secret-rollout", "version": env!("CARGO_PKG_VERSION")},
+        "summary": counts(reports),
+        "findings": reports
+            .iter()
+            .flat_map(|r| r.findings.iter().map(|f| finding_json(&r.file, f)))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// Where a finding lives for tools that open files: the input path, or for
+/// stdin the chart template it came from.
+fn artifact(file: &str, f: &Finding) -> String {
+    if file == STDIN {
+        f.location
+            .template
+            .clone()
+            .unwrap_or_else(|| "stdin".into())
+    } else {
+        file.trim_start_matches("./").to_string()
+    }
+}
+
+/// SARIF 2.1.0, as GitHub code scanning accepts it.
+pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
+    let rules = catalogue(policy);
+    let rule_json: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.summary},
+                "help": {
+                    "text": format!("{}. See docs/rules.md#{} for an example and the fix.", r.summary, r.id),
+                    "markdown": format!("{}.\n\nSee `docs/rules.md#{}` for an example and the fix.", r.summary, r.id),
+                },
+                "defaultConfiguration": {
+                    "level": r.level.map_or("none", sarif_level),
+                    "enabled": r.level.is_some(),
+                },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (r.file.as_str(), f)))
+        .map(|(file, f)| {
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": sarif_level(f.severity),
+                "message": {"text": format!("{} Fix: {}", f.message, f.help)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": artifact(file, f)},
+                        "region": {"startLine": f.location.line.max(1), "startColumn": f.location.col.max(1)},
+                    },
+                }],
+                "properties": {
+                    "document": f.location.doc + 1,
+                    "template": f.location.template,
+                    "workload": f.workload,
+                    "container": f.container,
+                    "variable": f.variable,
+                },
+            });
+            if let Some(i) = rules.iter().position(|x| x.id == f.rule) {
+                result["ruleIndex"] = json!(i);
+            }
+            if let Some(reason) = &f.suppressed {
+                result["suppressions"] = json!([{"kind": "inSource", "justification": reason}]);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "secret-rollout",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/secret-rollout/secret-rollout",
+                "rules": rule_json,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// GitHub Actions workflow commands: `::error file=…,line=…::message`.
+pub fn github(reports: &[FileReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for f in r.findings.iter().filter(|f| f.is_active()) {
+            let command = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "notice",
+            };
+            let _ = writeln!(
+                out,
+                "::{command} file={},line={},col={},title={}::{}",
+                property(&artifact(&r.file, f)),
+                f.location.line,
+                f.location.col,
+                property(&f.rule),
+                data(&format!("{}\nFix: {}", f.message, f.help)),
+            );
+        }
+    }
+    let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.clone()).collect();
+    let _ = writeln!(out, "secret-rollout: {}", report::summary(&all));
+    out
+}
+
+/// Escaping of a workflow command's message.
+fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property values.
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(data("50% a\nb"), "50%25 a%0Ab");
+        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn every_rule_is_catalogued_once() {
+        let c = catalogue(&Policy::default());
+        let mut ids: Vec<&str> = c.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+        assert!(ids.contains(&"admin-password-not-from-secret"));
+        assert!(ids.contains(&"admin-password-missing"));
+    }
+}
