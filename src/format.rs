@@ -185,6 +185,22 @@ fn artifact(file: &str, f: &Finding) -> String {
     }
 }
 
+/// A path as a SARIF `artifactLocation.uri`, which must be a URI reference
+/// (RFC 3986): every byte but the unreserved ones, the sub-delimiters, `/`
+/// and `@` is percent-encoded, so a space, `%`, `#`, `?` or `:` in a file
+/// name neither breaks the reference nor changes what it points to.
+fn uri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 /// SARIF 2.1.0, as GitHub code scanning accepts it.
 pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
     let rules = catalogue(policy);
@@ -217,7 +233,7 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
                 "message": {"text": format!("{} Fix: {}", f.message, f.help)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": artifact(file, f)},
+                        "artifactLocation": {"uri": uri_reference(&artifact(file, f))},
                         "region": {"startLine": f.location.line.max(1), "startColumn": f.location.col.max(1)},
                     },
                 }],
@@ -299,6 +315,15 @@ mod tests {
     fn workflow_command_escaping() {
         assert_eq!(data("50% a\nb"), "50%25 a%0Ab");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn sarif_uris_are_uri_references() {
+        assert_eq!(uri_reference("charts/the0.yaml"), "charts/the0.yaml");
+        assert_eq!(
+            uri_reference("/tmp/a b,c:50%#?é.yaml"),
+            "/tmp/a%20b,c%3A50%25%23%3F%C3%A9.yaml"
+        );
     }
 
     #[test]

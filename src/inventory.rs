@@ -120,6 +120,13 @@ pub struct ContentError {
     pub span: Span,
 }
 
+/// Whether objects of this kind provide Secrets or ConfigMaps to pods.
+pub fn is_source_kind(api_version: &str, kind: &str) -> bool {
+    matches!((api_version, kind), ("v1", "Secret" | "ConfigMap"))
+        || (kind == "SealedSecret" && api_version.starts_with("bitnami.com/"))
+        || (kind == "ExternalSecret" && api_version.starts_with("external-secrets.io/"))
+}
+
 /// Secrets and ConfigMaps by their object kind, then by name.
 pub fn sources<'t, 'a>(objects: &[Object<'t, 'a>]) -> Result<Vec<Source<'t, 'a>>, ContentError> {
     let mut out = Vec::new();

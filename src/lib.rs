@@ -88,7 +88,15 @@ pub fn with_model<R>(
     options: &Options,
     f: impl FnOnce(&Model<'_, '_, '_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
-    let parsed = stream::parse(text)?;
+    let extra = &options.policy.workload_kinds;
+    let wanted = |node: &yaml::Node<'_>| {
+        let kind = node.get_str("kind").unwrap_or("");
+        let api_version = node.get_str("apiVersion").unwrap_or("");
+        kind == "List"
+            || inventory::is_source_kind(api_version, kind)
+            || workload::is_workload_kind(api_version, kind, extra)
+    };
+    let parsed = stream::parse_keeping(text, &wanted)?;
     let objects = inventory::objects(&parsed);
     let sources = inventory::sources(&objects).map_err(InputError::Content)?;
     let index = inventory::Index::new(&sources, options.namespace.as_deref());

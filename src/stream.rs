@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use crate::yaml::{self, Node, YamlError};
 
 /// One document of the input stream.
@@ -146,13 +148,29 @@ fn template_suffix(template: &Option<String>) -> String {
 
 /// Split and parse every document; the first bad document stops everything.
 pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
-    let mut after_end_marker = false;
-    split(text)
-        .into_iter()
-        .map(|doc| {
+    parse_keeping(text, &|_| true)
+}
+
+/// Split and parse every document, in parallel, keeping only the trees that
+/// `keep` wants: a large stream is mostly objects we never look into, and
+/// their trees would otherwise all be held at once. Every document is still
+/// fully parsed and checked (duplicate keys, syntax).
+pub fn parse_keeping<'a>(
+    text: &'a str,
+    keep: &(dyn Fn(&Node<'a>) -> bool + Sync),
+) -> Result<Vec<Parsed<'a>>, ParseError> {
+    let docs = split(text);
+    let follows_end: Vec<bool> = std::iter::once(false)
+        .chain(
+            docs.iter()
+                .map(|d| ends_with_end_marker(&text[d.range.clone()])),
+        )
+        .collect();
+    let results: Vec<Result<Parsed<'a>, ParseError>> = docs
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, doc)| {
             let slice = &text[doc.range.clone()];
-            let follows_end_marker = after_end_marker;
-            after_end_marker = ends_with_end_marker(slice);
             let fail = |error| ParseError {
                 doc: doc.index + 1,
                 template: doc.source.clone(),
@@ -163,7 +181,7 @@ pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
             // first YAML document of each piece: content between `...` and the
             // next `---` never reaches the cluster. We would read it as an
             // object (and stamp from it), so refuse rather than disagree.
-            if let (true, Some(node)) = (follows_end_marker, &root) {
+            if let (true, Some(node)) = (follows_end[i], &root) {
                 if !is_marker(slice.lines().next().unwrap_or(""), "---") {
                     return Err(fail(YamlError::Syntax {
                         line: node.span.line,
@@ -174,9 +192,12 @@ pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
                     }));
                 }
             }
+            let root = root.filter(|r| keep(r));
             Ok(Parsed { doc, root })
         })
-        .collect()
+        .collect();
+    // The first bad document in stream order, whichever thread found it.
+    results.into_iter().collect()
 }
 
 /// The document's last line is a `...` marker.

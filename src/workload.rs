@@ -53,6 +53,30 @@ pub fn find<'t, 'a>(objects: &[Object<'t, 'a>], extra: &[WorkloadKind]) -> Vec<W
     objects.iter().filter_map(|o| workload(o, extra)).collect()
 }
 
+/// Whether objects of this kind can run pods (and so are worth a tree).
+pub fn is_workload_kind(api_version: &str, kind: &str, extra: &[WorkloadKind]) -> bool {
+    built_in(api_version, kind).is_some() || extra.iter().any(|k| k.matches(api_version, kind))
+}
+
+/// The pod template path of the built-in workload kinds.
+fn built_in(api_version: &str, kind: &str) -> Option<(&'static [&'static str], &'static str)> {
+    let group = api_version.split('/').next().unwrap_or("");
+    Some(match (group, kind) {
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            (&["spec", "template"], "spec.template")
+        }
+        ("v1", "ReplicationController") => (&["spec", "template"], "spec.template"),
+        ("batch", "Job") => (&["spec", "template"], "spec.template"),
+        ("batch", "CronJob") => (
+            &["spec", "jobTemplate", "spec", "template"],
+            "spec.jobTemplate.spec.template",
+        ),
+        ("argoproj.io", "Rollout") => (&["spec", "template"], "spec.template"),
+        ("v1", "Pod") => (&[], ""),
+        _ => return None,
+    })
+}
+
 fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Workload<'t, 'a>> {
     if let Some(custom) = extra.iter().find(|k| k.matches(obj.api_version, obj.kind)) {
         let path: Vec<&str> = custom.template.iter().map(String::as_str).collect();
@@ -66,21 +90,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Work
             rollout: Rollout::Rolls,
         });
     }
-    let group = obj.api_version.split('/').next().unwrap_or("");
-    let (path, template_path): (&[&str], &str) = match (group, obj.kind) {
-        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
-            (&["spec", "template"], "spec.template")
-        }
-        ("v1", "ReplicationController") => (&["spec", "template"], "spec.template"),
-        ("batch", "Job") => (&["spec", "template"], "spec.template"),
-        ("batch", "CronJob") => (
-            &["spec", "jobTemplate", "spec", "template"],
-            "spec.jobTemplate.spec.template",
-        ),
-        ("argoproj.io", "Rollout") => (&["spec", "template"], "spec.template"),
-        ("v1", "Pod") => (&[], ""),
-        _ => return None,
-    };
+    let (path, template_path) = built_in(obj.api_version, obj.kind)?;
     let template = obj.node.path(path)?;
     let pod_spec = if path.is_empty() {
         obj.node.get("spec")?

@@ -347,6 +347,8 @@ fn parse_with<'a>(
         anchors: Vec::new(),
         root: None,
         documents: 0,
+        nodes: 0,
+        expanded: 0,
     };
     builder.run()?;
     Ok(builder.root)
@@ -383,10 +385,22 @@ struct Builder<'a> {
     base: usize,
     base_line: usize,
     offsets: CharOffsets,
-    anchors: Vec<Option<Node<'a>>>,
+    /// Anchored nodes with their size in nodes.
+    anchors: Vec<Option<(Node<'a>, usize)>>,
     root: Option<Node<'a>>,
     documents: usize,
+    /// Nodes written in the document.
+    nodes: usize,
+    /// Nodes copied in by aliases.
+    expanded: usize,
 }
+
+/// Aliases may copy in this many nodes before the ratio check starts; a
+/// "billion laughs" document would otherwise take all memory. Go's yaml.v3
+/// refuses such documents too ("excessive aliasing").
+const ALIAS_ALLOWANCE: usize = 10_000;
+/// Past the allowance, copies may be at most this many times the document.
+const ALIAS_RATIO: usize = 10;
 
 enum Frame<'a> {
     Seq {
@@ -443,10 +457,12 @@ impl<'a> Builder<'a> {
                     None
                 }
                 Event::Scalar(text, style, anchor, tag) => {
+                    self.nodes += 1;
                     let mut span = span;
                     if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                         span.end = self.block_scalar_end(span.end);
                     }
+                    let text = self.borrow(text, style, span);
                     let node = Node {
                         value: Value::Scalar(Scalar {
                             text,
@@ -460,19 +476,31 @@ impl<'a> Builder<'a> {
                     Some(node)
                 }
                 Event::Alias(id) => {
-                    let Some(Some(target)) = self.anchors.get(id) else {
+                    let Some(Some((target, size))) = self.anchors.get(id) else {
                         return Err(YamlError::Syntax {
                             line: span.line,
                             col: span.col,
                             message: "alias to an unknown anchor".into(),
                         });
                     };
+                    self.expanded += size;
+                    if self.expanded > ALIAS_ALLOWANCE && self.expanded > ALIAS_RATIO * self.nodes {
+                        return Err(YamlError::Syntax {
+                            line: span.line,
+                            col: span.col,
+                            message: format!(
+                                "excessive aliasing: aliases copy in {} nodes for {} written",
+                                self.expanded, self.nodes
+                            ),
+                        });
+                    }
                     let mut node = target.clone();
                     mark_aliased(&mut node);
                     node.span = span;
                     Some(node)
                 }
                 Event::SequenceStart(anchor, _) => {
+                    self.nodes += 1;
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         span,
@@ -481,6 +509,7 @@ impl<'a> Builder<'a> {
                     None
                 }
                 Event::MappingStart(anchor, _) => {
+                    self.nodes += 1;
                     let flow =
                         self.text[span.start - self.base..span.end - self.base].ends_with('{');
                     stack.push(Frame::Map {
@@ -593,7 +622,32 @@ impl<'a> Builder<'a> {
         if self.anchors.len() <= anchor {
             self.anchors.resize(anchor + 1, None);
         }
-        self.anchors[anchor] = Some(node.clone());
+        self.anchors[anchor] = Some((node.clone(), size_of_tree(node)));
+    }
+
+    /// saphyr hands every scalar over as an owned string; where the value is
+    /// exactly its source text (most plain and simple quoted scalars), point
+    /// at the input instead and let the copy go. Trees of large streams then
+    /// take a fraction of the memory.
+    fn borrow(&self, text: Cow<'a, str>, style: ScalarStyle, span: Span) -> Cow<'a, str> {
+        let Cow::Owned(owned) = &text else {
+            return text;
+        };
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) || span.end < span.start {
+            return text;
+        }
+        let raw = &self.text[span.start - self.base..span.end - self.base];
+        let inner = match style {
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if raw.len() >= 2 => {
+                &raw[1..raw.len() - 1]
+            }
+            _ => raw,
+        };
+        if inner == owned {
+            Cow::Borrowed(inner)
+        } else {
+            text
+        }
     }
 }
 
@@ -610,6 +664,18 @@ fn last_child_end_line(value: &Value<'_>) -> Option<usize> {
         Value::Scalar(_) => None,
         Value::Seq(items) => items.last().map(|n| n.span.end_line),
         Value::Map(m) => m.entries.last().map(|e| e.value.span.end_line),
+    }
+}
+
+fn size_of_tree(node: &Node<'_>) -> usize {
+    1 + match &node.value {
+        Value::Scalar(_) => 0,
+        Value::Seq(items) => items.iter().map(size_of_tree).sum(),
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .map(|e| size_of_tree(&e.key) + size_of_tree(&e.value))
+            .sum(),
     }
 }
 
@@ -654,5 +720,43 @@ fn style_of(style: ScalarStyle) -> Style {
         ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
         ScalarStyle::Literal => Style::Literal,
         ScalarStyle::Folded => Style::Folded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_billion_laughs_is_refused_before_it_eats_memory() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            let items = vec![prev.as_str(); 10].join(", ");
+            doc.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        let err = parse_document(&doc, 0, 1).unwrap_err();
+        assert!(err.to_string().contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn modest_aliasing_is_fine() {
+        let doc = "base: &b {image: x, env: [{name: A, value: b}]}\none: *b\ntwo: *b\n";
+        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        assert_eq!(
+            root.path(&["two", "image"]).and_then(Node::as_str),
+            Some("x")
+        );
+        assert!(root.get("two").unwrap().aliased);
+    }
+
+    #[test]
+    fn scalars_borrow_from_the_input_where_they_can() {
+        let doc = "a: plain\nb: \"quoted\"\nc: \"esc\\tape\"\n";
+        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        let text = |k| &root.get(k).unwrap().as_scalar().unwrap().text;
+        assert!(matches!(text("a"), Cow::Borrowed("plain")));
+        assert!(matches!(text("b"), Cow::Borrowed("quoted")));
+        assert_eq!(text("c"), "esc\tape");
     }
 }
