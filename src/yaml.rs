@@ -732,7 +732,7 @@ mod tests {
         let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let prev = format!("*a{}", i - 1);
-            let items = vec![prev.as_str(); 10].join(", ");
+            let items = [prev.as_str(); 10].join(", ");
             doc.push_str(&format!("a{i}: &a{i} [{items}]\n"));
         }
         let err = parse_document(&doc, 0, 1).unwrap_err();
