@@ -92,7 +92,6 @@ impl TargetKind {
 }
 
 /// An object that provides a Secret or ConfigMap to pods.
-#[derive(Debug)]
 pub struct Source<'t, 'a> {
     pub object: Object<'t, 'a>,
     pub target: TargetKind,
@@ -107,6 +106,19 @@ pub struct Source<'t, 'a> {
     /// False when keys can appear that the stream does not show (an
     /// ExternalSecret with `dataFrom`), so a missing key is not an error.
     pub keys_known: bool,
+}
+
+/// Secret values must never reach a log, even a debug print: show the keys only.
+impl std::fmt::Debug for Source<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("object", &self.object.display())
+            .field("name", &self.name)
+            .field("keys", &self.entries.keys().collect::<Vec<_>>())
+            .field("secret_type", &self.secret_type)
+            .field("keys_known", &self.keys_known)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Content that cannot be what the API server would store.
@@ -367,6 +379,19 @@ impl<'s, 't, 'a> Index<'s, 't, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_never_shows_values() {
+        let parsed = crate::stream::parse(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: hunter2}\n",
+        )
+        .unwrap();
+        let objects = objects(&parsed);
+        let found = sources(&objects).unwrap();
+        let shown = format!("{found:?}");
+        assert!(shown.contains("token"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn base64_like_go() {
