@@ -275,7 +275,15 @@ fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     }
     let failed = analysis.has_errors();
     let summary = report::summary(&analysis.findings);
-    let mut text = report::text(&analysis.findings, "<stdin>");
+    // Suppressed findings are counted in the summary, not shown: the user
+    // silenced them on purpose.
+    let shown: Vec<_> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.is_active())
+        .cloned()
+        .collect();
+    let mut text = report::text(&shown, "<stdin>");
     if failed {
         text.push_str(&format!("secret-rollout: refusing to render: {summary}\n"));
     } else if !analysis.findings.is_empty() {

@@ -343,3 +343,28 @@ fn input_that_is_not_utf8_is_bad_input() {
     assert!(out.stdout.is_empty());
     assert!(stderr(&out).contains("not UTF-8"));
 }
+
+#[test]
+fn suppressed_findings_do_not_fail_a_render_and_are_only_counted() {
+    let env = format!("{FROM_SECRET}        - {{name: JWT_SECRET, value: s3cr3t-jwt}}\n");
+    let input = deployment("the0-api", &env).replace(
+        "  labels:\n",
+        "  annotations:\n    secret-rollout/ignore: \"sensitive-env-plain-value: local dev\"\n  labels:\n",
+    ) + ADMIN_SECRET;
+    let err = accepted(&input);
+    assert!(!err.contains("warning[sensitive-env-plain-value]"), "{err}");
+    assert!(err.contains("(1 suppressed)"), "{err}");
+
+    let refused = input
+        .replace(
+            "sensitive-env-plain-value",
+            "admin-password-not-from-secret",
+        )
+        .replace(
+            FROM_SECRET,
+            "        env:\n        - {name: THE0_ADMIN_PASSWORD, value: hunter2-plaintext}\n",
+        );
+    let err = accepted(&refused);
+    assert!(err.contains("(1 suppressed)"), "{err}");
+    assert!(!err.contains("hunter2-plaintext"), "{err}");
+}
