@@ -111,6 +111,30 @@ pub fn with_model<R>(
 }
 
 /// Read a stream and decide findings and edits.
+///
+/// ```
+/// let input = "\
+/// apiVersion: v1
+/// kind: Secret
+/// metadata: {name: db}
+/// stringData: {password: hunter2}
+/// ---
+/// apiVersion: apps/v1
+/// kind: Deployment
+/// metadata: {name: web}
+/// spec:
+///   template:
+///     spec:
+///       containers:
+///       - name: web
+///         envFrom: [{secretRef: {name: db}}]
+/// ";
+/// let options = secret_rollout::Options::default();
+/// let mut analysis = secret_rollout::analyze(input, &options).unwrap();
+/// assert!(!analysis.has_errors());
+/// let output = secret_rollout::apply(input, &mut analysis);
+/// assert!(output.contains("    metadata:\n      annotations:\n        secret-rollout/secret.db: \"sha256:"));
+/// ```
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
