@@ -191,6 +191,7 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
         return format!("No workload in the stream uses Secret {name}.\n");
     }
     let mut out = format!("Rotating Secret {name} affects:\n");
+    let width = graph.iter().map(|w| w.workload.len()).max().unwrap_or(0);
     for w in graph {
         let mut keys: Vec<String> = w
             .uses
@@ -207,7 +208,7 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "  {}  keys: {}  -> {fate}",
+            "  {:width$}  keys: {}  -> {fate}",
             w.workload,
             keys.join(", ")
         );

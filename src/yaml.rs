@@ -166,10 +166,6 @@ impl<'a> Map<'a> {
             .find(|e| !e.is_merge() && e.key.as_str() == Some(key))
     }
 
-    pub fn has_merge(&self) -> bool {
-        self.entries.iter().any(Entry::is_merge)
-    }
-
     /// Mappings merged in with `<<: *x` or `<<: [*x, *y]`.
     fn merged(&self) -> impl Iterator<Item = &Map<'a>> {
         self.entries

@@ -1704,7 +1704,7 @@ fn explain_secret_lists_exactly_the_workloads_and_keys_that_consume_it() {
             list => Some(list.split(", ").map(str::to_string).collect()),
         };
         assert!(
-            got.insert(workload.to_string(), keys).is_none(),
+            got.insert(workload.trim_end().to_string(), keys).is_none(),
             "{workload} listed twice"
         );
     }
