@@ -368,3 +368,36 @@ fn suppressed_findings_do_not_fail_a_render_and_are_only_counted() {
     assert!(err.contains("(1 suppressed)"), "{err}");
     assert!(!err.contains("hunter2-plaintext"), "{err}");
 }
+
+/// A Secret and a Deployment reading it, each with an optional namespace.
+fn namespaced(secret_ns: Option<&str>, pod_ns: Option<&str>) -> String {
+    let ns = |n: Option<&str>| n.map(|n| format!(", namespace: {n}")).unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db{}}}\nstringData: {{password: pw}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web{}}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        envFrom: [{{secretRef: {{name: db}}}}]\n",
+        ns(secret_ns),
+        ns(pod_ns)
+    )
+}
+
+fn stamped(args: &[&str], input: &str) -> bool {
+    let out = run(args, input);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).contains("secret-rollout/secret.db:")
+}
+
+#[test]
+fn objects_match_by_namespace_and_the_release_namespace_fills_gaps() {
+    // Same explicit namespace, or both in the release namespace.
+    assert!(stamped(&[], &namespaced(Some("prod"), Some("prod"))));
+    assert!(stamped(&[], &namespaced(None, None)));
+    // Different explicit namespaces never match.
+    assert!(!stamped(&[], &namespaced(Some("prod"), Some("dev"))));
+    // One side in the unknown release namespace (Helm 4 does not say which):
+    // assume it is the other's, since a missed stamp is the worse mistake.
+    assert!(stamped(&[], &namespaced(None, Some("prod"))));
+    assert!(stamped(&[], &namespaced(Some("prod"), None)));
+    // --namespace settles it.
+    assert!(stamped(&["--namespace", "prod"], &namespaced(None, Some("prod"))));
+    assert!(!stamped(&["--namespace", "dev"], &namespaced(None, Some("prod"))));
+    assert!(!stamped(&["render", "-n", "dev"], &namespaced(Some("prod"), None)));
+}
