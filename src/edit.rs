@@ -23,6 +23,11 @@ pub struct EditError {
     pub reason: String,
 }
 
+/// Why we refuse to edit text that YAML anchors, aliases or merge keys share:
+/// an edit would change every copy, or none of the one that counts.
+const SHARED: &str = "the pod template's metadata or annotations are shared through a YAML \
+                      anchor, alias or merge key; write them out in full";
+
 /// Apply non-overlapping edits; an insertion may sit at the end of a removal.
 pub fn apply(text: &str, edits: &mut [Edit]) -> String {
     edits.sort_by_key(|e| (e.range.start, e.range.end));
@@ -67,11 +72,8 @@ pub fn annotations(
         if desired.is_empty() {
             return Ok(vec![]);
         }
-        if tmap.get("metadata").is_some() || template.aliased {
-            return Err(refuse(
-                template,
-                "its metadata comes from a YAML alias or merge key",
-            ));
+        if tmap.get("metadata").is_some() || template.shared() {
+            return Err(refuse(template, SHARED));
         }
         let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
         return Ok(vec![insert(text, tmap, "metadata", value)]);
@@ -80,6 +82,9 @@ pub fn annotations(
     if metadata.is_null() {
         if desired.is_empty() {
             return Ok(vec![]);
+        }
+        if metadata.shared() || template.shared() {
+            return Err(refuse(metadata, SHARED));
         }
         let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
         return Ok(vec![fill_null(text, meta_entry, tmap.flow, &value)]);
@@ -94,11 +99,8 @@ pub fn annotations(
         if desired.is_empty() {
             return Ok(vec![]);
         }
-        if mmap.get("annotations").is_some() || metadata.aliased {
-            return Err(refuse(
-                metadata,
-                "its annotations come from a YAML alias or merge key",
-            ));
+        if mmap.get("annotations").is_some() || metadata.shared() {
+            return Err(refuse(metadata, SHARED));
         }
         return Ok(vec![insert(
             text,
@@ -111,6 +113,9 @@ pub fn annotations(
     if annotations.is_null() {
         if desired.is_empty() {
             return Ok(vec![]);
+        }
+        if annotations.shared() || metadata.shared() {
+            return Err(refuse(annotations, SHARED));
         }
         return Ok(vec![fill_null(
             text,
@@ -198,14 +203,13 @@ fn eol_at(text: &str, at: usize) -> &'static str {
     }
 }
 
-/// The byte after the `:` that follows a key ending at `key_end`.
-fn after_colon(text: &str, key_end: usize) -> usize {
+/// The byte after the `:` that follows a key ending at `key_end`; `None` for
+/// a key written without one (`{a, b: c}`). It used to answer one byte past
+/// the key then, which is after the `,` or `}` that follows it.
+fn after_colon(text: &str, key_end: usize) -> Option<usize> {
     let rest = &text[key_end..];
-    let colon = rest
-        .find(|c: char| c != ' ' && c != '\t')
-        .filter(|&i| rest[i..].starts_with(':'))
-        .unwrap_or(0);
-    key_end + colon + 1
+    let i = rest.find(|c: char| c != ' ' && c != '\t')?;
+    rest[i..].starts_with(':').then_some(key_end + i + 1)
 }
 
 fn line_start(text: &str, at: usize) -> usize {
@@ -235,7 +239,7 @@ fn starts_line(text: &str, node: &Node<'_>) -> bool {
 /// Add `key: value` as the last entry of a mapping that lacks `key`.
 fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Edit {
     if map.flow {
-        return flow_insert(map, &format!("{key}: {}", value.flow()));
+        return flow_insert(text, map, &format!("{key}: {}", value.flow()));
     }
     block_insert(text, map, &Nested::Key(key, Box::new(value)))
 }
@@ -274,8 +278,16 @@ fn fill_null(text: &str, entry: &Entry<'_>, in_flow: bool, value: &Nested<'_>) -
     let explicit = span.end > span.start;
     if !explicit {
         // saphyr places an empty value at the `:`; ours goes after it.
-        span.start = after_colon(text, entry.key.span.end);
-        span.end = span.start;
+        let Some(at) = after_colon(text, entry.key.span.end) else {
+            // A key without `:` in a flow mapping (`{metadata, spec: …}`).
+            let at = entry.key.span.end;
+            return Edit {
+                range: at..at,
+                text: format!(": {}", value.flow()),
+            };
+        };
+        span.start = at;
+        span.end = at;
     }
     let in_block = !in_flow && starts_line(text, &entry.key) && !explicit;
     if in_block {
@@ -316,12 +328,18 @@ fn is_inline_scalar(node: &Node<'_>) -> bool {
     matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
 }
 
-fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
+fn flow_insert(text: &str, map: &Map<'_>, entry: &str) -> Edit {
     match map.entries.last() {
-        Some(last) => Edit {
-            range: last.value.span.end..last.value.span.end,
-            text: format!(", {entry}"),
-        },
+        // After the last entry's text: an empty value sits at the `:` (or
+        // before the `,` of a key without one), so its span end would put us
+        // between the key and its colon.
+        Some(last) => {
+            let at = flow_entry_end(text, last);
+            Edit {
+                range: at..at,
+                text: format!("{}{entry}", flow_separator(&text[..at])),
+            }
+        }
         None => Edit {
             range: map.inner.start..map.inner.start,
             text: entry.to_string(),
@@ -352,8 +370,8 @@ fn reconcile(
     if current == wanted {
         return Ok(vec![]);
     }
-    if node.aliased {
-        return Err("the annotations come from a YAML alias".into());
+    if node.shared() {
+        return Err(SHARED.into());
     }
     if map.flow {
         return Ok(vec![flow_rewrite(text, map, desired)]);
@@ -367,10 +385,20 @@ fn reconcile(
             Some(value) if e.value.as_str() == Some(value.as_str()) => {}
             Some(value) if is_inline_scalar(&e.value) => {
                 let span = e.value.span;
-                let space = if span.start == span.end { " " } else { "" };
+                let (range, lead) = if span.start < span.end {
+                    (span.start..span.end, "")
+                } else {
+                    // An empty value: saphyr places it at the `:`, and a value
+                    // written there went before the colon, into the key. Ours
+                    // goes after the colon (or brings one).
+                    match after_colon(text, e.key.span.end) {
+                        Some(at) => (at..at, " "),
+                        None => (e.key.span.end..e.key.span.end, ": "),
+                    }
+                };
                 edits.push(Edit {
-                    range: span.start..span.end,
-                    text: format!("{space}{}", quote(&value)),
+                    range,
+                    text: format!("{lead}{}", quote(&value)),
                 });
             }
             keep => {
@@ -379,33 +407,32 @@ fn reconcile(
                     return Err("an annotation of ours does not start its own line".into());
                 }
                 let from = line_start(text, e.key.span.start);
-                let to = after_line(text, e.value.span.end).unwrap_or(text.len());
-                if let Some(value) = keep {
-                    let eol = eol_at(text, e.key.span.start);
-                    edits.push(Edit {
-                        range: from..to,
-                        text: format!(
-                            "{}{}{eol}",
-                            " ".repeat(indent_of(text, &e.key)),
-                            entry_text(key, &value)
-                        ),
-                    });
-                } else {
-                    edits.push(Edit {
-                        range: from..to,
-                        text: String::new(),
-                    });
-                }
+                let eol = eol_at(text, e.key.span.start);
+                let line = |value: &str| {
+                    let pad = " ".repeat(indent_of(text, &e.key));
+                    format!("{pad}{}{eol}", entry_text(key, value))
+                };
+                let Some(to) = after_line(text, e.value.span.end) else {
+                    edits_to_end(&mut edits, text, map, from, keep.as_deref().map(line), eol);
+                    continue;
+                };
+                edits.push(Edit {
+                    range: from..to,
+                    text: keep.as_deref().map(line).unwrap_or_default(),
+                });
             }
         }
     }
+    guard_block_scalars(text, map, &mut edits);
     if !missing.is_empty() {
         edits.push(block_insert(text, map, &Nested::Entries(&missing)));
     } else if others == 0 && desired.is_empty() {
         // Every entry goes: leave an empty mapping, not a dangling key.
         let first = &map.entries[0];
         let last = map.entries.last().expect("not empty");
-        let end = last.value.span.end;
+        // Not the value's span end: an empty value sits at the `:`, and
+        // cutting up to it left `{}:`.
+        let end = flow_entry_end(text, last);
         let eol = if end > 0 && text.as_bytes()[end - 1] == b'\n' {
             eol_at(text, first.key.span.start)
         } else {
@@ -417,6 +444,92 @@ fn reconcile(
         }]);
     }
     Ok(edits)
+}
+
+/// A block scalar ends at the first line indented less than its content. When
+/// the entries we remove stood between a kept block scalar and lines that
+/// would not end it (a comment indented deeper than the keys, or blank lines
+/// after a `|+`/`>+` scalar, which keeps them), those lines became part of its
+/// value. Leave a comment at the keys' column in place of the first removed
+/// line instead: it ends the scalar where the removed key did.
+fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
+    for p in &map.entries {
+        let Value::Scalar(scalar) = &p.value.value else {
+            continue;
+        };
+        let rewritten = edits.iter().any(|e| e.range.contains(&p.key.span.start));
+        if !matches!(scalar.style, Style::Literal | Style::Folded) || rewritten {
+            continue;
+        }
+        let mut at = p.value.span.end;
+        let mut first = None;
+        while let Some(i) = edits
+            .iter()
+            .position(|e| e.range.start == at && e.range.end > at && e.text.is_empty())
+        {
+            first.get_or_insert(i);
+            at = edits[i].range.end;
+        }
+        let Some(first) = first else { continue };
+        // The `|+` header lies between the key and the content, where the
+        // scalar's span starts (a `+` in a comment there only makes us careful).
+        let keep = text[p.key.span.end..p.value.span.start].contains('+');
+        let indent = indent_of(text, &p.key);
+        let exposed = text[at..].lines().find_map(|line| {
+            let line = line.trim_end_matches('\r');
+            let content = line.trim_start_matches([' ', '\t']);
+            if content.is_empty() {
+                keep.then_some(true)
+            } else {
+                Some(line.len() - content.len() > indent)
+            }
+        });
+        if exposed == Some(true) {
+            let eol = eol_at(text, p.key.span.start);
+            edits[first].text = format!("{}#{eol}", " ".repeat(indent));
+        }
+    }
+}
+
+/// Rewrite (`line`) or remove the entry of `map` from `from` to the end of a
+/// stream that ends on the entry's last line without a final newline. The
+/// output must end the same way: cutting from `from` would leave the line break
+/// before it as a new final newline, and a rewritten line must not bring one.
+/// Touching edits of the entries before it are merged in, so the cut line
+/// break may be theirs. A line break that ends a block scalar is part of its
+/// value and stays; a comment line at the keys' column then ends the stream
+/// (and the scalar) where the removed entry did.
+fn edits_to_end(
+    edits: &mut Vec<Edit>,
+    text: &str,
+    map: &Map<'_>,
+    from: usize,
+    line: Option<String>,
+    eol: &str,
+) {
+    let mut range = from..text.len();
+    let mut out = line.unwrap_or_default();
+    while edits.last().is_some_and(|p| p.range.end == range.start) {
+        let prev = edits.pop().expect("checked");
+        range.start = prev.range.start;
+        out.insert_str(0, &prev.text);
+    }
+    if let Some(kept) = out.strip_suffix(eol) {
+        out.truncate(kept.len());
+    } else if out.is_empty() {
+        let block_scalar = map.entries.iter().find(|p| {
+            p.value.span.end == range.start
+                && matches!(&p.value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
+        });
+        if let Some(p) = block_scalar {
+            out = format!("{}#", " ".repeat(indent_of(text, &p.key)));
+        } else {
+            let before = &text[..range.start];
+            let before = before.strip_suffix('\n').unwrap_or(before);
+            range.start = before.strip_suffix('\r').unwrap_or(before).len();
+        }
+    }
+    edits.push(Edit { range, text: out });
 }
 
 /// A flow mapping is edited between its braces with the fewest changes: a
@@ -455,9 +568,20 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
     }
     for (key, value) in &missing {
         if !out.is_empty() {
-            out.push_str(", ");
+            out.push_str(flow_separator(&out));
         }
         out.push_str(&entry_text(key, value));
+    }
+    if out.is_empty() {
+        // Every entry went: leave `{}`. Cutting only the entries would leave
+        // the line breaks, as in `{\n  \n}`, whose closing brace our parser
+        // refuses at the key's column (Go takes it), so the second run would
+        // fail. Comments between the braces go with the entries, as they do
+        // when a block mapping is emptied.
+        return Edit {
+            range: map.inner.clone(),
+            text: out,
+        };
     }
     if let Some(j) = last_kept.filter(|&j| j + 1 < entries.len()) {
         // The entries after the last kept one were cut: keep what followed it
@@ -475,9 +599,25 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
         };
         out.push_str(tail);
     }
+    if out.ends_with(':') && !text[body_end..].starts_with([' ', '\t', '\r', '\n']) {
+        // The last entry kept has an empty value (`k: ` before a cut entry);
+        // `k:}` would be the key `k:` to Go.
+        out.push(' ');
+    }
     Edit {
         range: body_start..body_end,
         text: out,
+    }
+}
+
+/// The separator to write after flow text `before`. After an empty value
+/// (`{k: }`) the `:` needs a blank after it: Go reads a plain `k:,` as the key
+/// `k:`.
+fn flow_separator(before: &str) -> &'static str {
+    if before.ends_with(':') {
+        " , "
+    } else {
+        ", "
     }
 }
 
@@ -496,8 +636,8 @@ fn without_flow_comma(sep: &str) -> String {
     sep.to_string()
 }
 
-/// Where a flow entry's text ends: after its value or, for an entry whose
-/// value is empty (`{a, b: c}`, `{a: , b: c}`), after its key and any `:`.
+/// Where an entry's text ends: after its value or, for an entry whose value
+/// is empty (`{a, b: c}`, `{a: , b: c}`, `a:`), after its key and any `:`.
 fn flow_entry_end(text: &str, e: &Entry<'_>) -> usize {
     let value = e.value.span;
     if value.end > value.start && value.start >= e.key.span.end {

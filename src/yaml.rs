@@ -31,6 +31,9 @@ pub struct Node<'a> {
     /// The node was reached through an alias (`*x`): its text lives elsewhere
     /// and is shared, so it must never be edited in place.
     pub aliased: bool,
+    /// The node carries an anchor (`&x`) that some alias (`*x`) copies, so an
+    /// edit here would change the copies too.
+    pub anchored: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +101,11 @@ impl YamlError {
 }
 
 impl<'a> Node<'a> {
+    /// Editing this node's text would also change some other node.
+    pub fn shared(&self) -> bool {
+        self.aliased || self.anchored
+    }
+
     pub fn as_map(&self) -> Option<&Map<'a>> {
         match &self.value {
             Value::Map(m) => Some(m),
@@ -327,6 +335,7 @@ fn reborrow<'a>(node: Node<'_>, original: &'a str, base: usize) -> Node<'a> {
         value,
         span: node.span,
         aliased: node.aliased,
+        anchored: node.anchored,
     }
 }
 
@@ -341,13 +350,37 @@ fn parse_with<'a>(
         base_line,
         offsets: CharOffsets::new(text),
         anchors: Vec::new(),
+        copied: Vec::new(),
         root: None,
         documents: 0,
         nodes: 0,
         expanded: 0,
     };
     builder.run()?;
+    if let Some(root) = &mut builder.root {
+        if !builder.copied.is_empty() {
+            mark_anchored(root, &builder.copied);
+        }
+    }
     Ok(builder.root)
+}
+
+/// Flag the written nodes that aliases copy (found by their byte range).
+fn mark_anchored(node: &mut Node<'_>, copied: &[(usize, usize)]) {
+    if node.aliased {
+        return;
+    }
+    if copied.contains(&(node.span.start, node.span.end)) {
+        node.anchored = true;
+    }
+    match &mut node.value {
+        Value::Scalar(_) => {}
+        Value::Seq(items) => items.iter_mut().for_each(|n| mark_anchored(n, copied)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            mark_anchored(&mut e.key, copied);
+            mark_anchored(&mut e.value, copied);
+        }),
+    }
 }
 
 /// saphyr reports character indices; edits need byte offsets.
@@ -383,6 +416,8 @@ struct Builder<'a> {
     offsets: CharOffsets,
     /// Anchored nodes with their size in nodes.
     anchors: Vec<Option<(Node<'a>, usize)>>,
+    /// Byte ranges of anchored nodes that some alias copies.
+    copied: Vec<(usize, usize)>,
     root: Option<Node<'a>>,
     documents: usize,
     /// Nodes written in the document.
@@ -458,6 +493,24 @@ impl<'a> Builder<'a> {
                     if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                         span.end = self.block_scalar_end(span.end);
                     }
+                    match style {
+                        ScalarStyle::DoubleQuoted => self.quoted_end(&mut span, b'"'),
+                        ScalarStyle::SingleQuoted => self.quoted_end(&mut span, b'\''),
+                        _ => {}
+                    }
+                    if text.is_empty()
+                        && style == ScalarStyle::Plain
+                        && tag.is_none()
+                        && anchor == 0
+                    {
+                        // An empty value has no text, but saphyr gives the one
+                        // of a key without `:` in a flow mapping (`{a, b: c}`)
+                        // the span of the next token (`, ` or `}`), and edits
+                        // aimed there replaced the separator or the closing
+                        // brace. Nothing is written there: make it empty.
+                        span.end = span.start;
+                        span.end_line = span.line;
+                    }
                     let text = self.borrow(text, style, span);
                     let node = Node {
                         value: Value::Scalar(Scalar {
@@ -467,6 +520,7 @@ impl<'a> Builder<'a> {
                         }),
                         span,
                         aliased: false,
+                        anchored: false,
                     };
                     self.remember(anchor, &node);
                     Some(node)
@@ -490,7 +544,11 @@ impl<'a> Builder<'a> {
                             ),
                         });
                     }
+                    let range = (target.span.start, target.span.end);
                     let mut node = target.clone();
+                    if !self.copied.contains(&range) {
+                        self.copied.push(range);
+                    }
                     mark_aliased(&mut node);
                     node.span = span;
                     Some(node)
@@ -506,8 +564,10 @@ impl<'a> Builder<'a> {
                 }
                 Event::MappingStart(anchor, _) => {
                     self.nodes += 1;
-                    let flow =
-                        self.text[span.start - self.base..span.end - self.base].ends_with('{');
+                    // The start span of a flow mapping holds any anchor or tag,
+                    // the `{` and the blanks after it (`&a { b: c }`); that of a
+                    // block mapping holds at most an anchor or a tag.
+                    let flow = self.opening(span, '{').is_some();
                     stack.push(Frame::Map {
                         entries: Vec::new(),
                         pending_key: None,
@@ -556,14 +616,83 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn close(&mut self, frame: Frame<'a>, end: Span) -> Result<Node<'a>, YamlError> {
+    /// The byte offset of the bracket that opens a flow collection, if the
+    /// collection's start span has one.
+    fn opening(&self, span: Span, bracket: char) -> Option<usize> {
+        self.text[span.start - self.base..span.end - self.base]
+            .find(bracket)
+            .map(|i| span.start + i)
+    }
+
+    /// saphyr ends a quoted scalar at the next token, so its span took in the
+    /// blanks and a comment after the closing quote (`"v" # c`): an entry
+    /// appended after such a value landed inside the comment, and rewriting
+    /// the value dropped the comment. End it at the closing quote.
+    fn quoted_end(&self, span: &mut Span, quote: u8) {
+        let local = &self.text[span.start - self.base..span.end - self.base];
+        let bytes = local.as_bytes();
+        // A tag or an anchor may come before the opening quote.
+        let Some(open) = bytes.iter().position(|&b| b == quote) else {
+            return;
+        };
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if quote == b'"' => i += 2,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                b if b == quote => {
+                    let dropped = &local[i + 1..];
+                    span.end_line -= dropped.matches('\n').count();
+                    span.end = span.start + i + 1;
+                    return;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// saphyr ends a flow collection written with a trailing comma
+    /// (`{a: b,\n}`) at that comma, so the mapping seemed to end before its
+    /// closing bracket and edits landed inside it. Only blanks, line breaks and
+    /// comments can stand between the two: move the end to the bracket.
+    fn flow_end(&self, end: Span, close: u8) -> Span {
+        let local = &self.text[end.start - self.base..];
+        let mut in_comment = false;
+        let mut lines = 0;
+        for (i, b) in local.bytes().enumerate() {
+            match b {
+                b'\n' => {
+                    in_comment = false;
+                    lines += 1;
+                }
+                _ if in_comment => {}
+                b'#' => in_comment = true,
+                b if b == close => {
+                    return Span {
+                        start: end.start + i,
+                        end: end.start + i + 1,
+                        line: end.line + lines,
+                        col: end.col,
+                        end_line: end.line + lines,
+                    };
+                }
+                _ => {}
+            }
+        }
+        end
+    }
+
+    fn close(&mut self, frame: Frame<'a>, mut end: Span) -> Result<Node<'a>, YamlError> {
         let (value, start, anchor, flow) = match frame {
             Frame::Seq {
                 items,
                 span,
                 anchor,
             } => {
-                let flow = self.text[span.start - self.base..span.end - self.base].ends_with('[');
+                let flow = self.opening(span, '[').is_some();
+                if flow {
+                    end = self.flow_end(end, b']');
+                }
                 (Value::Seq(items), span, anchor, flow)
             }
             Frame::Map {
@@ -573,7 +702,14 @@ impl<'a> Builder<'a> {
                 flow,
                 ..
             } => {
-                let inner = if flow { span.end..end.start } else { 0..0 };
+                if flow {
+                    end = self.flow_end(end, b'}');
+                }
+                // From just after the `{` (not after the blanks that follow it).
+                let inner = match self.opening(span, '{') {
+                    Some(open) => open + 1..end.start,
+                    None => 0..0,
+                };
                 (
                     Value::Map(Map {
                         entries,
@@ -606,6 +742,7 @@ impl<'a> Builder<'a> {
                 ..start
             },
             aliased: false,
+            anchored: false,
         };
         self.remember(anchor, &node);
         Ok(node)
@@ -744,6 +881,18 @@ mod tests {
             Some("x")
         );
         assert!(root.get("two").unwrap().aliased);
+    }
+
+    #[test]
+    fn nodes_that_aliases_copy_are_marked_shared() {
+        let doc = "a: &x {k: v}\nb: *x\nc: &unused {k: v}\n";
+        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        assert!(root.get("a").unwrap().shared());
+        assert!(root.get("b").unwrap().shared());
+        assert!(
+            !root.get("c").unwrap().shared(),
+            "an anchor nobody copies is harmless"
+        );
     }
 
     #[test]

@@ -397,7 +397,16 @@ fn objects_match_by_namespace_and_the_release_namespace_fills_gaps() {
     assert!(stamped(&[], &namespaced(None, Some("prod"))));
     assert!(stamped(&[], &namespaced(Some("prod"), None)));
     // --namespace settles it.
-    assert!(stamped(&["--namespace", "prod"], &namespaced(None, Some("prod"))));
-    assert!(!stamped(&["--namespace", "dev"], &namespaced(None, Some("prod"))));
-    assert!(!stamped(&["render", "-n", "dev"], &namespaced(Some("prod"), None)));
+    assert!(stamped(
+        &["--namespace", "prod"],
+        &namespaced(None, Some("prod"))
+    ));
+    assert!(!stamped(
+        &["--namespace", "dev"],
+        &namespaced(None, Some("prod"))
+    ));
+    assert!(!stamped(
+        &["render", "-n", "dev"],
+        &namespaced(Some("prod"), None)
+    ));
 }
