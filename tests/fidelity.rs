@@ -26,15 +26,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::oracle::{self, diff, documents, is_ours, object_id, template_of, without_ours};
 use serde_json::Value;
 
 const FIXTURE_DIRS: [&str; 4] = ["helm3", "helm4", "shapes", "refs"];
-const OURS: [&str; 2] = ["secret-rollout/secret.", "secret-rollout/configmap."];
 const STALE: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 // ---------------------------------------------------------------- fixtures
@@ -143,42 +141,9 @@ fn render_ok(f: &Fixture) -> String {
     r.stdout
 }
 
-/// kubectl, offline: an empty kubeconfig and a scratch HOME, so it neither
-/// reads the user's config nor tries to reach a cluster.
-fn kubectl(scratch: &Path) -> Command {
-    let kubeconfig = scratch.join("kubeconfig");
-    if !kubeconfig.exists() {
-        std::fs::write(&kubeconfig, "").unwrap();
-    }
-    let mut cmd = Command::new(common::tool("kubectl"));
-    cmd.env("KUBECONFIG", &kubeconfig)
-        .env("HOME", scratch)
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("KUBERNETES_SERVICE_PORT");
-    cmd
-}
-
 /// The objects of a YAML file as `kubectl apply` would send them.
 fn decode(scratch: &Path, file: &Path) -> Result<Vec<Value>, String> {
-    let out = kubectl(scratch)
-        .args([
-            "patch", "--local", "--type", "merge", "-p", "{}", "-o", "json", "-f",
-        ])
-        .arg(file)
-        .output()
-        .expect("run kubectl");
-    if !out.status.success() {
-        return Err(format!(
-            "kubectl could not decode {}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    // One JSON document per object, concatenated.
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("kubectl printed JSON we cannot read: {e}"))
+    oracle::decode(scratch, &[file]).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// Decode text (not a file) with kubectl, through a file in `scratch`.
@@ -201,62 +166,6 @@ fn file_stem(f: &Fixture) -> String {
 
 // ---------------------------------------------------------------- object helpers
 
-fn is_ours(key: &str) -> bool {
-    OURS.iter().any(|p| key.starts_with(p))
-}
-
-/// Where a kind keeps its pod template, in kubectl's JSON.
-fn template_paths() -> [&'static [&'static str]; 2] {
-    [
-        &["spec", "template"],
-        &["spec", "jobTemplate", "spec", "template"],
-    ]
-}
-
-fn at_mut<'v>(v: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
-    path.iter().try_fold(v, |v, k| v.get_mut(*k))
-}
-
-/// Forget our annotations: remove our keys from every pod template's
-/// metadata, then treat an annotations map (and a metadata map) left empty,
-/// or null, as absent, which is what it means to the API server.
-fn without_ours(mut object: Value) -> Value {
-    for path in template_paths() {
-        let Some(Value::Object(template)) = at_mut(&mut object, path) else {
-            continue;
-        };
-        if let Some(Value::Object(metadata)) = template.get_mut("metadata") {
-            if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
-                annotations.retain(|k, _| !is_ours(k));
-            }
-            let empty = |v: &Value| match v {
-                Value::Null => true,
-                Value::Object(m) => m.is_empty(),
-                _ => false,
-            };
-            if metadata.get("annotations").is_some_and(empty) {
-                metadata.remove("annotations");
-            }
-        }
-        if template.get("metadata").is_some_and(|m| match m {
-            Value::Null => true,
-            Value::Object(m) => m.is_empty(),
-            _ => false,
-        }) {
-            template.remove("metadata");
-        }
-    }
-    object
-}
-
-fn object_id(o: &Value) -> String {
-    format!(
-        "{}/{}",
-        o["kind"].as_str().unwrap_or("?"),
-        o["metadata"]["name"].as_str().unwrap_or("?")
-    )
-}
-
 /// Our annotations on each object's pod template (for a Pod: the object),
 /// `Kind/name` → short key (`secret.x`) → value. Objects without a pod
 /// template are left out.
@@ -266,10 +175,7 @@ fn stamps_of(objects: &[Value]) -> BTreeMap<String, BTreeMap<String, String>> {
         let metadata = if o["kind"] == "Pod" {
             Some(&o["metadata"])
         } else {
-            template_paths().iter().find_map(|path| {
-                let t = path.iter().try_fold(o, |v, k| v.get(*k))?;
-                Some(&t["metadata"])
-            })
+            template_of(o).map(|t| &t["metadata"])
         };
         let Some(metadata) = metadata else { continue };
         let mut keys = BTreeMap::new();
@@ -301,71 +207,6 @@ fn keys(stamps: &BTreeMap<String, String>) -> Vec<&str> {
 
 // ---------------------------------------------------------------- reporting
 
-/// A line diff (longest common subsequence), with a little context.
-fn diff(expected: &str, actual: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
-            ops.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    const CONTEXT: usize = 3;
-    let near_change = |k: usize| {
-        let lo = k.saturating_sub(CONTEXT);
-        let hi = (k + CONTEXT + 1).min(ops.len());
-        ops[lo..hi].iter().any(|(op, _)| *op != ' ')
-    };
-    let mut out = String::from("--- expected\n+++ actual\n");
-    let mut skipped = false;
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if near_change(k) {
-            if skipped {
-                out.push_str("  ...\n");
-                skipped = false;
-            }
-            let _ = writeln!(out, "{op} {}", visible(line));
-        } else {
-            skipped = true;
-        }
-    }
-    out
-}
-
-/// A line with its control characters (a stray `\r`, a tab) made visible.
-fn visible(line: &str) -> String {
-    line.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 fn report(failures: Vec<String>, what: &str) {
     assert!(
         failures.is_empty(),
@@ -373,22 +214,6 @@ fn report(failures: Vec<String>, what: &str) {
         failures.len(),
         failures.join("\n\n")
     );
-}
-
-/// Split a stream the way Kubernetes tooling does: at lines starting `---`.
-fn documents(text: &str) -> Vec<&str> {
-    let mut docs = Vec::new();
-    let mut start = 0;
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("---") && pos > start {
-            docs.push(&text[start..pos]);
-            start = pos;
-        }
-        pos += line.len();
-    }
-    docs.push(&text[start..]);
-    docs
 }
 
 // ================================================================ properties over all fixtures

@@ -40,10 +40,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
+use common::oracle::{decode, diff, documents, is_ours, object_id, template_of, without_ours};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
 use secret_rollout::{analyze, apply, Options};
@@ -1627,93 +1627,6 @@ fn case() -> impl Strategy<Value = Case> {
 
 // ================================================================ the oracle
 
-/// kubectl, offline: an empty kubeconfig and a scratch HOME (see tests/fidelity.rs).
-fn kubectl(scratch: &Path) -> Command {
-    let kubeconfig = scratch.join("kubeconfig");
-    if !kubeconfig.exists() {
-        std::fs::write(&kubeconfig, "").unwrap();
-    }
-    let mut cmd = Command::new(common::tool("kubectl"));
-    cmd.env("KUBECONFIG", &kubeconfig)
-        .env("HOME", scratch)
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("KUBERNETES_SERVICE_PORT");
-    cmd
-}
-
-/// The objects of the given files, in order, as `kubectl apply` would send them.
-fn decode(files: &[&Path]) -> Result<Vec<Value>, String> {
-    let mut cmd = kubectl(scratch());
-    cmd.args([
-        "patch", "--local", "--type", "merge", "-p", "{}", "-o", "json",
-    ]);
-    for f in files {
-        cmd.arg("-f").arg(f);
-    }
-    let out = cmd.output().expect("run kubectl");
-    if !out.status.success() {
-        return Err(format!(
-            "kubectl could not decode: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("kubectl printed JSON we cannot read: {e}"))
-}
-
-fn is_ours(key: &str) -> bool {
-    key.starts_with("secret-rollout/secret.") || key.starts_with("secret-rollout/configmap.")
-}
-
-const TEMPLATE_PATHS: [&[&str]; 2] = [
-    &["spec", "template"],
-    &["spec", "jobTemplate", "spec", "template"],
-];
-
-fn object_id(o: &Value) -> String {
-    format!(
-        "{}/{}",
-        o["kind"].as_str().unwrap_or("?"),
-        o["metadata"]["name"].as_str().unwrap_or("?")
-    )
-}
-
-fn template_of(o: &Value) -> Option<&Value> {
-    TEMPLATE_PATHS
-        .iter()
-        .find_map(|path| path.iter().try_fold(o, |v, k| v.get(*k)))
-}
-
-/// Forget our annotations; an annotations or metadata map that is then empty
-/// (or was null) means the same as none to the API server.
-fn without_ours(mut object: Value) -> Value {
-    let empty = |v: &Value| match v {
-        Value::Null => true,
-        Value::Object(m) => m.is_empty(),
-        _ => false,
-    };
-    for path in TEMPLATE_PATHS {
-        let Some(Value::Object(template)) = path.iter().try_fold(&mut object, |v, k| v.get_mut(*k))
-        else {
-            continue;
-        };
-        if let Some(Value::Object(metadata)) = template.get_mut("metadata") {
-            if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
-                annotations.retain(|k, _| !is_ours(k));
-            }
-            if metadata.get("annotations").is_some_and(empty) {
-                metadata.remove("annotations");
-            }
-        }
-        if template.get("metadata").is_some_and(empty) {
-            template.remove("metadata");
-        }
-    }
-    object
-}
-
 /// Our annotations on an object's pod template.
 fn our_stamps(o: &Value) -> BTreeMap<String, Value> {
     let Some(annotations) = template_of(o).and_then(|t| t["metadata"]["annotations"].as_object())
@@ -1761,72 +1674,6 @@ fn show(text: &str) -> String {
         out.push_str("     (no final newline)\n");
     }
     out
-}
-
-/// A line diff (longest common subsequence) with a little context.
-fn diff(expected: &str, actual: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    let (n, k) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; k + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..k).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < k {
-        if i < n && j < k && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if j < k && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
-            ops.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    let near = |x: usize| {
-        ops[x.saturating_sub(3)..(x + 4).min(ops.len())]
-            .iter()
-            .any(|(op, _)| *op != ' ')
-    };
-    let mut out = String::from("--- expected\n+++ actual\n");
-    let mut skipped = false;
-    for (x, (op, line)) in ops.iter().enumerate() {
-        if near(x) {
-            if skipped {
-                out.push_str("  ...\n");
-                skipped = false;
-            }
-            let _ = writeln!(out, "{op} {}", line.replace('\r', "\\r"));
-        } else {
-            skipped = true;
-        }
-    }
-    out
-}
-
-/// Split a stream where Kubernetes tooling does: at lines starting `---`.
-fn documents(text: &str) -> Vec<&str> {
-    let mut docs = Vec::new();
-    let (mut start, mut pos) = (0, 0);
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("---") && pos > start {
-            docs.push(&text[start..pos]);
-            start = pos;
-        }
-        pos += line.len();
-    }
-    docs.push(&text[start..]);
-    docs
 }
 
 // ================================================================ the check
@@ -1902,7 +1749,7 @@ fn check_stream(input: &str, objects: usize) -> Result<(String, Vec<Value>), Str
     let out_file = scratch_file("out.yaml");
     std::fs::write(&in_file, input).unwrap();
     std::fs::write(&out_file, &output).unwrap();
-    let decoded = decode(&[&in_file, &out_file]);
+    let decoded = decode(scratch(), &[&in_file, &out_file]);
     let _ = std::fs::remove_file(&in_file);
     let _ = std::fs::remove_file(&out_file);
     let mut decoded = decoded.map_err(|e| fail(format!("input or output: {e}")))?;
@@ -2204,7 +2051,7 @@ fn known_limit_a_closing_brace_at_the_key_column_after_quoted_scalars_only() {
 fn decode_text(text: &str) -> Result<Vec<Value>, String> {
     let file = scratch_file("text.yaml");
     std::fs::write(&file, text).unwrap();
-    let decoded = decode(&[&file]);
+    let decoded = decode(scratch(), &[&file]);
     let _ = std::fs::remove_file(&file);
     decoded
 }
