@@ -44,7 +44,7 @@ impl<'t> Keys<'t> {
 /// A digest as written in the annotation: `sha256:<hex>`, or `hmac-sha256:<hex>`
 /// when a key is configured. With a key, an annotation reader cannot test
 /// guesses of a weak password against the digest.
-pub fn digest(source: &Source<'_, '_>, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
+pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
     let mut bytes = Vec::with_capacity(256);
     field(&mut bytes, DOMAIN);
     field(&mut bytes, source.object.kind.as_bytes());

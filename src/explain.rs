@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::inventory::TargetKind;
-use crate::reference;
+use crate::reference::Via;
 use crate::stamp;
 use crate::workload::Rollout;
 use crate::{InputError, Model, Options};
@@ -51,33 +51,33 @@ pub fn graph(text: &str, options: &Options) -> Result<Vec<WorkloadUses>, InputEr
     crate::with_model(text, options, |m| Ok(build(m)))
 }
 
-fn build(m: &Model<'_, '_, '_>) -> Vec<WorkloadUses> {
+fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
     let policy = &m.options.policy;
     m.workloads
         .iter()
         .map(|w| {
-            let uses = reference::references(w.pod_spec)
-                .into_iter()
+            let namespace = w.object.namespace.as_deref();
+            let uses = w
+                .refs
+                .iter()
                 .map(|r| {
-                    let (via, through) = match r.via {
-                        reference::Via::Env { var } => ("env", Some(var.to_string())),
-                        reference::Via::EnvFrom { prefix } => {
-                            ("envFrom", (!prefix.is_empty()).then(|| prefix.to_string()))
+                    let (via, through) = match &r.via {
+                        Via::Env { var } => ("env", Some(var.clone())),
+                        Via::EnvFrom { prefix } => {
+                            ("envFrom", (!prefix.is_empty()).then(|| prefix.clone()))
                         }
-                        reference::Via::Volume { volume } => ("volume", Some(volume.to_string())),
-                        reference::Via::Projected { volume } => {
-                            ("projected", Some(volume.to_string()))
-                        }
+                        Via::Volume { volume } => ("volume", Some(volume.clone())),
+                        Via::Projected { volume } => ("projected", Some(volume.clone())),
                     };
                     Use {
-                        container: r.container.map(str::to_string),
+                        container: r.container.clone(),
                         via,
                         through,
                         kind: r.target.as_str(),
-                        name: r.name.to_string(),
-                        key: r.key.map(str::to_string),
+                        name: r.name.clone(),
+                        key: r.key.clone(),
                         optional: r.optional,
-                        resolved: m.index.find(r.target, r.name, w.object.namespace).is_some(),
+                        resolved: m.index.find(r.target, &r.name, namespace).is_some(),
                     }
                 })
                 .collect();
@@ -90,8 +90,8 @@ fn build(m: &Model<'_, '_, '_>) -> Vec<WorkloadUses> {
             .unwrap_or_default();
             WorkloadUses {
                 workload: w.object.display(),
-                namespace: w.object.namespace.map(str::to_string),
-                template: w.object.template.map(str::to_string),
+                namespace: w.object.namespace.clone(),
+                template: w.object.template.clone(),
                 rollout: match w.rollout {
                     Rollout::Rolls => "stamped",
                     Rollout::ImmutableJob => "immutable-job",

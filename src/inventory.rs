@@ -56,6 +56,41 @@ impl<'t, 'a> Object<'t, 'a> {
     }
 }
 
+/// An object's identity and place, owned: it outlives the document's tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectId {
+    /// 0-based document index.
+    pub doc: usize,
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub template: Option<String>,
+    /// The whole object, where findings about it point.
+    pub span: Span,
+}
+
+impl ObjectId {
+    /// `Deployment/the0-api`, the way kubectl names things.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+}
+
+impl Object<'_, '_> {
+    pub fn id(&self) -> ObjectId {
+        ObjectId {
+            doc: self.doc,
+            kind: self.kind.to_string(),
+            api_version: self.api_version.to_string(),
+            name: self.name.to_string(),
+            namespace: self.namespace.map(str::to_string),
+            template: self.template.map(str::to_string),
+            span: self.node.span,
+        }
+    }
+}
+
 /// Every object in the stream, in order; `kind: List` items are unpacked.
 pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
     let mut out = Vec::with_capacity(parsed.len());
@@ -92,11 +127,11 @@ impl TargetKind {
 }
 
 /// An object that provides a Secret or ConfigMap to pods.
-pub struct Source<'t, 'a> {
-    pub object: Object<'t, 'a>,
+pub struct Source {
+    pub object: ObjectId,
     pub target: TargetKind,
     /// The name pods use (an ExternalSecret may name its target differently).
-    pub name: &'t str,
+    pub name: String,
     /// Key → content as pods see it. For SealedSecrets and ExternalSecrets the
     /// plaintext is not in the stream; we hold what stands for it (the
     /// ciphertext, the remote reference), which changes when it does.
@@ -109,7 +144,7 @@ pub struct Source<'t, 'a> {
 }
 
 /// Secret values must never reach a log, even a debug print: show the keys only.
-impl std::fmt::Debug for Source<'_, '_> {
+impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Source")
             .field("object", &self.object.display())
@@ -140,7 +175,7 @@ pub fn is_source_kind(api_version: &str, kind: &str) -> bool {
 }
 
 /// Secrets and ConfigMaps by their object kind, then by name.
-pub fn sources<'t, 'a>(objects: &[Object<'t, 'a>]) -> Result<Vec<Source<'t, 'a>>, ContentError> {
+pub fn sources(objects: &[Object<'_, '_>]) -> Result<Vec<Source>, ContentError> {
     let mut out = Vec::new();
     for obj in objects {
         let source = match (obj.api_version, obj.kind) {
@@ -165,7 +200,7 @@ fn content_error(obj: &Object<'_, '_>, node: &Node<'_>, what: String) -> Content
     }
 }
 
-fn secret<'t, 'a>(obj: &Object<'t, 'a>) -> Result<Source<'t, 'a>, ContentError> {
+fn secret(obj: &Object<'_, '_>) -> Result<Source, ContentError> {
     let mut entries = BTreeMap::new();
     if let Some(data) = obj.node.get("data").and_then(Node::as_map) {
         for (key, value) in data.pairs() {
@@ -187,16 +222,16 @@ fn secret<'t, 'a>(obj: &Object<'t, 'a>) -> Result<Source<'t, 'a>, ContentError> 
         }
     }
     Ok(Source {
-        object: *obj,
+        object: obj.id(),
         target: TargetKind::Secret,
-        name: obj.name,
+        name: obj.name.to_string(),
         entries,
         secret_type: obj.node.get_str("type").unwrap_or("Opaque").to_string(),
         keys_known: true,
     })
 }
 
-fn config_map<'t, 'a>(obj: &Object<'t, 'a>) -> Result<Source<'t, 'a>, ContentError> {
+fn config_map(obj: &Object<'_, '_>) -> Result<Source, ContentError> {
     let mut entries = BTreeMap::new();
     if let Some(data) = obj.node.get("data").and_then(Node::as_map) {
         for (key, value) in data.pairs() {
@@ -212,16 +247,16 @@ fn config_map<'t, 'a>(obj: &Object<'t, 'a>) -> Result<Source<'t, 'a>, ContentErr
         }
     }
     Ok(Source {
-        object: *obj,
+        object: obj.id(),
         target: TargetKind::ConfigMap,
-        name: obj.name,
+        name: obj.name.to_string(),
         entries,
         secret_type: String::new(),
         keys_known: true,
     })
 }
 
-fn sealed_secret<'t, 'a>(obj: &Object<'t, 'a>) -> Source<'t, 'a> {
+fn sealed_secret(obj: &Object<'_, '_>) -> Source {
     let spec = obj.node.get("spec");
     let mut entries = BTreeMap::new();
     if let Some(data) = spec
@@ -237,16 +272,16 @@ fn sealed_secret<'t, 'a>(obj: &Object<'t, 'a>) -> Source<'t, 'a> {
         .and_then(Node::as_str)
         .unwrap_or("Opaque");
     Source {
-        object: *obj,
+        object: obj.id(),
         target: TargetKind::Secret,
-        name: obj.name,
+        name: obj.name.to_string(),
         entries,
         secret_type: secret_type.to_string(),
         keys_known: true,
     }
 }
 
-fn external_secret<'t, 'a>(obj: &Object<'t, 'a>) -> Source<'t, 'a> {
+fn external_secret(obj: &Object<'_, '_>) -> Source {
     let spec = obj.node.get("spec");
     let name = spec
         .and_then(|s| s.path(&["target", "name"]))
@@ -274,9 +309,9 @@ fn external_secret<'t, 'a>(obj: &Object<'t, 'a>) -> Source<'t, 'a> {
         entries.insert(String::new(), described);
     }
     Source {
-        object: *obj,
+        object: obj.id(),
         target: TargetKind::Secret,
-        name,
+        name: name.to_string(),
         entries,
         secret_type: "Opaque".to_string(),
         keys_known: data_from.is_none(),
@@ -336,16 +371,19 @@ fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
 /// Helm 4 does not tell us. `release_namespace` (from `--namespace`) settles
 /// it; without it an object with no namespace matches any namespace, because a
 /// missed match leaves pods on an old Secret, while a false one only restarts.
-pub struct Index<'s, 't, 'a> {
-    by_name: HashMap<(TargetKind, &'t str), Vec<&'s Source<'t, 'a>>>,
+pub struct Index<'s> {
+    by_name: HashMap<(TargetKind, &'s str), Vec<&'s Source>>,
     release_namespace: Option<&'s str>,
 }
 
-impl<'s, 't, 'a> Index<'s, 't, 'a> {
-    pub fn new(sources: &'s [Source<'t, 'a>], release_namespace: Option<&'s str>) -> Self {
+impl<'s> Index<'s> {
+    pub fn new(sources: &'s [Source], release_namespace: Option<&'s str>) -> Self {
         let mut by_name: HashMap<_, Vec<_>> = HashMap::new();
         for s in sources {
-            by_name.entry((s.target, s.name)).or_default().push(s);
+            by_name
+                .entry((s.target, s.name.as_str()))
+                .or_default()
+                .push(s);
         }
         Index {
             by_name,
@@ -358,12 +396,12 @@ impl<'s, 't, 'a> Index<'s, 't, 'a> {
         target: TargetKind,
         name: &str,
         namespace: Option<&str>,
-    ) -> Option<&'s Source<'t, 'a>> {
+    ) -> Option<&'s Source> {
         let candidates = self.by_name.get(&(target, name))?;
         let pod_ns = namespace.or(self.release_namespace);
         let exact = candidates
             .iter()
-            .find(|s| s.object.namespace.or(self.release_namespace) == pod_ns);
+            .find(|s| s.object.namespace.as_deref().or(self.release_namespace) == pod_ns);
         exact
             .or_else(|| {
                 // Unknown release namespace on one side: accept the match.

@@ -72,39 +72,75 @@ fn template_suffix(t: &Option<String>) -> String {
     t.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
 }
 
-/// Everything known about one stream, borrowed from its text.
-pub struct Model<'s, 't, 'a> {
-    pub text: &'a str,
+/// Everything known about one stream: plain facts about its sources and
+/// workloads, and for each workload we may stamp, the part of its pod
+/// template an edit needs (`sites`, parallel to `workloads`).
+pub struct Model<'s> {
+    pub text: &'s str,
     pub options: &'s Options,
-    pub workloads: &'s [workload::Workload<'t, 'a>],
-    pub index: &'s inventory::Index<'s, 't, 'a>,
-    pub sources: &'s [inventory::Source<'t, 'a>],
+    pub workloads: &'s [workload::Workload],
+    pub sites: &'s [Option<yaml::Node<'s>>],
+    pub index: &'s inventory::Index<'s>,
+    pub sources: &'s [inventory::Source],
 }
 
-/// Parse a stream and hand its model to `f`; the model borrows the parse,
-/// so it cannot outlive this call.
-pub fn with_model<R>(
-    text: &str,
+/// What one document contributes to the model.
+#[derive(Default)]
+struct DocFacts<'a> {
+    sources: Vec<inventory::Source>,
+    workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
+}
+
+/// Parse a stream and hand its model to `f`. Each document's tree is read
+/// and dropped as soon as it is parsed (in parallel), so memory holds the
+/// facts, not the trees.
+pub fn with_model<'a, R>(
+    text: &'a str,
     options: &Options,
-    f: impl FnOnce(&Model<'_, '_, '_>) -> Result<R, InputError>,
+    f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
     let extra = &options.policy.workload_kinds;
-    let wanted = |node: &yaml::Node<'_>| {
-        let kind = node.get_str("kind").unwrap_or("");
-        let api_version = node.get_str("apiVersion").unwrap_or("");
-        kind == "List"
+    let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
+        let Some(root) = &parsed.root else {
+            return Ok(DocFacts::default());
+        };
+        let kind = root.get_str("kind").unwrap_or("");
+        let api_version = root.get_str("apiVersion").unwrap_or("");
+        let wanted = kind == "List"
             || inventory::is_source_kind(api_version, kind)
-            || workload::is_workload_kind(api_version, kind, extra)
+            || workload::is_workload_kind(api_version, kind, extra);
+        if !wanted {
+            return Ok(DocFacts::default());
+        }
+        let objects = inventory::objects(std::slice::from_ref(&parsed));
+        let sources = inventory::sources(&objects).map_err(InputError::Content)?;
+        let workloads = workload::find(&objects, extra)
+            .iter()
+            .map(|found| {
+                let site = (found.rollout == workload::Rollout::Rolls)
+                    .then(|| found.template.pruned_template());
+                (found.facts(), site)
+            })
+            .collect();
+        Ok(DocFacts { sources, workloads })
     };
-    let parsed = stream::parse_keeping(text, &wanted)?;
-    let objects = inventory::objects(&parsed);
-    let sources = inventory::sources(&objects).map_err(InputError::Content)?;
+    let docs = stream::parse_each(text, &read)?;
+    let mut sources = Vec::new();
+    let mut workloads = Vec::new();
+    let mut sites = Vec::new();
+    for doc in docs {
+        sources.extend(doc.sources);
+        for (w, site) in doc.workloads {
+            workloads.push(w);
+            sites.push(site);
+        }
+    }
     let index = inventory::Index::new(&sources, options.namespace.as_deref());
-    let workloads = workload::find(&objects, &options.policy.workload_kinds);
     f(&Model {
         text,
         options,
         workloads: &workloads,
+        sites: &sites,
         index: &index,
         sources: &sources,
     })
@@ -140,7 +176,8 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
         let policy = &options.policy;
         let findings = policy::check(m.workloads, m.index, policy);
         let mut edits = Vec::new();
-        for w in m.workloads {
+        for (w, site) in m.workloads.iter().zip(m.sites) {
+            let Some(site) = site else { continue };
             let Some(desired) = stamp::desired(
                 w,
                 m.index,
@@ -149,15 +186,14 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             ) else {
                 continue;
             };
-            let more = edit::annotations(text, w.template, &desired).map_err(|error| {
-                InputError::Edit {
+            let more =
+                edit::annotations(text, site, &desired).map_err(|error| InputError::Edit {
                     doc: w.object.doc,
-                    template: w.object.template.map(str::to_string),
+                    template: w.object.template.clone(),
                     workload: w.object.display(),
                     path: w.template_path.clone(),
                     error,
-                }
-            })?;
+                })?;
             edits.extend(more);
         }
         Ok(Analysis { findings, edits })

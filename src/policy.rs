@@ -6,21 +6,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::config::{glob_match, Policy, RequiredSource, Selector};
 use crate::inventory::{Index, TargetKind};
-use crate::reference::{self, EnvSource, EnvVar, Via};
+use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location, Rule, Severity};
-use crate::workload::{Rollout, Workload};
+use crate::workload::{Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
-/// The annotation that silences rules for one workload:
-/// `secret-rollout/ignore: "rule-a, rule-b: why"`.
-pub const IGNORE: &str = "secret-rollout/ignore";
-
 /// Runs every rule over the workloads; findings come out in stream order.
-pub fn check(
-    workloads: &[Workload<'_, '_>],
-    index: &Index<'_, '_, '_>,
-    policy: &Policy,
-) -> Vec<Finding> {
+pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
     for w in workloads {
         let mut out = Out {
@@ -28,27 +20,26 @@ pub fn check(
             policy,
             findings: Vec::new(),
         };
-        let vars = reference::env_vars(w.pod_spec);
-        let refs = reference::references(w.pod_spec);
-        let mut by_container: BTreeMap<&str, Vec<&EnvVar<'_, '_>>> = BTreeMap::new();
-        for v in &vars {
-            by_container.entry(v.container).or_default().push(v);
+        let (vars, refs) = (&w.env, &w.refs);
+        let mut by_container: BTreeMap<&str, Vec<&EnvVar>> = BTreeMap::new();
+        for v in vars {
+            by_container.entry(&v.container).or_default().push(v);
         }
         for rule in &policy.required_sources {
             if rule.workloads.is_empty() || rule.workloads.iter().any(|s| selects(s, w)) {
                 for (container, vars) in &by_container {
                     required_source(&mut out, rule, container, vars);
                 }
-                required_from_config_map(&mut out, rule, &refs, index);
+                required_from_config_map(&mut out, rule, refs, index);
             }
             if rule.required_in.iter().any(|s| selects(s, w))
                 && w.rollout == Rollout::Rolls
-                && !provides(w, &rule.env, &vars, &refs, index)
+                && !provides(w, &rule.env, vars, refs, index)
             {
                 out.push(
                     &rule.missing_id(),
                     Severity::Error,
-                    w.object.node.span,
+                    w.object.span,
                     None,
                     Some(&rule.env),
                     format!(
@@ -68,10 +59,10 @@ pub fn check(
         for (container, vars) in &by_container {
             duplicate_env(&mut out, container, vars, &guarded);
         }
-        for v in &vars {
+        for v in vars {
             sensitive_plain_value(&mut out, v, &guarded);
         }
-        references(&mut out, &refs, index);
+        references(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
         findings.extend(found);
@@ -81,13 +72,13 @@ pub fn check(
 }
 
 /// Collects one workload's findings at the severities the policy sets.
-struct Out<'w, 't, 'a> {
-    w: &'w Workload<'t, 'a>,
+struct Out<'w> {
+    w: &'w Workload,
     policy: &'w Policy,
     findings: Vec<Finding>,
 }
 
-impl Out<'_, '_, '_> {
+impl Out<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -136,38 +127,32 @@ impl Out<'_, '_, '_> {
     }
 }
 
-fn location(w: &Workload<'_, '_>, span: Span) -> Location {
+fn location(w: &Workload, span: Span) -> Location {
     Location {
         doc: w.object.doc,
-        template: w.object.template.map(str::to_string),
+        template: w.object.template.clone(),
         line: span.line,
         col: span.col,
     }
 }
 
 /// Whether a selector matches a workload: every given field must match.
-pub fn selects(s: &Selector, w: &Workload<'_, '_>) -> bool {
-    let kind = s.kinds.is_empty() || s.kinds.iter().any(|k| k == w.object.kind);
-    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, w.object.name));
+pub fn selects(s: &Selector, w: &Workload) -> bool {
+    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.kind);
+    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, &w.object.name));
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
     let images = s.images.is_empty()
-        || reference::containers(w.pod_spec).any(|c| {
-            let image = c.get_str("image").unwrap_or("");
-            s.images.iter().any(|p| glob_match(p, image))
-        });
+        || w.images
+            .iter()
+            .any(|image| s.images.iter().any(|p| glob_match(p, image)));
     kind && name && labels && images
 }
 
-fn required_source(
-    out: &mut Out<'_, '_, '_>,
-    rule: &RequiredSource,
-    container: &str,
-    vars: &[&EnvVar<'_, '_>],
-) {
-    let defs: Vec<_> = vars.iter().filter(|v| v.name == rule.env).collect();
+fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, vars: &[&EnvVar]) {
+    let defs: Vec<&&EnvVar> = vars.iter().filter(|v| v.name == rule.env).collect();
     let what = match defs.as_slice() {
         [] => return,
-        [one] => match one.source {
+        [one] => match &one.source {
             EnvSource::SecretKeyRef => return,
             EnvSource::Plain(_) => {
                 "is set as a plain `value:`, so it sits in the workload in clear text".to_string()
@@ -186,7 +171,7 @@ fn required_source(
             many.len()
         ),
     };
-    let at = defs.last().expect("not empty").node.span;
+    let at = defs.last().expect("not empty").span;
     let w = out.w.object.display();
     out.push(
         &rule.not_from_secret_id(),
@@ -201,19 +186,20 @@ fn required_source(
 
 /// A ConfigMap in the stream that hands the variable to a container by `envFrom`.
 fn required_from_config_map(
-    out: &mut Out<'_, '_, '_>,
+    out: &mut Out<'_>,
     rule: &RequiredSource,
-    refs: &[reference::Reference<'_>],
-    index: &Index<'_, '_, '_>,
+    refs: &[Reference],
+    index: &Index<'_>,
 ) {
     for r in refs {
-        let (TargetKind::ConfigMap, Via::EnvFrom { prefix }) = (r.target, r.via) else {
+        let (TargetKind::ConfigMap, Via::EnvFrom { prefix }) = (r.target, &r.via) else {
             continue;
         };
         let Some(key) = rule.env.strip_prefix(prefix) else {
             continue;
         };
-        let Some(cm) = index.find(TargetKind::ConfigMap, r.name, out.w.object.namespace) else {
+        let namespace = out.w.object.namespace.as_deref();
+        let Some(cm) = index.find(TargetKind::ConfigMap, &r.name, namespace) else {
             continue;
         };
         if cm.entries.contains_key(key) {
@@ -222,12 +208,12 @@ fn required_from_config_map(
                 &rule.not_from_secret_id(),
                 Severity::Error,
                 r.span,
-                r.container,
+                r.container.as_deref(),
                 Some(&rule.env),
                 format!(
                     "{} reaches {w} (container {}) from ConfigMap {} by envFrom; ConfigMaps are not secret",
                     rule.env,
-                    r.container.unwrap_or("?"),
+                    r.container.as_deref().unwrap_or("?"),
                     r.name
                 ),
                 format!("remove {key} from ConfigMap {}; {}", r.name, rule.help),
@@ -236,26 +222,21 @@ fn required_from_config_map(
     }
 }
 
-fn duplicate_env(
-    out: &mut Out<'_, '_, '_>,
-    container: &str,
-    vars: &[&EnvVar<'_, '_>],
-    guarded: &[&str],
-) {
+fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: &[&str]) {
     let mut seen = HashSet::new();
     let mut reported = HashSet::new();
     for v in vars {
         // Guarded variables have their own, stricter rule.
-        if guarded.contains(&v.name) {
+        if guarded.contains(&v.name.as_str()) {
             continue;
         }
-        if !seen.insert(v.name) && reported.insert(v.name) {
+        if !seen.insert(&v.name) && reported.insert(&v.name) {
             let w = out.w.object.display();
             out.rule(
                 Rule::DuplicateEnv,
-                v.node.span,
+                v.span,
                 Some(container),
-                Some(v.name),
+                Some(&v.name),
                 format!(
                     "{} is defined more than once in {w} (container {container}); Kubernetes silently keeps the last",
                     v.name
@@ -266,14 +247,14 @@ fn duplicate_env(
     }
 }
 
-fn sensitive_plain_value(out: &mut Out<'_, '_, '_>, v: &EnvVar<'_, '_>, guarded: &[&str]) {
-    let EnvSource::Plain(value) = v.source else {
+fn sensitive_plain_value(out: &mut Out<'_>, v: &EnvVar, guarded: &[&str]) {
+    let EnvSource::Plain(value) = &v.source else {
         return;
     };
-    if guarded.contains(&v.name) || is_harmless_value(value) {
+    if guarded.contains(&v.name.as_str()) || is_harmless_value(value) {
         return;
     }
-    let what = if out.policy.looks_sensitive(v.name) && !v.name.ends_with("_FILE") {
+    let what = if out.policy.looks_sensitive(&v.name) && !v.name.ends_with("_FILE") {
         "has a secret-looking name and a plain value"
     } else if out.policy.sensitive_value(value) {
         "has a plain value that looks like a credential (such as a URL with a password)"
@@ -283,9 +264,9 @@ fn sensitive_plain_value(out: &mut Out<'_, '_, '_>, v: &EnvVar<'_, '_>, guarded:
     let w = out.w.object.display();
     out.rule(
         Rule::SensitiveEnvPlainValue,
-        v.node.span,
-        Some(v.container),
-        Some(v.name),
+        v.span,
+        Some(&v.container),
+        Some(&v.name),
         format!(
             "{} in {w} (container {}) {what}; anyone who can read the workload can read it",
             v.name, v.container
@@ -321,34 +302,30 @@ fn is_duration(v: &str) -> bool {
 /// kinds are reported by their own rule), or an `envFrom` source that holds
 /// it or that we cannot see into.
 fn provides(
-    w: &Workload<'_, '_>,
+    w: &Workload,
     env: &str,
-    vars: &[EnvVar<'_, '_>],
-    refs: &[reference::Reference<'_>],
-    index: &Index<'_, '_, '_>,
+    vars: &[EnvVar],
+    refs: &[Reference],
+    index: &Index<'_>,
 ) -> bool {
     if vars.iter().any(|v| v.name == env) {
         return true;
     }
     refs.iter().any(|r| {
-        let Via::EnvFrom { prefix } = r.via else {
+        let Via::EnvFrom { prefix } = &r.via else {
             return false;
         };
-        let Some(key) = env.strip_prefix(prefix) else {
+        let Some(key) = env.strip_prefix(prefix.as_str()) else {
             return false;
         };
-        match index.find(r.target, r.name, w.object.namespace) {
+        match index.find(r.target, &r.name, w.object.namespace.as_deref()) {
             Some(source) => source.entries.contains_key(key) || !source.keys_known,
             None => true,
         }
     })
 }
 
-fn references(
-    out: &mut Out<'_, '_, '_>,
-    refs: &[reference::Reference<'_>],
-    index: &Index<'_, '_, '_>,
-) {
+fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
     let w = out.w;
     let mut unresolved_reported = HashSet::new();
     let mut consumes_in_stream = false;
@@ -357,17 +334,17 @@ fn references(
             continue;
         }
         let kind = r.target.as_str();
-        let var = match r.via {
-            Via::Env { var } => Some(var),
+        let var = match &r.via {
+            Via::Env { var } => Some(var.as_str()),
             _ => None,
         };
-        match index.find(r.target, r.name, w.object.namespace) {
+        match index.find(r.target, &r.name, w.object.namespace.as_deref()) {
             None => {
-                if !r.optional && unresolved_reported.insert((r.target, r.name)) {
+                if !r.optional && unresolved_reported.insert((r.target, &r.name)) {
                     out.rule(
                         Rule::UnresolvedReference,
                         r.span,
-                        r.container,
+                        r.container.as_deref(),
                         var,
                         format!(
                             "{} uses {kind} {} ({}), which is not in this render; its rotation cannot be stamped",
@@ -384,14 +361,14 @@ fn references(
             }
             Some(source) => {
                 consumes_in_stream = true;
-                let Some(key) = r.key else { continue };
+                let Some(key) = &r.key else { continue };
                 if r.optional || !source.keys_known || source.entries.contains_key(key) {
                     continue;
                 }
                 out.rule(
                     Rule::MissingSecretKey,
                     r.span,
-                    r.container,
+                    r.container.as_deref(),
                     var,
                     format!(
                         "{} reads key `{key}` of {kind} {} ({}), but that {kind} has no such key; the pod will not start",
@@ -410,7 +387,7 @@ fn references(
     if consumes_in_stream && w.rollout == Rollout::ImmutableJob {
         out.rule(
             Rule::ImmutableJobNotStamped,
-            w.object.node.span,
+            w.object.span,
             None,
             None,
             format!(
@@ -425,18 +402,14 @@ fn references(
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
 /// that name no rule.
-fn suppress(w: &Workload<'_, '_>, policy: &Policy, findings: &mut Vec<Finding>) {
+fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
-    let nodes = [w.object.node, w.template]
-        .into_iter()
-        .filter_map(|n| n.path(&["metadata", "annotations", IGNORE]));
     let mut unknown = Vec::new();
-    for node in nodes {
-        let Some(value) = node.as_str() else { continue };
+    for (value, span) in &w.ignores {
         let (ids, reason) = parse_ignore(value);
         for id in &ids {
             if !known.iter().any(|k| k == id) {
-                unknown.push((node, id.to_string()));
+                unknown.push((*span, id.to_string()));
             }
         }
         for f in findings.iter_mut() {
@@ -450,10 +423,10 @@ fn suppress(w: &Workload<'_, '_>, policy: &Policy, findings: &mut Vec<Finding>) 
         policy,
         findings: Vec::new(),
     };
-    for (node, id) in unknown {
+    for (span, id) in unknown {
         out.rule(
             Rule::UnknownSuppression,
-            node.span,
+            span,
             None,
             None,
             format!(

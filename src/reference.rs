@@ -1,26 +1,29 @@
 //! What a pod spec consumes from Secrets and ConfigMaps, and how.
+//!
+//! The results are plain owned data: they outlive the document's tree, which
+//! is dropped as soon as its facts are read.
 
 use crate::inventory::TargetKind;
 use crate::yaml::{Node, Span};
 
 /// How a container or volume reaches the object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via<'t> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
     /// `env[].valueFrom.secretKeyRef` / `configMapKeyRef`.
-    Env { var: &'t str },
+    Env { var: String },
     /// `envFrom[].secretRef` / `configMapRef`.
-    EnvFrom { prefix: &'t str },
+    EnvFrom { prefix: String },
     /// `volumes[].secret` / `configMap`.
-    Volume { volume: &'t str },
+    Volume { volume: String },
     /// `volumes[].projected.sources[]`.
-    Projected { volume: &'t str },
+    Projected { volume: String },
 }
 
-impl Via<'_> {
+impl Via {
     pub fn describe(&self) -> String {
         match self {
             Via::Env { var } => format!("env {var}"),
-            Via::EnvFrom { prefix: "" } => "envFrom".to_string(),
+            Via::EnvFrom { prefix } if prefix.is_empty() => "envFrom".to_string(),
             Via::EnvFrom { prefix } => format!("envFrom (prefix {prefix})"),
             Via::Volume { volume } => format!("volume {volume}"),
             Via::Projected { volume } => format!("projected volume {volume}"),
@@ -29,39 +32,54 @@ impl Via<'_> {
 }
 
 /// One use of a Secret or ConfigMap by a pod template.
-#[derive(Clone, Debug)]
-pub struct Reference<'t> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
     pub target: TargetKind,
-    pub name: &'t str,
+    pub name: String,
     /// The key consumed, or `None` for the whole object.
-    pub key: Option<&'t str>,
-    pub via: Via<'t>,
+    pub key: Option<String>,
+    pub via: Via,
     /// The container, for env and envFrom; volumes belong to the pod.
-    pub container: Option<&'t str>,
+    pub container: Option<String>,
     pub optional: bool,
     pub span: Span,
 }
 
 /// One `env[]` entry of a container, as written.
-#[derive(Clone, Debug)]
-pub struct EnvVar<'t, 'a> {
-    pub container: &'t str,
-    pub name: &'t str,
-    pub node: &'t Node<'a>,
-    pub source: EnvSource<'t>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub container: String,
+    pub name: String,
+    /// The whole entry, where findings point.
+    pub span: Span,
+    pub source: EnvSource,
 }
 
-/// Where an env var's value comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnvSource<'t> {
+/// Where an env var's value comes from. A plain value is kept only to judge
+/// whether it looks secret; it is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum EnvSource {
     /// `value:` (possibly empty) with no `valueFrom`.
-    Plain(&'t str),
+    Plain(String),
     SecretKeyRef,
     ConfigMapKeyRef,
     FieldRef,
     ResourceFieldRef,
     /// `valueFrom` with nothing we recognise in it.
     Other,
+}
+
+impl std::fmt::Debug for EnvSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvSource::Plain(_) => f.write_str("Plain(..)"),
+            EnvSource::SecretKeyRef => f.write_str("SecretKeyRef"),
+            EnvSource::ConfigMapKeyRef => f.write_str("ConfigMapKeyRef"),
+            EnvSource::FieldRef => f.write_str("FieldRef"),
+            EnvSource::ResourceFieldRef => f.write_str("ResourceFieldRef"),
+            EnvSource::Other => f.write_str("Other"),
+        }
+    }
 }
 
 /// The containers of a pod spec: init containers first, as the kubelet runs them.
@@ -77,7 +95,7 @@ pub fn container_name<'t>(container: &'t Node<'_>) -> &'t str {
 }
 
 /// Every env var of every container.
-pub fn env_vars<'t, 'a>(pod_spec: &'t Node<'a>) -> Vec<EnvVar<'t, 'a>> {
+pub fn env_vars(pod_spec: &Node<'_>) -> Vec<EnvVar> {
     let mut out = Vec::new();
     for c in containers(pod_spec) {
         let container = container_name(c);
@@ -86,7 +104,7 @@ pub fn env_vars<'t, 'a>(pod_spec: &'t Node<'a>) -> Vec<EnvVar<'t, 'a>> {
                 continue;
             };
             let source = match e.get("valueFrom").filter(|v| !v.is_null()) {
-                None => EnvSource::Plain(e.get_str("value").unwrap_or("")),
+                None => EnvSource::Plain(e.get_str("value").unwrap_or("").to_string()),
                 Some(from) => {
                     if has(from, "secretKeyRef") {
                         EnvSource::SecretKeyRef
@@ -102,9 +120,9 @@ pub fn env_vars<'t, 'a>(pod_spec: &'t Node<'a>) -> Vec<EnvVar<'t, 'a>> {
                 }
             };
             out.push(EnvVar {
-                container,
-                name,
-                node: e,
+                container: container.to_string(),
+                name: name.to_string(),
+                span: e.span,
                 source,
             });
         }
@@ -117,10 +135,10 @@ fn has(node: &Node<'_>, key: &str) -> bool {
 }
 
 /// Every Secret and ConfigMap reference of a pod spec.
-pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
+pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
     let mut out = Vec::new();
     for c in containers(pod_spec) {
-        let container = Some(container_name(c));
+        let container = Some(container_name(c).to_string());
         for e in c.get("env").and_then(Node::as_seq).unwrap_or_default() {
             let var = e.get_str("name").unwrap_or("?");
             for (field, target) in [
@@ -130,10 +148,12 @@ pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
                 if let Some(r) = e.path(&["valueFrom", field]).filter(|r| !r.is_null()) {
                     out.push(Reference {
                         target,
-                        name: r.get_str("name").unwrap_or(""),
-                        key: Some(r.get_str("key").unwrap_or("")),
-                        via: Via::Env { var },
-                        container,
+                        name: r.get_str("name").unwrap_or("").to_string(),
+                        key: Some(r.get_str("key").unwrap_or("").to_string()),
+                        via: Via::Env {
+                            var: var.to_string(),
+                        },
+                        container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
                     });
@@ -149,10 +169,12 @@ pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
                 if let Some(r) = e.get(field).filter(|r| !r.is_null()) {
                     out.push(Reference {
                         target,
-                        name: r.get_str("name").unwrap_or(""),
+                        name: r.get_str("name").unwrap_or("").to_string(),
                         key: None,
-                        via: Via::EnvFrom { prefix },
-                        container,
+                        via: Via::EnvFrom {
+                            prefix: prefix.to_string(),
+                        },
+                        container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
                     });
@@ -165,26 +187,20 @@ pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
-        let volume = v.get_str("name").unwrap_or("?");
+        let volume = v.get_str("name").unwrap_or("?").to_string();
         if let Some(s) = v.get("secret").filter(|s| !s.is_null()) {
             let name = s.get_str("secretName").unwrap_or("");
-            push_volume(
-                &mut out,
-                s,
-                TargetKind::Secret,
-                name,
-                Via::Volume { volume },
-            );
+            let via = Via::Volume {
+                volume: volume.clone(),
+            };
+            push_volume(&mut out, s, TargetKind::Secret, name, &via);
         }
         if let Some(s) = v.get("configMap").filter(|s| !s.is_null()) {
             let name = s.get_str("name").unwrap_or("");
-            push_volume(
-                &mut out,
-                s,
-                TargetKind::ConfigMap,
-                name,
-                Via::Volume { volume },
-            );
+            let via = Via::Volume {
+                volume: volume.clone(),
+            };
+            push_volume(&mut out, s, TargetKind::ConfigMap, name, &via);
         }
         for src in v
             .path(&["projected", "sources"])
@@ -197,7 +213,10 @@ pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
             ] {
                 if let Some(s) = src.get(field).filter(|s| !s.is_null()) {
                     let name = s.get_str("name").unwrap_or("");
-                    push_volume(&mut out, s, target, name, Via::Projected { volume });
+                    let via = Via::Projected {
+                        volume: volume.clone(),
+                    };
+                    push_volume(&mut out, s, target, name, &via);
                 }
             }
         }
@@ -206,36 +225,33 @@ pub fn references<'t>(pod_spec: &'t Node<'_>) -> Vec<Reference<'t>> {
 }
 
 /// A volume source consumes the listed `items` keys, or the whole object.
-fn push_volume<'t>(
-    out: &mut Vec<Reference<'t>>,
-    source: &'t Node<'_>,
+fn push_volume(
+    out: &mut Vec<Reference>,
+    source: &Node<'_>,
     target: TargetKind,
-    name: &'t str,
-    via: Via<'t>,
+    name: &str,
+    via: &Via,
 ) {
     let optional = source.get_bool("optional").unwrap_or(false);
     let items = source
         .get("items")
         .and_then(Node::as_seq)
         .filter(|i| !i.is_empty());
+    let reference = |key: Option<&str>, span| Reference {
+        target,
+        name: name.to_string(),
+        key: key.map(str::to_string),
+        via: via.clone(),
+        container: None,
+        optional,
+        span,
+    };
     match items {
-        None => out.push(Reference {
-            target,
-            name,
-            key: None,
-            via,
-            container: None,
-            optional,
-            span: source.span,
-        }),
-        Some(items) => out.extend(items.iter().map(|item| Reference {
-            target,
-            name,
-            key: Some(item.get_str("key").unwrap_or("")),
-            via,
-            container: None,
-            optional,
-            span: item.span,
-        })),
+        None => out.push(reference(None, source.span)),
+        Some(items) => out.extend(
+            items
+                .iter()
+                .map(|item| reference(Some(item.get_str("key").unwrap_or("")), item.span)),
+        ),
     }
 }

@@ -6,7 +6,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::{self, Keys};
 use crate::inventory::{Index, TargetKind};
-use crate::reference;
 use crate::workload::{Rollout, Workload};
 
 pub const PREFIX: &str = "secret-rollout/";
@@ -48,8 +47,8 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
 /// The annotations a workload's pod template should carry, or `None` when we
 /// must not stamp it (immutable Jobs, bare Pods).
 pub fn desired(
-    w: &Workload<'_, '_>,
-    index: &Index<'_, '_, '_>,
+    w: &Workload,
+    index: &Index<'_>,
     config_maps: bool,
     hmac_key: Option<&[u8]>,
 ) -> Option<BTreeMap<String, String>> {
@@ -58,17 +57,17 @@ pub fn desired(
     }
     // One annotation per object, covering every key any reference consumes.
     let mut consumed = BTreeMap::new();
-    for r in reference::references(w.pod_spec) {
+    for r in &w.refs {
         if r.target == TargetKind::ConfigMap && !config_maps {
             continue;
         }
-        let Some(source) = index.find(r.target, r.name, w.object.namespace) else {
+        let Some(source) = index.find(r.target, &r.name, w.object.namespace.as_deref()) else {
             continue;
         };
         let entry = consumed
-            .entry((r.target, r.name))
+            .entry((r.target, r.name.as_str()))
             .or_insert_with(|| (source, Keys::Some(Default::default())));
-        entry.1.add(r.key);
+        entry.1.add(r.key.as_deref());
     }
     Some(
         consumed

@@ -148,17 +148,17 @@ fn template_suffix(template: &Option<String>) -> String {
 
 /// Split and parse every document; the first bad document stops everything.
 pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
-    parse_keeping(text, &|_| true)
+    parse_each(text, &Ok)
 }
 
-/// Split and parse every document, in parallel, keeping only the trees that
-/// `keep` wants: a large stream is mostly objects we never look into, and
-/// their trees would otherwise all be held at once. Every document is still
-/// fully parsed and checked (duplicate keys, syntax).
-pub fn parse_keeping<'a>(
+/// Split and parse every document in parallel and hand each, tree and all,
+/// to `read`, which keeps what it needs: a large stream's trees would
+/// otherwise all be held at once. Results come back in stream order; the
+/// first failing document (in stream order) decides the error.
+pub fn parse_each<'a, T: Send, E: Send + From<ParseError>>(
     text: &'a str,
-    keep: &(dyn Fn(&Node<'a>) -> bool + Sync),
-) -> Result<Vec<Parsed<'a>>, ParseError> {
+    read: &(dyn Fn(Parsed<'a>) -> Result<T, E> + Sync),
+) -> Result<Vec<T>, E> {
     let docs = split(text);
     let follows_end: Vec<bool> = std::iter::once(false)
         .chain(
@@ -166,7 +166,7 @@ pub fn parse_keeping<'a>(
                 .map(|d| ends_with_end_marker(&text[d.range.clone()])),
         )
         .collect();
-    let results: Vec<Result<Parsed<'a>, ParseError>> = docs
+    let results: Vec<Result<T, E>> = docs
         .into_par_iter()
         .enumerate()
         .map(|(i, doc)| {
@@ -176,24 +176,24 @@ pub fn parse_keeping<'a>(
                 template: doc.source.clone(),
                 error,
             };
-            let root = yaml::parse_document(slice, doc.range.start, doc.line).map_err(fail)?;
+            let root = yaml::parse_document(slice, doc.range.start, doc.line)
+                .map_err(|e| E::from(fail(e)))?;
             // kubectl and Helm cut streams only at `---` lines and decode the
             // first YAML document of each piece: content between `...` and the
             // next `---` never reaches the cluster. We would read it as an
             // object (and stamp from it), so refuse rather than disagree.
             if let (true, Some(node)) = (follows_end[i], &root) {
                 if !is_marker(slice.lines().next().unwrap_or(""), "---") {
-                    return Err(fail(YamlError::Syntax {
+                    return Err(E::from(fail(YamlError::Syntax {
                         line: node.span.line,
                         col: node.span.col,
                         message: "content after a `...` document end marker must start with a \
                                   `---` line; kubectl and Helm would ignore it"
                             .into(),
-                    }));
+                    })));
                 }
             }
-            let root = root.filter(|r| keep(r));
-            Ok(Parsed { doc, root })
+            read(Parsed { doc, root })
         })
         .collect();
     // The first bad document in stream order, whichever thread found it.

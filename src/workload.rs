@@ -1,8 +1,15 @@
 //! Objects that run pods, and where their pod template lives.
 
+use std::collections::BTreeMap;
+
 use crate::config::WorkloadKind;
-use crate::inventory::Object;
-use crate::yaml::Node;
+use crate::inventory::{Object, ObjectId};
+use crate::reference::{self, EnvVar, Reference};
+use crate::yaml::{Node, Span};
+
+/// The annotation that silences rules for one workload:
+/// `secret-rollout/ignore: "rule-a, rule-b: why"`.
+pub const IGNORE: &str = "secret-rollout/ignore";
 
 /// Whether stamping a workload's pod template makes Kubernetes roll it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,8 +23,37 @@ pub enum Rollout {
     BarePod,
 }
 
+/// What the rules, the stamp and `explain` need to know of a workload: plain
+/// owned data, read from the document's tree before the tree is dropped.
 #[derive(Clone, Debug)]
-pub struct Workload<'t, 'a> {
+pub struct Workload {
+    pub object: ObjectId,
+    /// Path of the template from the object root, for messages.
+    pub template_path: String,
+    pub rollout: Rollout,
+    /// Labels of the pod template, overridden by the workload's own.
+    pub labels: BTreeMap<String, String>,
+    /// Container images, init containers first.
+    pub images: Vec<String>,
+    pub env: Vec<EnvVar>,
+    pub refs: Vec<Reference>,
+    /// `secret-rollout/ignore` values, on the workload and on its template.
+    pub ignores: Vec<(String, Span)>,
+}
+
+impl Workload {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    pub fn display(&self) -> String {
+        self.object.display()
+    }
+}
+
+/// A workload as found in a document's tree.
+#[derive(Clone, Debug)]
+pub struct Found<'t, 'a> {
     pub object: Object<'t, 'a>,
     /// The pod template (`metadata` + `spec`); for a bare Pod, the object.
     pub template: &'t Node<'a>,
@@ -27,29 +63,48 @@ pub struct Workload<'t, 'a> {
     pub rollout: Rollout,
 }
 
-impl<'t, 'a> Workload<'t, 'a> {
-    /// Labels of the workload and of its pod template, the workload's first.
-    pub fn label(&self, key: &str) -> Option<&'t str> {
-        let own = self
-            .object
-            .node
-            .path(&["metadata", "labels", key])
-            .and_then(Node::as_str);
-        own.or_else(|| {
-            self.template
-                .path(&["metadata", "labels", key])
-                .and_then(Node::as_str)
-        })
-    }
-
+impl Found<'_, '_> {
     pub fn is_helm_hook(&self) -> bool {
         self.object.annotation("helm.sh/hook").is_some()
+    }
+
+    /// Read what the rules need, so the tree can go.
+    pub fn facts(&self) -> Workload {
+        let mut labels = BTreeMap::new();
+        for node in [self.template, self.object.node] {
+            if let Some(map) = node.path(&["metadata", "labels"]).and_then(Node::as_map) {
+                for (k, v) in map.pairs() {
+                    if let Some(v) = v.as_str() {
+                        labels.insert(k.to_string(), v.to_string());
+                    }
+                }
+            }
+        }
+        // For a bare Pod the template is the object itself: read it once.
+        let template = (!std::ptr::eq(self.template, self.object.node)).then_some(self.template);
+        let ignores = std::iter::once(self.object.node)
+            .chain(template)
+            .filter_map(|n| n.path(&["metadata", "annotations", IGNORE]))
+            .filter_map(|n| Some((n.as_str()?.to_string(), n.span)))
+            .collect();
+        Workload {
+            object: self.object.id(),
+            template_path: self.template_path.clone(),
+            rollout: self.rollout,
+            labels,
+            images: reference::containers(self.pod_spec)
+                .map(|c| c.get_str("image").unwrap_or("").to_string())
+                .collect(),
+            env: reference::env_vars(self.pod_spec),
+            refs: reference::references(self.pod_spec),
+            ignores,
+        }
     }
 }
 
 /// Finds the pod template of every object that has one: the built-in
 /// kinds, and custom resources the policy names.
-pub fn find<'t, 'a>(objects: &[Object<'t, 'a>], extra: &[WorkloadKind]) -> Vec<Workload<'t, 'a>> {
+pub fn find<'t, 'a>(objects: &[Object<'t, 'a>], extra: &[WorkloadKind]) -> Vec<Found<'t, 'a>> {
     objects.iter().filter_map(|o| workload(o, extra)).collect()
 }
 
@@ -77,12 +132,12 @@ fn built_in(api_version: &str, kind: &str) -> Option<(&'static [&'static str], &
     })
 }
 
-fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Workload<'t, 'a>> {
+fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Found<'t, 'a>> {
     if let Some(custom) = extra.iter().find(|k| k.matches(obj.api_version, obj.kind)) {
         let path: Vec<&str> = custom.template.iter().map(String::as_str).collect();
         let template = obj.node.path(&path)?;
         let pod_spec = template.get("spec").filter(|s| s.as_map().is_some())?;
-        return Some(Workload {
+        return Some(Found {
             object: *obj,
             template,
             template_path: custom.template.join("."),
@@ -98,7 +153,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Work
         template.get("spec")?
     };
     pod_spec.as_map()?;
-    let mut w = Workload {
+    let mut w = Found {
         object: *obj,
         template,
         template_path: template_path.to_string(),

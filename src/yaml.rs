@@ -143,6 +143,49 @@ impl<'a> Node<'a> {
         self.as_map()?.get(key)
     }
 
+    /// A copy of a pod template that keeps what an edit of its annotations
+    /// reads: `metadata` (and `<<` merge entries, which may supply it) whole,
+    /// every other value as an empty stand-in that keeps its span. Holding
+    /// this instead of the document's tree keeps memory small.
+    pub fn pruned_template(&self) -> Node<'a> {
+        let Value::Map(map) = &self.value else {
+            return self.clone();
+        };
+        let entries = map
+            .entries
+            .iter()
+            .map(|e| Entry {
+                key: e.key.clone(),
+                value: if e.is_merge() || e.key.as_str() == Some("metadata") {
+                    e.value.clone()
+                } else {
+                    Node {
+                        value: Value::Seq(Vec::new()),
+                        ..e.value.clone_shallow()
+                    }
+                },
+            })
+            .collect();
+        Node {
+            value: Value::Map(Map {
+                entries,
+                flow: map.flow,
+                inner: map.inner.clone(),
+            }),
+            ..self.clone_shallow()
+        }
+    }
+
+    /// Span and flags, without the value.
+    fn clone_shallow(&self) -> Node<'a> {
+        Node {
+            value: Value::Seq(Vec::new()),
+            span: self.span,
+            aliased: self.aliased,
+            anchored: self.anchored,
+        }
+    }
+
     /// Follow a path of mapping keys.
     pub fn path(&self, keys: &[&str]) -> Option<&Node<'a>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
