@@ -13,6 +13,7 @@ use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
+    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
     let mut findings = Vec::new();
     for w in workloads {
         let mut out = Out {
@@ -64,7 +65,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         }
         references(&mut out, refs, index);
         let mut found = out.findings;
-        suppress(w, policy, &mut found);
+        suppress(w, policy, &known, &mut found);
         findings.extend(found);
     }
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
@@ -402,8 +403,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
 /// that name no rule.
-fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
-    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
+fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     for (value, span) in &w.ignores {
         let (ids, reason) = parse_ignore(value);
