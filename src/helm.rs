@@ -11,9 +11,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::inventory;
 use crate::report::{Finding, Rule};
-use crate::stream;
 
 /// Set by Helm 4 (and the Helm 4 SDK) in a plugin's environment.
 pub const PLUGIN_NAME_ENV: &str = "HELM_PLUGIN_NAME";
@@ -78,23 +76,6 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
     file.flush()
 }
 
-/// Helm's annotation on hook objects.
-const HOOK_ANNOTATION: &str = "helm.sh/hook";
-
-/// True when the stream holds objects and every one is a Helm hook: what a
-/// post-renderer sees in the first of the two calls of Helm 4's `separate`
-/// post-render strategy.
-pub fn hooks_only(text: &str) -> bool {
-    let Ok(parsed) = stream::parse(text) else {
-        return false;
-    };
-    let objects = inventory::objects(&parsed);
-    !objects.is_empty()
-        && objects
-            .iter()
-            .all(|o| o.annotation(HOOK_ANNOTATION).is_some())
-}
-
 /// Make `unresolved-reference` findings say why the object is missing when
 /// Helm sent the hooks on their own: the Secret is (probably) rendered by the
 /// chart, just not in this call, and the hook is not stamped for it.
@@ -122,19 +103,6 @@ pub const HOOKS_ONLY_NOTE: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const HOOK: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: m\n  annotations:\n    helm.sh/hook: pre-install\n";
-    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n";
-
-    #[test]
-    fn hooks_only_needs_every_object_to_be_a_hook() {
-        assert!(hooks_only(HOOK));
-        assert!(hooks_only(&format!("{HOOK}---\n{HOOK}")));
-        assert!(!hooks_only(&format!("{HOOK}---\n{SECRET}")));
-        assert!(!hooks_only(SECRET));
-        assert!(!hooks_only(""));
-        assert!(!hooks_only("a: [\n"));
-    }
 
     #[test]
     fn report_file_is_appended_to_and_its_directory_created() {

@@ -50,9 +50,8 @@ impl<'t, 'a> Object<'t, 'a> {
             .and_then(Node::as_str)
     }
 
-    /// `Deployment/the0-api`, the way kubectl names things.
-    pub fn display(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
+    pub fn is_helm_hook(&self) -> bool {
+        self.annotation("helm.sh/hook").is_some()
     }
 }
 
@@ -192,7 +191,7 @@ pub fn sources(objects: &[Object<'_, '_>]) -> Result<Vec<Source>, ContentError> 
 
 fn content_error(obj: &Object<'_, '_>, node: &Node<'_>, what: String) -> ContentError {
     ContentError {
-        object: obj.display(),
+        object: obj.id().display(),
         what,
         doc: obj.doc,
         template: obj.template.map(str::to_string),

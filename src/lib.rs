@@ -41,6 +41,9 @@ pub struct Options {
 pub struct Analysis {
     pub findings: Vec<Finding>,
     pub edits: Vec<edit::Edit>,
+    /// The stream holds objects and every one is a Helm hook: the first of
+    /// the two calls of Helm 4's `separate` post-render strategy.
+    pub hooks_only: bool,
 }
 
 impl Analysis {
@@ -76,17 +79,20 @@ fn template_suffix(t: &Option<String>) -> String {
 /// workloads, and for each workload we may stamp, the part of its pod
 /// template an edit needs (`sites`, parallel to `workloads`).
 pub struct Model<'s> {
-    pub text: &'s str,
     pub options: &'s Options,
     pub workloads: &'s [workload::Workload],
     pub sites: &'s [Option<yaml::Node<'s>>],
     pub index: &'s inventory::Index<'s>,
-    pub sources: &'s [inventory::Source],
+    /// How many objects the stream holds, and how many are Helm hooks.
+    pub objects: usize,
+    pub hooks: usize,
 }
 
 /// What one document contributes to the model.
 #[derive(Default)]
 struct DocFacts<'a> {
+    objects: usize,
+    hooks: usize,
     sources: Vec<inventory::Source>,
     workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
 }
@@ -101,18 +107,19 @@ pub fn with_model<'a, R>(
 ) -> Result<R, InputError> {
     let extra = &options.policy.workload_kinds;
     let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
-        let Some(root) = &parsed.root else {
-            return Ok(DocFacts::default());
-        };
-        let kind = root.get_str("kind").unwrap_or("");
-        let api_version = root.get_str("apiVersion").unwrap_or("");
-        let wanted = kind == "List"
-            || inventory::is_source_kind(api_version, kind)
-            || workload::is_workload_kind(api_version, kind, extra);
-        if !wanted {
-            return Ok(DocFacts::default());
-        }
         let objects = inventory::objects(std::slice::from_ref(&parsed));
+        let mut facts = DocFacts {
+            objects: objects.len(),
+            hooks: objects.iter().filter(|o| o.is_helm_hook()).count(),
+            ..DocFacts::default()
+        };
+        let wanted = objects.iter().any(|o| {
+            inventory::is_source_kind(o.api_version, o.kind)
+                || workload::is_workload_kind(o.api_version, o.kind, extra)
+        });
+        if !wanted {
+            return Ok(facts);
+        }
         let sources = inventory::sources(&objects).map_err(InputError::Content)?;
         let workloads = workload::find(&objects, extra)
             .iter()
@@ -122,13 +129,18 @@ pub fn with_model<'a, R>(
                 (found.facts(), site)
             })
             .collect();
-        Ok(DocFacts { sources, workloads })
+        facts.sources = sources;
+        facts.workloads = workloads;
+        Ok(facts)
     };
     let docs = stream::parse_each(text, &read)?;
     let mut sources = Vec::new();
     let mut workloads = Vec::new();
     let mut sites = Vec::new();
+    let (mut objects, mut hooks) = (0, 0);
     for doc in docs {
+        objects += doc.objects;
+        hooks += doc.hooks;
         sources.extend(doc.sources);
         for (w, site) in doc.workloads {
             workloads.push(w);
@@ -137,12 +149,12 @@ pub fn with_model<'a, R>(
     }
     let index = inventory::Index::new(&sources, options.namespace.as_deref());
     f(&Model {
-        text,
         options,
         workloads: &workloads,
         sites: &sites,
         index: &index,
-        sources: &sources,
+        objects,
+        hooks,
     })
 }
 
@@ -196,11 +208,40 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 })?;
             edits.extend(more);
         }
-        Ok(Analysis { findings, edits })
+        Ok(Analysis {
+            findings,
+            edits,
+            hooks_only: m.objects > 0 && m.hooks == m.objects,
+        })
     })
 }
 
 /// The stream with our annotations spliced in.
 pub fn apply(text: &str, analysis: &mut Analysis) -> String {
     edit::apply(text, &mut analysis.edits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOOK: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: m\n  annotations:\n    helm.sh/hook: pre-install\n";
+    const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n";
+
+    fn hooks_only(text: &str) -> bool {
+        analyze(text, &Options::default()).unwrap().hooks_only
+    }
+
+    #[test]
+    fn hooks_only_needs_objects_and_every_one_a_hook() {
+        assert!(hooks_only(HOOK));
+        assert!(hooks_only(&format!("{HOOK}---\n{HOOK}")));
+        assert!(
+            !hooks_only(&format!("{HOOK}---\n{SERVICE}")),
+            "a Service is an object too"
+        );
+        assert!(!hooks_only(SERVICE));
+        assert!(!hooks_only(""));
+        assert!(!hooks_only("# only a comment\n"));
+    }
 }

@@ -64,10 +64,6 @@ pub struct Found<'t, 'a> {
 }
 
 impl Found<'_, '_> {
-    pub fn is_helm_hook(&self) -> bool {
-        self.object.annotation("helm.sh/hook").is_some()
-    }
-
     /// Read what the rules need, so the tree can go.
     pub fn facts(&self) -> Workload {
         let mut labels = BTreeMap::new();
@@ -162,7 +158,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Foun
     };
     if obj.kind == "Pod" {
         w.rollout = Rollout::BarePod;
-    } else if obj.kind == "Job" && !w.is_helm_hook() {
+    } else if obj.kind == "Job" && !obj.is_helm_hook() {
         w.rollout = Rollout::ImmutableJob;
     }
     Some(w)
