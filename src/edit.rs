@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use crate::stamp::is_ours;
 use crate::yaml::{Entry, Map, Node, Style, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,12 +47,6 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> String {
     }
     out.push_str(&text[at..]);
     out
-}
-
-/// Owns the keys we write; everything else under `metadata.annotations` is
-/// someone else's and is left alone.
-pub fn is_ours(key: &str) -> bool {
-    key.starts_with("secret-rollout/secret.") || key.starts_with("secret-rollout/configmap.")
 }
 
 /// Edits that make the annotations of `template` hold exactly `desired` among

@@ -13,16 +13,31 @@ pub const PREFIX: &str = "secret-rollout/";
 /// Kubernetes caps the name part of an annotation key at 63 characters.
 const NAME_PART_MAX: usize = 63;
 
+fn kind_part(target: TargetKind) -> &'static str {
+    match target {
+        TargetKind::Secret => "secret.",
+        TargetKind::ConfigMap => "configmap.",
+    }
+}
+
+/// Whether an annotation key is one we write (and so refresh or remove).
+/// Everything else under `metadata.annotations`, `secret-rollout/ignore`
+/// included, is someone else's and is left alone.
+pub fn is_ours(key: &str) -> bool {
+    key.strip_prefix(PREFIX).is_some_and(|rest| {
+        [TargetKind::Secret, TargetKind::ConfigMap]
+            .iter()
+            .any(|&t| rest.starts_with(kind_part(t)))
+    })
+}
+
 /// `secret-rollout/secret.<name>` or `secret-rollout/configmap.<name>`.
 ///
 /// Object names may be up to 253 characters; a name that does not fit (or is
 /// not a valid key part) is cut and suffixed with a hash of the full name, so
 /// the key stays unique and the same on every run.
 pub fn annotation_key(target: TargetKind, name: &str) -> String {
-    let kind = match target {
-        TargetKind::Secret => "secret.",
-        TargetKind::ConfigMap => "configmap.",
-    };
+    let kind = kind_part(target);
     let valid = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -85,6 +100,22 @@ pub fn desired(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn we_own_the_keys_we_write_and_no_others() {
+        assert!(is_ours(&annotation_key(TargetKind::Secret, "db")));
+        assert!(is_ours(&annotation_key(
+            TargetKind::ConfigMap,
+            &"c".repeat(90)
+        )));
+        for other in [
+            "secret-rollout/ignore",
+            "secret-rollout/secretx.db",
+            "checksum/secret",
+        ] {
+            assert!(!is_ours(other), "{other}");
+        }
+    }
 
     #[test]
     fn short_names_are_kept() {
