@@ -269,7 +269,7 @@ fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
             .findings
             .iter()
             .any(|f| f.rule == report::Rule::UnresolvedReference.id())
-        && helm::hooks_only(&input)
+        && analysis.hooks_only
     {
         helm::explain_hooks_only(&mut analysis.findings);
     }
@@ -277,13 +277,8 @@ fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     let summary = report::summary(&analysis.findings);
     // Suppressed findings are counted in the summary, not shown: the user
     // silenced them on purpose.
-    let shown: Vec<_> = analysis
-        .findings
-        .iter()
-        .filter(|f| f.is_active())
-        .cloned()
-        .collect();
-    let mut text = report::text(&shown, "<stdin>");
+    let shown = analysis.findings.iter().filter(|f| f.is_active());
+    let mut text = report::text(shown, "<stdin>");
     if failed {
         text.push_str(&format!("secret-rollout: refusing to render: {summary}\n"));
     } else if !analysis.findings.is_empty() {

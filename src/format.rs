@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::config::Policy;
-use crate::report::{self, Finding, Rule, Severity};
+use crate::report::{self, Counts, Finding, Rule, Severity};
 
 /// The findings of one input (a file, or stdin).
 #[derive(Clone, Debug)]
@@ -68,26 +68,21 @@ fn visible(f: &Finding, show_suppressed: bool) -> bool {
 pub fn text(reports: &[FileReport], show_suppressed: bool, colour: bool) -> String {
     let mut out = String::new();
     for r in reports {
-        let shown: Vec<Finding> = r
-            .findings
-            .iter()
-            .filter(|f| visible(f, show_suppressed))
-            .cloned()
-            .collect();
-        let body = report::text(&shown, &r.file);
+        let shown = r.findings.iter().filter(|f| visible(f, show_suppressed));
+        let body = report::text(shown, &r.file);
         if colour {
             out.push_str(&paint(&body));
         } else {
             out.push_str(&body);
         }
     }
-    let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.clone()).collect();
+    let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
     let files = if reports.len() == 1 {
         String::new()
     } else {
         format!(" in {} files", reports.len())
     };
-    let _ = writeln!(out, "secret-rollout: {}{files}", report::summary(&all));
+    let _ = writeln!(out, "secret-rollout: {}{files}", all.summary());
     out
 }
 
@@ -139,14 +134,13 @@ fn finding_json(file: &str, f: &Finding) -> Value {
 }
 
 fn counts(reports: &[FileReport]) -> Value {
-    let all = || reports.iter().flat_map(|r| r.findings.iter());
-    let count = |s: Severity| all().filter(|f| f.is_active() && f.severity == s).count();
+    let c = Counts::of(reports.iter().flat_map(|r| &r.findings));
     json!({
         "files": reports.len(),
-        "errors": count(Severity::Error),
-        "warnings": count(Severity::Warning),
-        "notes": count(Severity::Note),
-        "suppressed": all().filter(|f| !f.is_active()).count(),
+        "errors": c.errors,
+        "warnings": c.warnings,
+        "notes": c.notes,
+        "suppressed": c.suppressed,
     })
 }
 
@@ -290,8 +284,8 @@ pub fn github(reports: &[FileReport]) -> String {
             );
         }
     }
-    let all: Vec<Finding> = reports.iter().flat_map(|r| r.findings.clone()).collect();
-    let _ = writeln!(out, "secret-rollout: {}", report::summary(&all));
+    let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
+    let _ = writeln!(out, "secret-rollout: {}", all.summary());
     out
 }
 

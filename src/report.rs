@@ -129,7 +129,7 @@ impl Finding {
 ///    = workload: Deployment/the0-api, container: api, variable: THE0_ADMIN_PASSWORD
 ///    = help: …
 /// ```
-pub fn text(findings: &[Finding], input_name: &str) -> String {
+pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &str) -> String {
     let mut out = String::new();
     for f in findings {
         let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
@@ -174,31 +174,52 @@ pub fn text(findings: &[Finding], input_name: &str) -> String {
     out
 }
 
-/// `2 errors, 1 warning, 0 notes` — the line a person reads first.
-/// Suppressed findings are counted apart, never lost.
-pub fn summary(findings: &[Finding]) -> String {
-    let count = |s| {
-        findings
-            .iter()
-            .filter(|f| f.is_active() && f.severity == s)
-            .count()
-    };
-    let suppressed = findings.iter().filter(|f| !f.is_active()).count();
-    let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("{n} {word}")
-        } else {
-            format!("{n} {word}s")
+/// Findings counted by severity; suppressed ones apart, never lost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    pub suppressed: usize,
+}
+
+impl Counts {
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Counts {
+        let mut c = Counts::default();
+        for f in findings {
+            match (f.is_active(), f.severity) {
+                (false, _) => c.suppressed += 1,
+                (true, Severity::Error) => c.errors += 1,
+                (true, Severity::Warning) => c.warnings += 1,
+                (true, Severity::Note) => c.notes += 1,
+            }
         }
-    };
-    let mut line = format!(
-        "{}, {}, {}",
-        plural(count(Severity::Error), "error"),
-        plural(count(Severity::Warning), "warning"),
-        plural(count(Severity::Note), "note")
-    );
-    if suppressed > 0 {
-        line.push_str(&format!(" ({suppressed} suppressed)"));
+        c
     }
-    line
+
+    /// `2 errors, 1 warning, 0 notes (1 suppressed)`: the line a person reads first.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        let mut line = format!(
+            "{}, {}, {}",
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.notes, "note")
+        );
+        if self.suppressed > 0 {
+            line.push_str(&format!(" ({} suppressed)", self.suppressed));
+        }
+        line
+    }
+}
+
+/// The summary line of some findings.
+pub fn summary(findings: &[Finding]) -> String {
+    Counts::of(findings).summary()
 }
