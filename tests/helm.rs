@@ -263,7 +263,8 @@ fn assert_good_render(text: &str, hooks_stamped: bool) {
     );
 }
 
-fn template(home: &Home, values: &str, extra: &[&str]) -> Output {
+/// `helm template the0 CHART -f VALUES --post-renderer PR EXTRA…`.
+fn template_args<'a>(values: &'a str, post_renderer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "template",
         "the0",
@@ -271,10 +272,14 @@ fn template(home: &Home, values: &str, extra: &[&str]) -> Output {
         "-f",
         values,
         "--post-renderer",
-        "secret-rollout",
+        post_renderer,
     ];
     args.extend_from_slice(extra);
-    output(home.helm(&args))
+    args
+}
+
+fn template(home: &Home, values: &str, extra: &[&str]) -> Output {
+    output(home.helm(&template_args(values, "secret-rollout", extra)))
 }
 
 /// The lines of `b` that differ from `a` (same length streams), with the
@@ -396,15 +401,7 @@ fn helm4_bad_values_fail_and_the_reason_reaches_terminal_and_report() {
 
     // Under a terminal, the reason is on it.
     std::fs::remove_file(&report).unwrap();
-    let mut cmd = home.helm(&[
-        "template",
-        "the0",
-        CHART,
-        "-f",
-        BAD,
-        "--post-renderer",
-        "secret-rollout",
-    ]);
+    let mut cmd = home.helm(&template_args(BAD, "secret-rollout", &[]));
     cmd.env("SECRET_ROLLOUT_REPORT", &report);
     let (ok, terminal) = on_terminal(&cmd);
     assert!(!ok, "helm should fail:\n{terminal}");
@@ -454,16 +451,11 @@ fn helm4_post_renderer_args_reach_the_tool() {
     // A bad option is a usage error: Helm fails, and the report (from the
     // environment, since the arguments are what is wrong) says why.
     let report = home.path("report.txt");
-    let mut cmd = home.helm(&[
-        "template",
-        "the0",
-        CHART,
-        "-f",
+    let mut cmd = home.helm(&template_args(
         GOOD,
-        "--post-renderer",
         "secret-rollout",
-        "--post-renderer-args=--no-such-option",
-    ]);
+        &["--post-renderer-args=--no-such-option"],
+    ));
     cmd.env("SECRET_ROLLOUT_REPORT", &report);
     let out = output(cmd);
     assert_failed(&out, "helm template with a bad post-renderer arg");
@@ -509,15 +501,7 @@ fn helm4_plugin_finds_the_binary_in_its_dir_then_on_path_else_says_so() {
     home.install_plugin(&src);
     let system_path = "/usr/bin:/bin";
     let run = |path: &str| {
-        let mut cmd = home.helm(&[
-            "template",
-            "the0",
-            CHART,
-            "-f",
-            GOOD,
-            "--post-renderer",
-            "secret-rollout",
-        ]);
+        let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
         cmd.env_remove("SECRET_ROLLOUT_BIN").env("PATH", path);
         cmd
     };
@@ -582,17 +566,7 @@ fn helm_template_piped_into_check_is_a_ci_gate() {
 // ------------------------------------------------------------------ Helm 3
 
 fn helm3_template(home: &Home, values: &str, post_renderer: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "template",
-        "the0",
-        CHART,
-        "-f",
-        values,
-        "--post-renderer",
-        post_renderer,
-    ];
-    args.extend_from_slice(extra);
-    output(home.helm3(&args))
+    output(home.helm3(&template_args(values, post_renderer, extra)))
 }
 
 #[test]
@@ -611,17 +585,14 @@ fn helm3_post_renderer_path_stamps_manifests_but_never_sees_hooks() {
     std::fs::create_dir_all(&path_dir).unwrap();
     std::fs::copy(&bin, path_dir.join("secret-rollout")).unwrap();
     let report = home.path("report.txt");
-    let mut cmd = home.helm3(&[
-        "template",
-        "the0",
-        CHART,
-        "-f",
+    let mut cmd = home.helm3(&template_args(
         GOOD,
-        "--post-renderer",
         "secret-rollout",
-        "--post-renderer-args",
-        &format!("--report={}", report.display()),
-    ]);
+        &[
+            "--post-renderer-args",
+            &format!("--report={}", report.display()),
+        ],
+    ));
     cmd.env(
         "PATH",
         format!(
