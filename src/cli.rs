@@ -246,24 +246,19 @@ fn run(cli: Cli) -> ExitCode {
     })
 }
 
-fn read_stdin() -> Result<String> {
+fn read_stdin() -> Result<crate::stream::Input> {
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)
         .context("reading stdin")?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "<stdin>: input is not UTF-8 (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
+    crate::stream::Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))
 }
 
 fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     let options = args.options()?;
     let input = read_stdin()?;
     let mut analysis =
-        crate::analyze(&input, &options).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
+        crate::analyze(input.text(), &options).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
     if helm::running_as_plugin()
         && analysis
             .findings
@@ -296,10 +291,9 @@ fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
     if failed {
         return Ok(ExitCode::from(POLICY_FAILED));
     }
-    let output = crate::apply(&input, &mut analysis);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(output.as_bytes())
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    input
+        .write(&mut analysis.edits, &mut stdout)
         .and_then(|()| stdout.flush())
         .context("writing stdout")?;
     Ok(ExitCode::SUCCESS)
@@ -351,13 +345,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn read_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: input is not UTF-8 (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+    let input = crate::stream::Input::from_bytes(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(input.into_text())
 }
 
 /// Run `f` over every input in parallel, keeping input order. Returns the
@@ -368,8 +358,8 @@ fn each_input<T: Send>(
 ) -> Result<(Vec<T>, Vec<String>)> {
     let files = inputs(paths)?;
     let results: Vec<Result<T>> = if paths.is_empty() {
-        let text = read_stdin()?;
-        vec![f(format::STDIN, &text)]
+        let input = read_stdin()?;
+        vec![f(format::STDIN, input.text())]
     } else {
         anyhow::ensure!(
             !files.is_empty(),

@@ -31,9 +31,24 @@ const SHARED: &str = "the pod template's metadata or annotations are shared thro
 
 /// Apply non-overlapping edits; an insertion may sit at the end of a removal.
 pub fn apply(text: &str, edits: &mut [Edit]) -> String {
-    edits.sort_by_key(|e| (e.range.start, e.range.end));
     let grow: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = String::with_capacity(text.len() + grow);
+    let mut out = Vec::with_capacity(text.len() + grow);
+    write(text.as_bytes(), edits, &mut |piece| {
+        out.extend_from_slice(piece);
+        Ok(())
+    })
+    .expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("edits keep UTF-8 boundaries")
+}
+
+/// Hand `text` with `edits` applied to `sink` in pieces: the bytes between
+/// edits are never copied into a second buffer.
+pub fn write(
+    text: &[u8],
+    edits: &mut [Edit],
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
     let mut at = 0;
     for e in edits.iter() {
         assert!(
@@ -41,12 +56,11 @@ pub fn apply(text: &str, edits: &mut [Edit]) -> String {
             "edits overlap at byte {}",
             e.range.start
         );
-        out.push_str(&text[at..e.range.start]);
-        out.push_str(&e.text);
+        sink(&text[at..e.range.start])?;
+        sink(e.text.as_bytes())?;
         at = e.range.end;
     }
-    out.push_str(&text[at..]);
-    out
+    sink(&text[at..])
 }
 
 /// Edits that make the annotations of `template` hold exactly `desired` among
@@ -466,9 +480,10 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
             at = edits[i].range.end;
         }
         let Some(first) = first else { continue };
-        // The `|+` header lies between the key and the content, where the
-        // scalar's span starts (a `+` in a comment there only makes us careful).
-        let keep = text[p.key.span.end..p.value.span.start].contains('+');
+        // The `|+` header is the scalar's first line (a `+` in a comment there
+        // only makes us careful).
+        let header = &text[p.value.content..p.value.span.end];
+        let keep = header[..header.find(['\n', '\r']).unwrap_or(header.len())].contains('+');
         let indent = indent_of(text, &p.key);
         let exposed = text[at..].lines().find_map(|line| {
             let line = line.trim_end_matches('\r');

@@ -90,23 +90,34 @@ impl Object<'_, '_> {
     }
 }
 
-/// Every object in the stream, in order; `kind: List` items are unpacked.
+/// Every object in the stream, in order. A document with an `items`
+/// sequence is a list whatever its kind (`List`, `SecretList`, even
+/// `Deployment`): kubectl decodes any such object as a list and applies its
+/// items instead, and so does Helm. `items: null` holds no objects.
 pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
     let mut out = Vec::with_capacity(parsed.len());
     for p in parsed {
         let Some(root) = &p.root else { continue };
         let template = p.doc.source.as_deref();
-        let is_list = root.get_str("kind") == Some("List");
-        match root.get("items").and_then(Node::as_seq) {
-            Some(items) if is_list => out.extend(
+        match list_items(root) {
+            Some(items) => out.extend(
                 items
                     .iter()
                     .filter_map(|item| Object::new(p.doc.index, item, template)),
             ),
-            _ => out.extend(Object::new(p.doc.index, root, template)),
+            None => out.extend(Object::new(p.doc.index, root, template)),
         }
     }
     out
+}
+
+/// The items of an object kubectl takes for a list.
+pub fn list_items<'t, 'a>(root: &'t Node<'a>) -> Option<&'t [Node<'a>]> {
+    let items = root.get("items")?;
+    if items.is_null() {
+        return Some(&[]);
+    }
+    items.as_seq()
 }
 
 /// What a pod reference points at.

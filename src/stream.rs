@@ -11,6 +11,141 @@ use rayon::prelude::*;
 
 use crate::yaml::{self, Node, YamlError};
 
+/// Input bytes as kubectl reads them: UTF-8, or UTF-16 with a byte order
+/// mark (turned into UTF-8); a byte that is not UTF-8 reads as U+FFFD, one
+/// per byte, as Go's UTF-8 decoder does. We parse the text and write the
+/// output in the input's own encoding, every byte we do not edit unchanged.
+pub struct Input {
+    text: String,
+    form: Form,
+}
+
+enum Form {
+    Utf8,
+    /// The original bytes, and for each U+FFFD standing for a bad byte, its
+    /// offset in the text.
+    Lossy {
+        bytes: Vec<u8>,
+        bad: Vec<usize>,
+    },
+    Utf16 {
+        big_endian: bool,
+    },
+}
+
+/// Input we cannot decode at all.
+#[derive(Debug, thiserror::Error)]
+#[error("input is UTF-16 (it starts with a byte order mark) but not valid UTF-16 at byte {0}")]
+pub struct EncodingError(pub usize);
+
+impl Input {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Input, EncodingError> {
+        let utf16 = match bytes.get(..2) {
+            Some([0xFF, 0xFE]) => Some(false),
+            Some([0xFE, 0xFF]) => Some(true),
+            _ => None,
+        };
+        if let Some(big_endian) = utf16 {
+            let units = bytes[2..].chunks(2).map(|c| {
+                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            });
+            let mut text = String::from('\u{feff}');
+            for (i, c) in char::decode_utf16(units).enumerate() {
+                text.push(c.map_err(|_| EncodingError(2 + 2 * i))?);
+            }
+            if bytes.len() % 2 == 1 {
+                return Err(EncodingError(bytes.len() - 1));
+            }
+            return Ok(Input {
+                text,
+                form: Form::Utf16 { big_endian },
+            });
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Input {
+                text,
+                form: Form::Utf8,
+            }),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                let mut text = String::with_capacity(bytes.len() + 16);
+                let mut bad = Vec::new();
+                let mut rest = &bytes[..];
+                loop {
+                    match std::str::from_utf8(rest) {
+                        Ok(valid) => {
+                            text.push_str(valid);
+                            break;
+                        }
+                        Err(e) => {
+                            let (valid, after) = rest.split_at(e.valid_up_to());
+                            text.push_str(std::str::from_utf8(valid).expect("checked"));
+                            bad.push(text.len());
+                            text.push('\u{fffd}');
+                            rest = &after[1..];
+                        }
+                    }
+                }
+                Ok(Input {
+                    text,
+                    form: Form::Lossy { bytes, bad },
+                })
+            }
+        }
+    }
+
+    /// The text as Go reads it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    /// Write the input with `edits` (offsets into [`Input::text`]) applied,
+    /// in the input's encoding, piece by piece.
+    pub fn write(
+        &self,
+        edits: &mut [crate::edit::Edit],
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match &self.form {
+            Form::Utf8 => crate::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+                out.write_all(piece)
+            }),
+            Form::Lossy { bytes, bad } => {
+                // Every U+FFFD took 3 bytes of text for 1 of input.
+                let original = |at: usize| at - 2 * bad.partition_point(|&b| b < at);
+                for e in edits.iter_mut() {
+                    e.range = original(e.range.start)..original(e.range.end);
+                }
+                crate::edit::write(bytes, edits, &mut |piece| out.write_all(piece))
+            }
+            Form::Utf16 { big_endian } => {
+                let big_endian = *big_endian;
+                crate::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+                    let piece = std::str::from_utf8(piece).expect("edits keep UTF-8 boundaries");
+                    let mut buf = Vec::with_capacity(piece.len() * 2);
+                    for unit in piece.encode_utf16() {
+                        buf.extend_from_slice(&if big_endian {
+                            unit.to_be_bytes()
+                        } else {
+                            unit.to_le_bytes()
+                        });
+                    }
+                    out.write_all(&buf)
+                })
+            }
+        }
+    }
+}
+
 /// One document of the input stream.
 #[derive(Clone, Debug)]
 pub struct Document {
@@ -46,10 +181,6 @@ pub fn split(text: &str) -> Vec<Document> {
             }
             start = pos;
             start_line = line_no;
-        } else if is_marker(line, "...") {
-            push(&mut docs, text, start..next, start_line);
-            start = next;
-            start_line = line_no + 1;
         }
         pos = next;
         line_no += 1;
@@ -121,6 +252,24 @@ fn helm3_source(doc: &str) -> Option<String> {
     None
 }
 
+/// The `---` line that kubectl's stream reader drops before it hands a
+/// document to the YAML decoder: that of every document but the first piece
+/// of the stream, which it decodes with its `---`. This matters for one
+/// thing: a byte order mark right after a dropped `---` line starts the
+/// decoded text, where Go skips it; after a kept one it is text.
+/// Returns the bytes and lines to skip.
+fn separator_line(doc: &str, index: usize) -> (usize, usize) {
+    if index == 0 {
+        return (0, 0);
+    }
+    let first = doc.split_inclusive('\n').next().unwrap_or("");
+    if is_marker(first.trim_end_matches('\n'), "---") && first.ends_with('\n') {
+        (first.len(), 1)
+    } else {
+        (0, 0)
+    }
+}
+
 /// A document together with its parsed tree (`None` when it has no content).
 #[derive(Debug)]
 pub struct Parsed<'a> {
@@ -160,52 +309,24 @@ pub fn parse_each<'a, T: Send, E: Send + From<ParseError>>(
     read: &(dyn Fn(Parsed<'a>) -> Result<T, E> + Sync),
 ) -> Result<Vec<T>, E> {
     let docs = split(text);
-    let follows_end: Vec<bool> = std::iter::once(false)
-        .chain(
-            docs.iter()
-                .map(|d| ends_with_end_marker(&text[d.range.clone()])),
-        )
-        .collect();
     let results: Vec<Result<T, E>> = docs
         .into_par_iter()
-        .enumerate()
-        .map(|(i, doc)| {
+        .map(|doc| {
             let slice = &text[doc.range.clone()];
             let fail = |error| ParseError {
                 doc: doc.index + 1,
                 template: doc.source.clone(),
                 error,
             };
-            let root = yaml::parse_document(slice, doc.range.start, doc.line)
-                .map_err(|e| E::from(fail(e)))?;
-            // kubectl and Helm cut streams only at `---` lines and decode the
-            // first YAML document of each piece: content between `...` and the
-            // next `---` never reaches the cluster. We would read it as an
-            // object (and stamp from it), so refuse rather than disagree.
-            if let (true, Some(node)) = (follows_end[i], &root) {
-                if !is_marker(slice.lines().next().unwrap_or(""), "---") {
-                    return Err(E::from(fail(YamlError::Syntax {
-                        line: node.span.line,
-                        col: node.span.col,
-                        message: "content after a `...` document end marker must start with a \
-                                  `---` line; kubectl and Helm would ignore it"
-                            .into(),
-                    })));
-                }
-            }
+            let (skip, lines) = separator_line(slice, doc.index);
+            let root =
+                yaml::parse_document(&slice[skip..], doc.range.start + skip, doc.line + lines)
+                    .map_err(|e| E::from(fail(e)))?;
             read(Parsed { doc, root })
         })
         .collect();
     // The first bad document in stream order, whichever thread found it.
     results.into_iter().collect()
-}
-
-/// The document's last line is a `...` marker.
-fn ends_with_end_marker(doc: &str) -> bool {
-    doc.trim_end_matches(['\n', '\r'])
-        .rsplit('\n')
-        .next()
-        .is_some_and(|line| is_marker(line, "..."))
 }
 
 #[cfg(test)]
@@ -240,7 +361,8 @@ mod tests {
 
     #[test]
     fn document_end_marker_closes_a_document() {
-        assert_eq!(texts("a: 1\n...\nb: 2\n"), ["a: 1\n...\n", "b: 2\n"]);
+        // kubectl and Helm cut only at `---`; the parser refuses what follows `...`.
+        assert_eq!(texts("a: 1\n...\nb: 2\n"), ["a: 1\n...\nb: 2\n"]);
     }
 
     #[test]
@@ -265,7 +387,7 @@ mod tests {
         assert!(parse("a: 1\n...\n---\nb: 2\n").is_ok());
         assert!(parse("a: 1\n...\n# only a comment\n---\nb: 2\n").is_ok());
         let err = parse("a: 1\n...\nb: 2\n").unwrap_err();
-        assert_eq!(err.doc, 2);
+        assert_eq!(err.doc, 1);
         assert_eq!(err.error.line(), 3);
     }
 

@@ -1,18 +1,26 @@
-//! A read-only, positioned YAML tree for one document.
+//! A read-only, positioned YAML tree for one document, read the way Go reads it.
 //!
-//! We never serialize this tree: it exists to answer questions ("where is
-//! `spec.template.metadata`?", "what does this scalar mean?") and to point
-//! edits at exact byte ranges of the original text. Scalars borrow from the
-//! input where the parser lets them, so large streams cost little.
+//! Helm and kubectl decode with go-yaml, a port of libyaml. We scan with
+//! libyaml-safer (another port of libyaml, so the same tokens for the same
+//! text) and build the tree from its tokens ourselves, because the tokens carry
+//! what an edit needs and events drop: where each `:`, `?`, `,` and bracket
+//! is. Scalars resolve as sigs.k8s.io/yaml (goyaml.v2, YAML 1.1) resolves them,
+//! keys included, and merge keys merge as goyaml.v2 merges them; see
+//! [`resolve`] and [`Map::get`].
+//!
+//! We never serialize this tree: it answers questions ("what does
+//! `spec.template.metadata` hold?") and points edits at exact bytes of the
+//! original text. Scalars borrow from the input where they can.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as ParserSpan};
+use libyaml_safer::{Mark, ScalarStyle, Scanner, Token, TokenData};
 
 /// A position range in the whole input stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Span {
-    /// Byte offset of the first byte.
+    /// Byte offset of the first byte (of the node's anchor or tag, if any).
     pub start: usize,
     /// Byte offset one past the last byte.
     pub end: usize,
@@ -28,6 +36,10 @@ pub struct Span {
 pub struct Node<'a> {
     pub value: Value<'a>,
     pub span: Span,
+    /// Byte offset where the content starts, after any anchor and tag.
+    pub content: usize,
+    /// The node has an anchor or a tag written before it.
+    pub props: bool,
     /// The node was reached through an alias (`*x`): its text lives elsewhere
     /// and is shared, so it must never be edited in place.
     pub aliased: bool,
@@ -45,10 +57,25 @@ pub enum Value<'a> {
 
 #[derive(Clone, Debug)]
 pub struct Scalar<'a> {
+    /// The text as Go's decoder holds it (for `!!binary`, the decoded bytes).
     pub text: Cow<'a, str>,
     pub style: Style,
-    /// An explicit tag such as `!!str`; it changes how a plain scalar resolves.
+    /// An explicit tag such as `!!str`; it changes how the scalar resolves.
     pub tagged: bool,
+    /// What the scalar means to goyaml.v2.
+    pub kind: Kind,
+}
+
+/// A scalar's meaning under goyaml.v2's YAML 1.1 rules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str,
+    /// The `<<` merge key.
+    Merge,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,36 +87,76 @@ pub enum Style {
     Folded,
 }
 
+/// A mapping and the facts an edit of it needs.
 #[derive(Clone, Debug)]
 pub struct Map<'a> {
     pub entries: Vec<Entry<'a>>,
     /// `{…}` rather than indentation.
     pub flow: bool,
-    /// For a flow mapping, the bytes between the braces.
+    /// Flow: the bytes between the braces. Block: empty.
     pub inner: std::ops::Range<usize>,
+    /// Block: the column (in characters, i.e. spaces) where its entries start.
+    pub indent: usize,
+    /// Block: the first byte of the line after the mapping's last line (after
+    /// any comment there), or the end of the text when that line has no
+    /// line break.
+    pub after: usize,
+    /// The line break that ends the mapping's last line (`"\n"` when none).
+    pub eol: &'static str,
 }
 
+/// One `key: value` of a mapping, with where its indicators are.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
     pub key: Node<'a>,
     pub value: Node<'a>,
+    /// The key as the JSON object key sigs.k8s.io/yaml makes of it (`on` is
+    /// `true`, `0755` is `493`); empty for a merge key.
+    pub name: Cow<'a, str>,
+    /// A `<<` merge key, as goyaml.v2 recognises it.
+    pub merge: bool,
+    /// Written with `?` (an explicit key).
+    pub explicit: bool,
+    /// Where the entry starts: its `?`, or its key.
+    pub start: usize,
+    /// The `:` indicator, when there is one.
+    pub colon: Option<usize>,
+    /// Where the entry's text ends: after its value, or after the `:` or key
+    /// when the value is empty.
+    pub end: usize,
+    /// Flow: the `,` that follows the entry, if any.
+    pub comma: Option<usize>,
+    /// The line break that ends the line on which the entry's text ends
+    /// (after any comment there), or the end of the text.
+    pub line_break: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
-    #[error("line {line}, column {col}: {message}")]
+    #[error("line {line}, column {col}{}: {message}", at_path(.path))]
     Syntax {
         line: usize,
         col: usize,
+        /// Keys leading to where the problem was found.
+        path: String,
         message: String,
     },
     #[error("line {line}, column {col}: duplicate mapping key `{key}` (first at line {first_line}); Helm keeps the first value and kubectl the last")]
     DuplicateKey {
+        /// The key path, ending with the repeated key.
         key: String,
         line: usize,
         col: usize,
         first_line: usize,
     },
+}
+
+fn at_path(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" (under `{path}`)")
+    }
 }
 
 impl YamlError {
@@ -137,8 +204,7 @@ impl<'a> Node<'a> {
         self.as_scalar().is_some_and(Scalar::is_null)
     }
 
-    /// Mapping lookup by key text, honouring `<<` merge keys the way Go's
-    /// yaml.v2 (used by kubectl and Helm) does: own keys win over merged ones.
+    /// Mapping lookup by key, as goyaml.v2 decodes: see [`Map::get`].
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.as_map()?.get(key)
     }
@@ -156,7 +222,7 @@ impl<'a> Node<'a> {
             .iter()
             .map(|e| Entry {
                 key: e.key.clone(),
-                value: if e.is_merge() || e.key.as_str() == Some("metadata") {
+                value: if e.merge || e.name == "metadata" {
                     e.value.clone()
                 } else {
                     Node {
@@ -164,13 +230,13 @@ impl<'a> Node<'a> {
                         ..e.value.clone_shallow()
                     }
                 },
+                ..e.clone_facts()
             })
             .collect();
         Node {
             value: Value::Map(Map {
                 entries,
-                flow: map.flow,
-                inner: map.inner.clone(),
+                ..map.clone_facts()
             }),
             ..self.clone_shallow()
         }
@@ -181,6 +247,8 @@ impl<'a> Node<'a> {
         Node {
             value: Value::Seq(Vec::new()),
             span: self.span,
+            content: self.content,
+            props: self.props,
             aliased: self.aliased,
             anchored: self.anchored,
         }
@@ -202,706 +270,1650 @@ impl<'a> Node<'a> {
     }
 }
 
-impl<'a> Map<'a> {
-    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        if let Some(entry) = self.entry(key) {
-            return Some(&entry.value);
+impl<'a> Entry<'a> {
+    fn clone_facts(&self) -> Entry<'a> {
+        Entry {
+            key: self.key.clone_shallow(),
+            value: self.value.clone_shallow(),
+            name: self.name.clone(),
+            merge: self.merge,
+            explicit: self.explicit,
+            start: self.start,
+            colon: self.colon,
+            end: self.end,
+            comma: self.comma,
+            line_break: self.line_break,
         }
-        self.merged().find_map(|m| m.get(key))
-    }
-
-    /// The entry written in this mapping itself (not merged in).
-    pub fn entry(&self, key: &str) -> Option<&Entry<'a>> {
-        self.entries
-            .iter()
-            .find(|e| !e.is_merge() && e.key.as_str() == Some(key))
-    }
-
-    /// Mappings merged in with `<<: *x` or `<<: [*x, *y]`.
-    fn merged(&self) -> impl Iterator<Item = &Map<'a>> {
-        self.entries
-            .iter()
-            .filter(|e| e.is_merge())
-            .flat_map(|e| match &e.value.value {
-                Value::Map(m) => vec![m],
-                Value::Seq(items) => items.iter().filter_map(Node::as_map).collect(),
-                Value::Scalar(_) => vec![],
-            })
-    }
-
-    /// All key/value pairs as Go would see them: merged keys included unless
-    /// overridden, merge keys themselves excluded.
-    pub fn pairs(&self) -> Vec<(&str, &Node<'a>)> {
-        let mut out: Vec<(&str, &Node<'a>)> = Vec::with_capacity(self.entries.len());
-        for e in &self.entries {
-            if !e.is_merge() {
-                if let Some(k) = e.key.as_scalar() {
-                    out.push((&k.text, &e.value));
-                }
-            }
-        }
-        for m in self.merged() {
-            for (k, v) in m.pairs() {
-                if !out.iter().any(|(seen, _)| *seen == k) {
-                    out.push((k, v));
-                }
-            }
-        }
-        out
     }
 }
 
-impl Entry<'_> {
-    fn is_merge(&self) -> bool {
-        self.key
-            .as_scalar()
-            .is_some_and(|s| s.style == Style::Plain && !s.tagged && s.text == "<<")
+impl<'a> Map<'a> {
+    fn clone_facts(&self) -> Map<'a> {
+        Map {
+            entries: Vec::new(),
+            flow: self.flow,
+            inner: self.inner.clone(),
+            indent: self.indent,
+            after: self.after,
+            eol: self.eol,
+        }
+    }
+
+    /// The value goyaml.v2 decodes for `key`. It applies entries in order,
+    /// merge keys included, and a later one overwrites an earlier one: so
+    /// `{a: 1, <<: {a: 2}}` has `a: 2`. Within `<<: [*x, *y]` the earlier
+    /// mapping wins.
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        for e in self.entries.iter().rev() {
+            if e.merge {
+                if let Some(found) = merged(&e.value).find_map(|m| m.get(key)) {
+                    return Some(found);
+                }
+            } else if e.name == key {
+                return Some(&e.value);
+            }
+        }
+        None
+    }
+
+    /// The entry written in this mapping itself (not merged in), whether or
+    /// not a merge key overrides it.
+    pub fn entry(&self, key: &str) -> Option<&Entry<'a>> {
+        self.entries.iter().find(|e| !e.merge && e.name == key)
+    }
+
+    /// The entry written here for `key`, when it is also what Go decodes for
+    /// it; `None` when a merge key supplies or overrides the value.
+    pub fn own(&self, key: &str) -> Option<&Entry<'a>> {
+        let entry = self.entry(key)?;
+        self.get(key)
+            .is_some_and(|v| std::ptr::eq(v, &entry.value))
+            .then_some(entry)
+    }
+
+    /// Some merge key supplies a value for `key`, used or not.
+    pub fn merges(&self, key: &str) -> bool {
+        self.entries
+            .iter()
+            .filter(|e| e.merge)
+            .any(|e| merged(&e.value).any(|m| m.get(key).is_some()))
+    }
+
+    /// All key/value pairs as Go decodes them, merged keys included, merge
+    /// keys themselves excluded; in the order keys first appear.
+    pub fn pairs(&self) -> Vec<(&str, &Node<'a>)> {
+        let mut out: Vec<(&str, &Node<'a>)> = Vec::with_capacity(self.entries.len());
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        self.collect_pairs(&mut out, &mut at);
+        out
+    }
+
+    fn collect_pairs<'t>(
+        &'t self,
+        out: &mut Vec<(&'t str, &'t Node<'a>)>,
+        at: &mut HashMap<&'t str, usize>,
+    ) {
+        for e in &self.entries {
+            if e.merge {
+                // Go steps through `<<: [a, b]` backwards: earlier ones win.
+                let maps: Vec<&Map<'a>> = merged(&e.value).collect();
+                for m in maps.into_iter().rev() {
+                    m.collect_pairs(out, at);
+                }
+                continue;
+            }
+            match at.get(&*e.name) {
+                Some(&i) => out[i].1 = &e.value,
+                None => {
+                    at.insert(&e.name, out.len());
+                    out.push((&e.name, &e.value));
+                }
+            }
+        }
+    }
+}
+
+/// The mappings a merge value brings: `<<: {…}`, `<<: *x`, `<<: [*x, {…}]`.
+fn merged<'t, 'a>(value: &'t Node<'a>) -> Box<dyn Iterator<Item = &'t Map<'a>> + 't> {
+    match &value.value {
+        Value::Map(m) => Box::new(std::iter::once(m)),
+        Value::Seq(items) => Box::new(items.iter().filter_map(Node::as_map)),
+        Value::Scalar(_) => Box::new(std::iter::empty()),
     }
 }
 
 impl Scalar<'_> {
-    /// Null as YAML 1.1 and 1.2 agree: empty, `~`, `null`.
+    /// Null as Go reads it: `~`, `null`, empty, or tagged `!!null`.
     pub fn is_null(&self) -> bool {
-        self.style == Style::Plain
-            && !self.tagged
-            && matches!(&*self.text, "" | "~" | "null" | "Null" | "NULL")
+        self.kind == Kind::Null
     }
 
-    /// Booleans as sigs.k8s.io/yaml (YAML 1.1) reads them: `yes`, `on`, `y` are true.
+    /// Booleans as sigs.k8s.io/yaml (YAML 1.1) reads them: `yes`, `on`, `y`
+    /// are true, and so is `!!bool true`; `"true"` is a string.
     pub fn as_bool(&self) -> Option<bool> {
-        if self.style != Style::Plain || self.tagged {
-            return None;
-        }
-        match &*self.text {
-            "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
-                Some(true)
-            }
-            "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n"
-            | "N" => Some(false),
+        match self.kind {
+            Kind::Bool(b) => Some(b),
             _ => None,
         }
     }
 }
 
+/// How goyaml.v2 resolves a scalar: `tag` is the full tag (`tag:yaml.org,
+/// 2002:bool`) or `None`. `Err` when Go refuses the tag for this text
+/// (`!!int abc`); the reason names the tag, never the text.
+pub fn resolve(tag: Option<&str>, plain: bool, text: &str) -> Result<Kind, String> {
+    const YAML: &str = "tag:yaml.org,2002:";
+    let short = tag
+        .map(|t| t.strip_prefix(YAML).map_or(t, |s| s))
+        .unwrap_or("");
+    let tag_name = match tag {
+        None => "",
+        // Go takes these for merge keys (as keys) whatever the style.
+        Some("!") | Some("tag:yaml.org,2002:merge") if text == "<<" => return Ok(Kind::Merge),
+        Some("!") => return Ok(Kind::Str),
+        Some(t) => match t.strip_prefix(YAML) {
+            Some(s @ ("str" | "bool" | "int" | "float" | "null" | "timestamp")) => s,
+            // `!!binary` is decoded by the caller; unknown and local tags
+            // leave the text a string.
+            _ => return Ok(Kind::Str),
+        },
+    };
+    // A quoted scalar without a tag is a string.
+    if tag.is_none() && !plain {
+        return Ok(Kind::Str);
+    }
+    if tag_name == "str" {
+        return Ok(Kind::Str);
+    }
+    let kind = implicit_kind(text);
+    let fits = match (tag_name, kind) {
+        ("", _) | ("timestamp", Kind::Str) => true,
+        ("bool", Kind::Bool(_)) | ("null", Kind::Null) | ("float", Kind::Float(_)) => true,
+        ("int", Kind::Int(_)) => true,
+        ("float", Kind::Int(i)) => return Ok(Kind::Float(i as f64)),
+        _ => false,
+    };
+    if fits {
+        Ok(match kind {
+            // `<<` is a merge key only as a key; as a value it is the text.
+            Kind::Merge if tag_name.is_empty() => Kind::Merge,
+            Kind::Merge => Kind::Str,
+            k => k,
+        })
+    } else {
+        Err(format!(
+            "a scalar tagged !!{short} whose text is not a {short}"
+        ))
+    }
+}
+
+/// goyaml.v2's resolution of an untagged plain scalar.
+fn implicit_kind(text: &str) -> Kind {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Kind::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Kind::Bool(false)
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
+        ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Kind::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
+        "<<" => return Kind::Merge,
+        _ => {}
+    }
+    match text.as_bytes()[0] {
+        b'.' => go_float(text).map_or(Kind::Str, Kind::Float),
+        b'+' | b'-' | b'0'..=b'9' => {
+            let plain: Cow<str> = if text.contains('_') {
+                Cow::Owned(text.replace('_', ""))
+            } else {
+                Cow::Borrowed(text)
+            };
+            if let Some(i) = go_parse_int(&plain) {
+                return Kind::Int(i);
+            }
+            if yaml_style_float(&plain) {
+                if let Some(f) = go_float(&plain) {
+                    return Kind::Float(f);
+                }
+            }
+            Kind::Str
+        }
+        _ => Kind::Str,
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`.
+fn go_parse_int(s: &str) -> Option<i128> {
+    let (neg, signed, digits) = match s.as_bytes().first()? {
+        b'-' => (true, true, &s[1..]),
+        b'+' => (false, true, &s[1..]),
+        _ => (false, false, s),
+    };
+    let lower = digits.get(..2).map(str::to_ascii_lowercase);
+    let (radix, body) = match lower.as_deref() {
+        Some("0x") => (16, &digits[2..]),
+        Some("0o") => (8, &digits[2..]),
+        Some("0b") => (2, &digits[2..]),
+        _ if digits.len() > 1 && digits.starts_with('0') => (8, &digits[1..]),
+        _ => (10, digits),
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u128::from_str_radix(body, radix).ok()?;
+    let value = if neg {
+        -(magnitude as i128)
+    } else {
+        magnitude as i128
+    };
+    let fits_i64 = value >= i128::from(i64::MIN) && value <= i128::from(i64::MAX);
+    // ParseUint takes no sign.
+    let fits_u64 = !signed && magnitude <= u128::from(u64::MAX);
+    (magnitude <= u128::from(u64::MAX) + 1 && (fits_i64 || fits_u64)).then_some(value)
+}
+
+/// goyaml.v2's `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for decimal text: out of range is an error.
+fn go_float(s: &str) -> Option<f64> {
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let f: f64 = s.parse().ok().filter(|_| ok)?;
+    f.is_finite().then_some(f)
+}
+
+/// A map key as sigs.k8s.io/yaml turns it into a JSON object key.
+fn json_key<'a>(scalar: &Scalar<'a>) -> Option<Cow<'a, str>> {
+    Some(match scalar.kind {
+        Kind::Str => scalar.text.clone(),
+        Kind::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+        Kind::Int(i) => Cow::Owned(i.to_string()),
+        Kind::Float(f) => Cow::Owned(go_format_float32(f)),
+        Kind::Null | Kind::Merge => return None,
+    })
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)` with goyaml's names for the
+/// infinities and NaN.
+fn go_format_float32(f: f64) -> String {
+    let x = f as f32;
+    if x.is_nan() {
+        return ".nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Shortest digits that round-trip, and the decimal exponent.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if x < 0.0 { "-" } else { "" };
+    if !(-4..6).contains(&exp) {
+        let rest = &digits[1..];
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{}{dot}{rest}e{esign}{:02}", &digits[..1], exp.abs());
+    }
+    let point = exp + 1; // digits before the decimal point
+    if point <= 0 {
+        let zeros = "0".repeat((-point) as usize);
+        format!("{sign}0.{zeros}{digits}")
+    } else if point as usize >= digits.len() {
+        let zeros = "0".repeat(point as usize - digits.len());
+        format!("{sign}{digits}{zeros}")
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+/// Go refuses flow collections nested deeper than this, and as many block
+/// levels ("exceeded max depth of 10000").
+const MAX_DEPTH: usize = 10_000;
+
+/// Aliases may copy in this many nodes before the ratio check starts; a
+/// "billion laughs" document would otherwise take all memory. Go's yaml
+/// refuses such documents too ("excessive aliasing").
+const ALIAS_ALLOWANCE: usize = 10_000;
+/// Past the allowance, copies may be at most this many times the document.
+const ALIAS_RATIO: usize = 10;
+
+/// libyaml-safer refuses a `:` followed by a flow indicator inside a plain
+/// scalar in a flow collection (`{x:}`, `[a:,b]`); Go reads that `:` as part
+/// of the scalar (the key `x:`). We stand a placeholder byte in for each such
+/// colon, scan again, and put the colon back into the scalar's text. This
+/// many at most per document (each costs a scan).
+const MAX_FLOW_COLONS: usize = 16;
+
+/// Stands in for a `:` that Go reads as scalar text: a byte plain scalars may
+/// hold that ends nothing and starts nothing in their middle.
+const PLACEHOLDER: u8 = b';';
+
 /// Parse one document. `text` is the document's slice of the stream, which
 /// starts at byte `base` and line `base_line` of the stream. Returns `None`
 /// for a document with no content (only comments, markers or whitespace).
+///
+/// Only the first YAML document of `text` counts, as for kubectl and Helm,
+/// which cut streams at `---` lines and decode the first document of each
+/// piece: a second one with content is refused, because they would drop it.
 pub fn parse_document<'a>(
     text: &'a str,
     base: usize,
     base_line: usize,
 ) -> Result<Option<Node<'a>>, YamlError> {
-    let first = match parse_with(text, base, base_line) {
-        Ok(node) => return Ok(node),
-        Err(e) => e,
+    let mut subs = Substitutions {
+        colons: Vec::new(),
+        boms: Vec::new(),
+        bom_stand_in: None,
     };
-    // Go accepts `key:<TAB>value`; saphyr insists on a space after the colon.
-    // Such a tab only separates and is never part of a value, so we turn the
-    // tabs saphyr complains about into spaces in a copy (same length, same
-    // positions) and read what Go reads. Tabs inside quoted text are left alone
-    // because the scanner never complains about them.
-    let mut patched = text.to_string();
-    let mut error = first;
-    for _ in 0..64 {
-        let YamlError::Syntax { line, col, message } = &error else {
-            break;
-        };
-        if !message.contains("valid YAML whitespace") {
-            break;
-        }
-        let Some(at) = tab_after_colon(&patched, *line + 1 - base_line, *col) else {
-            break;
-        };
-        patched.replace_range(at..at + 1, " ");
-        match parse_with(&patched, base, base_line) {
-            Ok(Some(node)) => return Ok(Some(reborrow(node, text, base))),
-            Ok(None) => return Ok(None),
-            Err(e) => error = e,
+    // libyaml skips a byte order mark at the start of any line; Go reads one
+    // anywhere but at the very start as text (`\u{feff}a: 1` has the key
+    // `\u{feff}a`). Hide them from the scanner behind a character of the
+    // same length that the document does not hold, and restore them after.
+    if text.match_indices('\u{feff}').any(|(i, _)| i > 0) {
+        subs.bom_stand_in = BOM_STAND_INS.into_iter().find(|c| !text.contains(*c));
+        if subs.bom_stand_in.is_some() {
+            subs.boms = text
+                .match_indices('\u{feff}')
+                .map(|(i, _)| i)
+                .filter(|&i| i > 0)
+                .collect();
         }
     }
-    Err(error)
-}
-
-/// Byte offset of the `:<TAB>` tab nearest before (1-based) `line`/`col`.
-fn tab_after_colon(text: &str, line: usize, col: usize) -> Option<usize> {
-    let line_start = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>();
-    let line_text = &text[line_start..];
-    let line_text = &line_text[..line_text.find('\n').unwrap_or(line_text.len())];
-    let upto = line_text
-        .char_indices()
-        .nth(col)
-        .map_or(line_text.len(), |(i, _)| i);
-    line_text[..upto].rfind(":\t").map(|i| line_start + i + 1)
-}
-
-/// Re-point scalars parsed from a patched copy at the original text; the
-/// copy differs only in separator tabs, which are never inside a scalar.
-fn reborrow<'a>(node: Node<'_>, original: &'a str, base: usize) -> Node<'a> {
-    let value = match node.value {
-        Value::Scalar(s) => {
-            let raw = &original[node.span.start - base..node.span.end - base];
-            let text = if s.style == Style::Plain && raw == s.text {
-                Cow::Borrowed(raw)
-            } else {
-                Cow::Owned(s.text.into_owned())
-            };
-            Value::Scalar(Scalar {
-                text,
-                style: s.style,
-                tagged: s.tagged,
-            })
+    loop {
+        let patched;
+        let scan_text: &str = if subs.is_empty() {
+            text
+        } else {
+            patched = subs.apply(text);
+            &patched
+        };
+        let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            Builder::run(text, scan_text, base, base_line, &subs)
+        });
+        match result {
+            Ok(root) => return Ok(root),
+            Err(Failure::Yaml(e)) => return Err(e),
+            Err(Failure::FlowColon(at)) => {
+                if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
+                    let (line, col) = line_col(text, at, base_line);
+                    return Err(YamlError::Syntax {
+                        line,
+                        col,
+                        path: String::new(),
+                        message: format!(
+                            "more than {MAX_FLOW_COLONS} plain scalars in flow collections hold a \
+                             `:` followed by a flow indicator"
+                        ),
+                    });
+                }
+                subs.colons.push(at);
+            }
         }
-        Value::Seq(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|n| reborrow(n, original, base))
-                .collect(),
-        ),
-        Value::Map(m) => Value::Map(Map {
-            flow: m.flow,
-            inner: m.inner,
-            entries: m
-                .entries
-                .into_iter()
-                .map(|e| Entry {
-                    key: reborrow(e.key, original, base),
-                    value: reborrow(e.value, original, base),
-                })
-                .collect(),
-        }),
-    };
-    Node {
-        value,
-        span: node.span,
-        aliased: node.aliased,
-        anchored: node.anchored,
     }
 }
 
-fn parse_with<'a>(
+/// Characters (3 bytes in UTF-8, like U+FEFF) that may stand in for a byte
+/// order mark during the scan.
+const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'];
+
+/// Bytes the scanner must not see as they are written (see
+/// [`parse_document`]); offsets are into the document slice.
+struct Substitutions {
+    colons: Vec<usize>,
+    boms: Vec<usize>,
+    bom_stand_in: Option<char>,
+}
+
+impl Substitutions {
+    fn is_empty(&self) -> bool {
+        self.colons.is_empty() && self.boms.is_empty()
+    }
+
+    fn apply(&self, text: &str) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        for &c in &self.colons {
+            bytes[c] = PLACEHOLDER;
+        }
+        if let Some(stand_in) = self.bom_stand_in {
+            let mut buf = [0; 3];
+            let stand_in = stand_in.encode_utf8(&mut buf).as_bytes();
+            for &b in &self.boms {
+                bytes[b..b + 3].copy_from_slice(stand_in);
+            }
+        }
+        String::from_utf8(bytes).expect("characters replaced by characters of the same length")
+    }
+}
+
+/// Deeply nested documents recurse deeply; grow the stack on the heap
+/// rather than overflow it (Go accepts 10,000 levels).
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_GROWTH: usize = 8 * 1024 * 1024;
+
+fn line_col(text: &str, at: usize, base_line: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count();
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    (base_line + line, col + 1)
+}
+
+enum Failure {
+    Yaml(YamlError),
+    /// The scanner refused a `:` at this offset of the document slice.
+    FlowColon(usize),
+}
+
+type Parsed<T> = Result<T, Failure>;
+
+/// Properties written before a node: `&anchor`, `!tag`.
+#[derive(Default)]
+struct Props {
+    anchor: Option<String>,
+    tag: Option<String>,
+    /// Offsets of the first byte of the first property and one past the last.
+    start: Option<(usize, Mark)>,
+    end: usize,
+}
+
+struct Builder<'a, 's> {
+    /// The original text; scalars borrow from it.
     text: &'a str,
+    tokens: Scanner<&'s [u8]>,
+    peeked: Option<Token>,
+    /// The slice's first byte in the stream, and bytes skipped at its start
+    /// (a byte order mark the scanner never sees).
     base: usize,
+    skip: usize,
     base_line: usize,
-) -> Result<Option<Node<'a>>, YamlError> {
-    let mut builder = Builder {
-        text,
-        base,
-        base_line,
-        offsets: CharOffsets::new(text),
-        anchors: Vec::new(),
-        copied: Vec::new(),
-        root: None,
-        documents: 0,
-        nodes: 0,
-        expanded: 0,
-    };
-    builder.run()?;
-    if let Some(root) = &mut builder.root {
-        if !builder.copied.is_empty() {
-            mark_anchored(root, &builder.copied);
+    /// What the scanner was shown in place of some bytes.
+    subs: &'s Substitutions,
+    /// `%TAG` handles of this document.
+    handles: Vec<(String, String)>,
+    anchors: HashMap<String, (Node<'a>, usize)>,
+    /// Byte ranges of anchored nodes that some alias copies.
+    copied: HashSet<(usize, usize)>,
+    /// Keys leading to the node being read, for messages.
+    path: Vec<Cow<'a, str>>,
+    flow_depth: usize,
+    block_depth: usize,
+    /// Nodes written in the document, and copied in by aliases.
+    nodes: usize,
+    expanded: usize,
+}
+
+impl<'a, 's> Builder<'a, 's> {
+    fn run(
+        text: &'a str,
+        scan_text: &'s str,
+        base: usize,
+        base_line: usize,
+        subs: &'s Substitutions,
+    ) -> Parsed<Option<Node<'a>>> {
+        // The scanner takes a byte order mark at the very start of its input
+        // as the encoding's and leaves it out of its offsets: skip it here.
+        let skip = if scan_text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        let mut tokens = Scanner::new();
+        tokens.set_input(&scan_text.as_bytes()[skip..]);
+        let mut b = Builder {
+            text,
+            tokens,
+            peeked: None,
+            base,
+            skip,
+            base_line,
+            subs,
+            handles: Vec::new(),
+            anchors: HashMap::new(),
+            copied: HashSet::new(),
+            path: Vec::new(),
+            flow_depth: 0,
+            block_depth: 0,
+            nodes: 0,
+            expanded: 0,
+        };
+        let mut root = b.stream()?;
+        if let Some(root) = &mut root {
+            if !b.copied.is_empty() {
+                mark_anchored(root, &b.copied);
+            }
+        }
+        Ok(root)
+    }
+
+    /// Offset in the stream of a scanner mark.
+    fn off(&self, m: Mark) -> usize {
+        self.base + self.skip + m.index as usize
+    }
+
+    /// Offset in the document slice.
+    fn local(&self, at: usize) -> usize {
+        at - self.base
+    }
+
+    fn span(&self, start: Mark, end: Mark) -> Span {
+        Span {
+            start: self.off(start),
+            end: self.off(end),
+            line: self.base_line + start.line as usize,
+            col: start.column as usize + 1,
+            end_line: self.base_line + end.line as usize,
         }
     }
-    Ok(builder.root)
+
+    fn error(&self, at: Mark, message: impl Into<String>) -> Failure {
+        Failure::Yaml(YamlError::Syntax {
+            line: self.base_line + at.line as usize,
+            col: at.column as usize + 1,
+            path: self.path.join("."),
+            message: message.into(),
+        })
+    }
+
+    fn scan_error(&self, e: &libyaml_safer::Error) -> Failure {
+        let mark = e.problem_mark().unwrap_or_default();
+        if e.problem() == "found unexpected ':'" {
+            return Failure::FlowColon(self.skip + mark.index as usize);
+        }
+        let mut message = e.problem().to_string();
+        if let Some(context) = e.context() {
+            message = format!("{message} ({context})");
+        }
+        if e.kind() == libyaml_safer::ErrorKind::Reader {
+            // Reader errors carry no mark; the text reached us as valid UTF-8,
+            // so this is a control character or the like.
+            message = format!("{message} (a character YAML does not allow)");
+        }
+        self.error(mark, message)
+    }
+
+    fn next(&mut self) -> Parsed<Token> {
+        if let Some(t) = self.peeked.take() {
+            return Ok(t);
+        }
+        match self.tokens.next() {
+            Some(Ok(t)) => Ok(t),
+            Some(Err(e)) => Err(self.scan_error(&e)),
+            None => Err(self.error(self.tokens_mark(), "unexpected end of the stream")),
+        }
+    }
+
+    fn peek(&mut self) -> Parsed<&Token> {
+        if self.peeked.is_none() {
+            let t = self.next()?;
+            self.peeked = Some(t);
+        }
+        Ok(self.peeked.as_ref().expect("just filled"))
+    }
+
+    fn tokens_mark(&self) -> Mark {
+        Mark::default()
+    }
+
+    fn peek_is(&mut self, pred: impl Fn(&TokenData) -> bool) -> Parsed<bool> {
+        Ok(pred(&self.peek()?.data))
+    }
+
+    /// The first document. Go decodes only that one (even when it is empty),
+    /// so a later one with content is an error.
+    fn stream(&mut self) -> Parsed<Option<Node<'a>>> {
+        let start = self.next()?;
+        debug_assert!(matches!(start.data, TokenData::StreamStart { .. }));
+        let root = self.document()?;
+        loop {
+            let t = self.next()?;
+            let empty_follows = |d: &TokenData| {
+                matches!(
+                    d,
+                    TokenData::DocumentStart
+                        | TokenData::DocumentEnd
+                        | TokenData::StreamEnd
+                        | TokenData::VersionDirective { .. }
+                        | TokenData::TagDirective { .. }
+                )
+            };
+            match t.data {
+                TokenData::StreamEnd => return Ok(root),
+                TokenData::DocumentEnd
+                | TokenData::VersionDirective { .. }
+                | TokenData::TagDirective { .. } => {}
+                TokenData::DocumentStart if self.peek_is(empty_follows)? => {}
+                _ => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "a second YAML document in one `---` section (after `...`, or after a \
+                         `---` that kubectl does not split at, such as one after a lone CR line \
+                         end or a byte order mark); kubectl and Helm read only the first",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Directives, `---`, the root node. `None` when there is no content.
+    fn document(&mut self) -> Parsed<Option<Node<'a>>> {
+        let mut explicit = false;
+        loop {
+            let t = self.next()?;
+            match t.data {
+                TokenData::VersionDirective { .. } => {}
+                TokenData::TagDirective { handle, prefix } => self.handles.push((handle, prefix)),
+                TokenData::DocumentStart => {
+                    explicit = true;
+                    break;
+                }
+                TokenData::StreamEnd => {
+                    self.peeked = Some(t);
+                    return Ok(None);
+                }
+                TokenData::DocumentEnd if self.handles.is_empty() => {}
+                _ => {
+                    if !self.handles.is_empty() {
+                        return Err(
+                            self.error(t.start_mark, "did not find expected <document start>")
+                        );
+                    }
+                    self.peeked = Some(t);
+                    break;
+                }
+            }
+        }
+        let empty = self.peek_is(|d| {
+            matches!(
+                d,
+                TokenData::VersionDirective { .. }
+                    | TokenData::TagDirective { .. }
+                    | TokenData::DocumentStart
+                    | TokenData::DocumentEnd
+                    | TokenData::StreamEnd
+            )
+        })?;
+        if empty {
+            // `---` alone is a null document; Go decodes nothing from it.
+            let _ = explicit;
+            return Ok(None);
+        }
+        self.node(true, false).map(Some)
+    }
+
+    fn properties(&mut self) -> Parsed<Props> {
+        let mut props = Props::default();
+        loop {
+            let is_prop =
+                self.peek_is(|d| matches!(d, TokenData::Anchor { .. } | TokenData::Tag { .. }))?;
+            if !is_prop {
+                return Ok(props);
+            }
+            let t = self.next()?;
+            if props.start.is_none() {
+                props.start = Some((self.off(t.start_mark), t.start_mark));
+            }
+            props.end = self.off(t.end_mark);
+            match t.data {
+                TokenData::Anchor { value } if props.anchor.is_none() => props.anchor = Some(value),
+                TokenData::Tag { handle, suffix } if props.tag.is_none() => {
+                    props.tag = Some(self.tag(&handle, suffix, t.start_mark)?);
+                }
+                _ => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "did not find expected node content (a second anchor or tag)",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The full tag for a handle and suffix, as the YAML parser spells it.
+    fn tag(&self, handle: &str, suffix: String, at: Mark) -> Parsed<String> {
+        if handle.is_empty() {
+            return Ok(suffix);
+        }
+        if let Some((_, prefix)) = self.handles.iter().rev().find(|(h, _)| h == handle) {
+            return Ok(format!("{prefix}{suffix}"));
+        }
+        match handle {
+            "!" => Ok(format!("!{suffix}")),
+            "!!" => Ok(format!("tag:yaml.org,2002:{suffix}")),
+            _ => Err(self.error(at, "found undefined tag handle (while parsing a node)")),
+        }
+    }
+
+    /// A node: alias, scalar or collection, with its properties.
+    fn node(&mut self, block: bool, indentless: bool) -> Parsed<Node<'a>> {
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            self.node_inner(block, indentless)
+        })
+    }
+
+    fn node_inner(&mut self, block: bool, indentless: bool) -> Parsed<Node<'a>> {
+        if self.peek_is(|d| matches!(d, TokenData::Alias { .. }))? {
+            let t = self.next()?;
+            let TokenData::Alias { value } = &t.data else {
+                unreachable!("peeked an alias")
+            };
+            return self.alias(value, self.span(t.start_mark, t.end_mark));
+        }
+        let props = self.properties()?;
+        let t = self.next()?;
+        let start_mark = props.start.map_or(t.start_mark, |(_, m)| m);
+        let node = match t.data {
+            TokenData::BlockEntry if indentless && block => {
+                self.peeked = Some(t);
+                self.block_sequence(&props, start_mark, true)?
+            }
+            TokenData::Scalar { value, style } => {
+                self.scalar(&props, start_mark, (t.start_mark, t.end_mark), value, style)?
+            }
+            TokenData::FlowSequenceStart => {
+                self.peeked = Some(t);
+                self.flow_sequence(&props, start_mark)?
+            }
+            TokenData::FlowMappingStart => {
+                self.peeked = Some(t);
+                self.flow_mapping(&props, start_mark)?
+            }
+            TokenData::BlockSequenceStart if block => {
+                self.block_sequence(&props, start_mark, false)?
+            }
+            TokenData::BlockMappingStart if block => {
+                self.peeked = Some(t);
+                self.block_mapping(&props, start_mark)?
+            }
+            _ if props.start.is_some() => {
+                // Properties and no content: an empty scalar.
+                self.peeked = Some(t);
+                let at = props.end;
+                let mut node = self.empty_at(at, start_mark, &props)?;
+                node.span.start = props.start.map_or(at, |(o, _)| o);
+                node
+            }
+            _ => {
+                let context = if block {
+                    "while parsing a block node"
+                } else {
+                    "while parsing a flow node"
+                };
+                return Err(self.error(
+                    t.start_mark,
+                    format!("did not find expected node content ({context})"),
+                ));
+            }
+        };
+        self.remember(&props, &node);
+        Ok(node)
+    }
+
+    fn alias(&mut self, name: &str, span: Span) -> Parsed<Node<'a>> {
+        let Some((target, size)) = self.anchors.get(name) else {
+            return Err(self.error_at(span, "alias to an unknown anchor"));
+        };
+        self.expanded += size;
+        if self.expanded > ALIAS_ALLOWANCE && self.expanded > ALIAS_RATIO * self.nodes {
+            let message = format!(
+                "excessive aliasing: aliases copy in {} nodes for {} written",
+                self.expanded, self.nodes
+            );
+            return Err(self.error_at(span, message));
+        }
+        let mut node = target.clone();
+        self.copied.insert((target.span.start, target.span.end));
+        mark_aliased(&mut node);
+        node.span = span;
+        node.content = span.start;
+        Ok(node)
+    }
+
+    fn error_at(&self, span: Span, message: impl Into<String>) -> Failure {
+        Failure::Yaml(YamlError::Syntax {
+            line: span.line,
+            col: span.col,
+            path: self.path.join("."),
+            message: message.into(),
+        })
+    }
+
+    fn remember(&mut self, props: &Props, node: &Node<'a>) {
+        if let Some(anchor) = &props.anchor {
+            self.anchors
+                .insert(anchor.clone(), (node.clone(), size_of_tree(node)));
+        }
+    }
+
+    /// An empty (null, unless tagged) scalar at offset `at`.
+    fn empty_at(&mut self, at: usize, mark: Mark, props: &Props) -> Parsed<Node<'a>> {
+        self.nodes += 1;
+        let kind = match &props.tag {
+            None => Kind::Null,
+            Some(tag) => resolve(Some(tag), true, "").map_err(|m| self.error(mark, m))?,
+        };
+        let line = self.line_of(at, mark);
+        Ok(Node {
+            value: Value::Scalar(Scalar {
+                text: Cow::Borrowed(""),
+                style: Style::Plain,
+                tagged: props.tag.is_some(),
+                kind,
+            }),
+            span: Span {
+                start: at,
+                end: at,
+                line,
+                col: mark.column as usize + 1,
+                end_line: line,
+            },
+            content: at,
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    /// The line of offset `at`, which lies on the line of `mark` or before it.
+    fn line_of(&self, at: usize, mark: Mark) -> usize {
+        let mark_at = self.off(mark);
+        let (lo, hi) = (at.min(mark_at), at.max(mark_at));
+        let between = &self.text[self.local(lo)..self.local(hi)];
+        let breaks = count_breaks(between);
+        let line = self.base_line + mark.line as usize;
+        if at <= mark_at {
+            line.saturating_sub(breaks)
+        } else {
+            line + breaks
+        }
+    }
+
+    /// An empty node standing where nothing was written, right after an
+    /// indicator (`:`, `?`, `-`) ending at `at`.
+    fn empty(&mut self, at: usize, mark: Mark) -> Parsed<Node<'a>> {
+        self.empty_at(at, mark, &Props::default())
+    }
+
+    fn scalar(
+        &mut self,
+        props: &Props,
+        start_mark: Mark,
+        marks: (Mark, Mark),
+        value: String,
+        style: ScalarStyle,
+    ) -> Parsed<Node<'a>> {
+        let t = Token_ {
+            start_mark: marks.0,
+            end_mark: marks.1,
+        };
+        self.nodes += 1;
+        let mut span = self.span(start_mark, t.end_mark);
+        let content = self.off(t.start_mark);
+        let style = match style {
+            ScalarStyle::SingleQuoted => Style::SingleQuoted,
+            ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+            ScalarStyle::Literal => Style::Literal,
+            ScalarStyle::Folded => Style::Folded,
+            _ => Style::Plain,
+        };
+        if matches!(style, Style::Literal | Style::Folded) {
+            // The scanner ends a block scalar after the indentation of the line
+            // that follows it; we end it at the start of that line, so that
+            // "after this value" is always a line boundary.
+            let local = &self.text[..self.local(span.end)];
+            if let Some(nl) = local.rfind('\n') {
+                if local[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t') {
+                    span.end = self.base + nl + 1;
+                }
+            }
+        }
+        let value = self.restore_colons(content, span.end, style, value);
+        let plain = style == Style::Plain;
+        if plain && self.flow_depth > 0 && value.contains('?') {
+            // libyaml-safer keeps a `?` inside a plain scalar in a flow
+            // collection; Go ends the scalar there and then fails.
+            return Err(self.error(t.start_mark, "did not find expected ',' or ']' or '}' (a `?` inside a plain scalar in a flow collection)"));
+        }
+        let tag = props.tag.as_deref();
+        let mut text = self.borrow(value, content, span.end, style);
+        let kind = if tag == Some("tag:yaml.org,2002:binary") {
+            let decoded = decode_binary(&text).ok_or_else(|| {
+                self.error(t.start_mark, "!!binary value contains invalid base64 data")
+            })?;
+            text = Cow::Owned(decoded);
+            Kind::Str
+        } else {
+            resolve(tag, plain, &text).map_err(|m| self.error(t.start_mark, m))?
+        };
+        Ok(Node {
+            value: Value::Scalar(Scalar {
+                text,
+                style,
+                tagged: tag.is_some(),
+                kind,
+            }),
+            span,
+            content,
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    /// Put back what the scanner was shown in place of colons and byte
+    /// order marks.
+    fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
+        let (from, to) = (self.local(start), self.local(end));
+        let value = match self.subs.bom_stand_in {
+            Some(c) if self.subs.boms.iter().any(|&b| b >= from && b < to) => {
+                value.replace(c, "\u{feff}")
+            }
+            _ => value,
+        };
+        let inside: Vec<usize> = self
+            .subs
+            .colons
+            .iter()
+            .copied()
+            .filter(|&c| c >= from && c < to)
+            .collect();
+        if inside.is_empty() || style != Style::Plain {
+            return value;
+        }
+        // Plain scalars only fold whitespace: the n-th placeholder byte of
+        // the raw text is the n-th of the value.
+        let raw = &self.text.as_bytes()[from..to];
+        let mut nth = Vec::new();
+        let mut count = 0;
+        for (i, &b) in raw.iter().enumerate() {
+            if inside.contains(&(from + i)) {
+                nth.push(count);
+                count += 1;
+            } else if b == PLACEHOLDER {
+                count += 1;
+            }
+        }
+        let mut out = String::with_capacity(value.len());
+        let mut seen = 0;
+        for c in value.chars() {
+            if c == PLACEHOLDER as char {
+                out.push(if nth.contains(&seen) { ':' } else { c });
+                seen += 1;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// The scanner hands every scalar over as an owned string; where the value
+    /// is exactly its source text (most plain and simple quoted scalars),
+    /// point at the input instead and let the copy go.
+    fn borrow(&self, value: String, content: usize, end: usize, style: Style) -> Cow<'a, str> {
+        if matches!(style, Style::Literal | Style::Folded) || end < content {
+            return Cow::Owned(value);
+        }
+        let raw = &self.text[self.local(content)..self.local(end)];
+        let inner = match style {
+            Style::SingleQuoted | Style::DoubleQuoted if raw.len() >= 2 => &raw[1..raw.len() - 1],
+            _ => raw,
+        };
+        if inner == value {
+            Cow::Borrowed(inner)
+        } else {
+            Cow::Owned(value)
+        }
+    }
+
+    fn enter(&mut self, flow: bool, at: Mark) -> Parsed<()> {
+        let depth = if flow {
+            &mut self.flow_depth
+        } else {
+            &mut self.block_depth
+        };
+        *depth += 1;
+        if *depth > MAX_DEPTH {
+            return Err(self.error(at, format!("exceeded max depth of {MAX_DEPTH}")));
+        }
+        self.nodes += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self, flow: bool) {
+        if flow {
+            self.flow_depth -= 1;
+        } else {
+            self.block_depth -= 1;
+        }
+    }
+
+    fn block_sequence(
+        &mut self,
+        props: &Props,
+        start_mark: Mark,
+        indentless: bool,
+    ) -> Parsed<Node<'a>> {
+        self.enter(false, start_mark)?;
+        let mut items = Vec::new();
+        let mut end = None;
+        loop {
+            let t = self.next()?;
+            match t.data {
+                TokenData::BlockEntry => {
+                    let after = self.off(t.end_mark);
+                    let empty = self.peek_is(|d| {
+                        matches!(d, TokenData::BlockEntry | TokenData::BlockEnd)
+                            || (indentless && matches!(d, TokenData::Key | TokenData::Value))
+                    })?;
+                    let item = if empty {
+                        self.empty(after, t.end_mark)?
+                    } else {
+                        self.node(true, false)?
+                    };
+                    end = Some((item.span.end, item.span.end_line));
+                    items.push(item);
+                }
+                TokenData::BlockEnd if !indentless => break,
+                _ if indentless => {
+                    self.peeked = Some(t);
+                    break;
+                }
+                _ => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "did not find expected '-' indicator (while parsing a block collection)",
+                    ))
+                }
+            }
+        }
+        self.leave(false);
+        let mut span = self.span(start_mark, start_mark);
+        if let Some((e, l)) = end {
+            span.end = e;
+            span.end_line = l;
+        }
+        Ok(Node {
+            value: Value::Seq(items),
+            content: props.start.map_or(span.start, |_| props.end),
+            span,
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    fn block_mapping(&mut self, props: &Props, start_mark: Mark) -> Parsed<Node<'a>> {
+        let open = self.next()?;
+        self.enter(false, open.start_mark)?;
+        let indent = open.start_mark.column as usize;
+        let mut entries: Vec<Entry<'a>> = Vec::new();
+        let mut seen = Seen::default();
+        loop {
+            let t = self.next()?;
+            match t.data {
+                TokenData::Key => {
+                    let start = self.off(t.start_mark);
+                    let explicit = t.end_mark.index > t.start_mark.index;
+                    let key_at = self.off(t.end_mark);
+                    let key = if self.peek_is(|d| {
+                        matches!(d, TokenData::Key | TokenData::Value | TokenData::BlockEnd)
+                    })? {
+                        self.empty(key_at, t.end_mark)?
+                    } else {
+                        self.node(true, true)?
+                    };
+                    let (name, merge) = self.key_name(&key)?;
+                    self.path.push(name.clone());
+                    let (colon, value) = if self.peek_is(|d| matches!(d, TokenData::Value))? {
+                        let v = self.next()?;
+                        let colon = self.off(v.start_mark);
+                        let empty = self.peek_is(|d| {
+                            matches!(d, TokenData::Key | TokenData::Value | TokenData::BlockEnd)
+                        })?;
+                        let value = if empty {
+                            self.empty(colon + 1, v.end_mark)?
+                        } else {
+                            self.node(true, true)?
+                        };
+                        (Some(colon), value)
+                    } else {
+                        (None, self.empty(key.span.end, t.end_mark)?)
+                    };
+                    self.path.pop();
+                    let end = entry_end(&key, colon, &value);
+                    let entry = Entry {
+                        line_break: self.line_end(end),
+                        key,
+                        value,
+                        name,
+                        merge,
+                        explicit,
+                        start,
+                        colon,
+                        end,
+                        comma: None,
+                    };
+                    seen.check(self, &entries, &entry)?;
+                    entries.push(entry);
+                }
+                TokenData::BlockEnd => break,
+                _ => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "did not find expected key (while parsing a block mapping)",
+                    ))
+                }
+            }
+        }
+        self.leave(false);
+        let last = entries.last().expect("a block mapping starts with a key");
+        let (end, end_line) = (
+            last.end,
+            last.value.span.end_line.max(last.key.span.end_line),
+        );
+        let (after, eol) = self.line_after(end, last);
+        let mut span = self.span(start_mark, start_mark);
+        span.end = end;
+        span.end_line = end_line;
+        Ok(Node {
+            value: Value::Map(Map {
+                entries,
+                flow: false,
+                inner: 0..0,
+                indent,
+                after,
+                eol,
+            }),
+            content: self.off(open.start_mark),
+            span,
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    /// The JSON key a mapping key becomes, and whether it is a merge key.
+    fn key_name(&self, key: &Node<'a>) -> Parsed<(Cow<'a, str>, bool)> {
+        let Some(scalar) = key.as_scalar() else {
+            return Err(self.error_at(
+                key.span,
+                "a mapping or sequence as a mapping key; kubectl cannot decode it",
+            ));
+        };
+        if scalar.kind == Kind::Merge {
+            return Ok((Cow::Borrowed(""), true));
+        }
+        match json_key(scalar) {
+            Some(name) => Ok((name, false)),
+            None => Err(self.error_at(key.span, "a null mapping key; kubectl cannot decode it")),
+        }
+    }
+
+    /// The offset of the line break after `at` (past any comment), or the end.
+    fn line_end(&self, at: usize) -> usize {
+        let rest = &self.text[self.local(at)..];
+        self.base + self.local(at) + break_at(rest).map_or(rest.len(), |(i, _)| i)
+    }
+
+    /// The first byte of the line after the one where `end` lies, and the
+    /// line break between them. A block scalar already ends at a line start.
+    fn line_after(&self, end: usize, last: &Entry<'a>) -> (usize, &'static str) {
+        let block_scalar = matches!(&last.value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
+            && last.value.span.end == end
+            && end > last.value.content;
+        let local = self.local(end);
+        if block_scalar && self.text[..local].ends_with(['\n', '\r']) {
+            let eol = if self.text[..local].ends_with("\r\n") {
+                "\r\n"
+            } else if self.text[..local].ends_with('\r') {
+                "\r"
+            } else {
+                "\n"
+            };
+            return (end, eol);
+        }
+        let rest = &self.text[local..];
+        match break_at(rest) {
+            Some((i, brk)) => (
+                end + i + brk.len(),
+                match brk {
+                    "\r\n" => "\r\n",
+                    "\r" => "\r",
+                    _ => "\n",
+                },
+            ),
+            None => (self.base + self.text.len(), "\n"),
+        }
+    }
+
+    fn flow_sequence(&mut self, props: &Props, start_mark: Mark) -> Parsed<Node<'a>> {
+        let open = self.next()?;
+        self.enter(true, open.start_mark)?;
+        let mut items = Vec::new();
+        let mut first = true;
+        let close = loop {
+            if self.peek_is(|d| matches!(d, TokenData::FlowSequenceEnd))? {
+                break self.next()?;
+            }
+            if !first {
+                let t = self.next()?;
+                if !matches!(t.data, TokenData::FlowEntry) {
+                    return Err(self.error(
+                        t.start_mark,
+                        "did not find expected ',' or ']' (while parsing a flow sequence)",
+                    ));
+                }
+                if self.peek_is(|d| matches!(d, TokenData::FlowSequenceEnd))? {
+                    break self.next()?;
+                }
+            }
+            first = false;
+            if self.peek_is(|d| matches!(d, TokenData::Key))? {
+                items.push(self.flow_pair()?);
+            } else {
+                items.push(self.node(false, false)?);
+            }
+        };
+        self.leave(true);
+        let span = self.span(start_mark, close.end_mark);
+        Ok(Node {
+            value: Value::Seq(items),
+            span,
+            content: self.off(open.start_mark),
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    /// `[a: b]`, `[? a : b]`: a single-pair mapping inside a flow sequence.
+    fn flow_pair(&mut self) -> Parsed<Node<'a>> {
+        let t = self.next()?; // the KEY token
+        self.nodes += 1;
+        let start = self.off(t.start_mark);
+        let explicit = t.end_mark.index > t.start_mark.index;
+        let ends = |d: &TokenData| {
+            matches!(
+                d,
+                TokenData::Value | TokenData::FlowEntry | TokenData::FlowSequenceEnd
+            )
+        };
+        let key = if self.peek_is(ends)? {
+            self.empty(self.off(t.end_mark), t.end_mark)?
+        } else {
+            self.node(false, false)?
+        };
+        let (name, merge) = self.key_name(&key)?;
+        let (colon, value) = if self.peek_is(|d| matches!(d, TokenData::Value))? {
+            let v = self.next()?;
+            let colon = self.off(v.start_mark);
+            let value = if self
+                .peek_is(|d| matches!(d, TokenData::FlowEntry | TokenData::FlowSequenceEnd))?
+            {
+                self.empty(colon + 1, v.end_mark)?
+            } else {
+                self.path.push(name.clone());
+                let v = self.node(false, false);
+                self.path.pop();
+                v?
+            };
+            (Some(colon), value)
+        } else {
+            (None, self.empty(key.span.end, t.end_mark)?)
+        };
+        let end = entry_end(&key, colon, &value);
+        let span = Span {
+            start,
+            end,
+            line: self.base_line + t.start_mark.line as usize,
+            col: t.start_mark.column as usize + 1,
+            end_line: value.span.end_line,
+        };
+        let entry = Entry {
+            line_break: self.line_end(end),
+            key,
+            value,
+            name,
+            merge,
+            explicit,
+            start,
+            colon,
+            end,
+            comma: None,
+        };
+        Ok(Node {
+            value: Value::Map(Map {
+                entries: vec![entry],
+                flow: true,
+                inner: start..end,
+                indent: 0,
+                after: end,
+                eol: "\n",
+            }),
+            span,
+            content: start,
+            props: false,
+            aliased: false,
+            anchored: false,
+        })
+    }
+
+    fn flow_mapping(&mut self, props: &Props, start_mark: Mark) -> Parsed<Node<'a>> {
+        let open = self.next()?;
+        self.enter(true, open.start_mark)?;
+        let mut entries: Vec<Entry<'a>> = Vec::new();
+        let mut seen = Seen::default();
+        let close = loop {
+            if self.peek_is(|d| matches!(d, TokenData::FlowMappingEnd))? {
+                break self.next()?;
+            }
+            if let Some(last) = entries.last_mut() {
+                let t = self.next()?;
+                if !matches!(t.data, TokenData::FlowEntry) {
+                    return Err(self.error(
+                        t.start_mark,
+                        "did not find expected ',' or '}' (while parsing a flow mapping)",
+                    ));
+                }
+                last.comma = Some(self.off(t.start_mark));
+                if self.peek_is(|d| matches!(d, TokenData::FlowMappingEnd))? {
+                    break self.next()?;
+                }
+            }
+            let ends = |d: &TokenData| {
+                matches!(
+                    d,
+                    TokenData::Value | TokenData::FlowEntry | TokenData::FlowMappingEnd
+                )
+            };
+            let (start, explicit, key) = if self.peek_is(|d| matches!(d, TokenData::Key))? {
+                let t = self.next()?;
+                let explicit = t.end_mark.index > t.start_mark.index;
+                let key = if self.peek_is(ends)? {
+                    self.empty(self.off(t.end_mark), t.end_mark)?
+                } else {
+                    self.node(false, false)?
+                };
+                (self.off(t.start_mark), explicit, key)
+            } else {
+                // A key with no `:` (`{a, b: c}`): the value is empty.
+                let key = self.node(false, false)?;
+                (key.span.start, false, key)
+            };
+            let (name, merge) = self.key_name(&key)?;
+            let (colon, value) = if self.peek_is(|d| matches!(d, TokenData::Value))? {
+                let v = self.next()?;
+                let colon = self.off(v.start_mark);
+                let value = if self
+                    .peek_is(|d| matches!(d, TokenData::FlowEntry | TokenData::FlowMappingEnd))?
+                {
+                    self.empty(colon + 1, v.end_mark)?
+                } else {
+                    self.path.push(name.clone());
+                    let v = self.node(false, false);
+                    self.path.pop();
+                    v?
+                };
+                (Some(colon), value)
+            } else {
+                let at = key.span.end;
+                let mark = key_end_mark(&key, open.start_mark);
+                (None, self.empty(at, mark)?)
+            };
+            let end = entry_end(&key, colon, &value);
+            let entry = Entry {
+                line_break: self.line_end(end),
+                key,
+                value,
+                name,
+                merge,
+                explicit,
+                start,
+                colon,
+                end,
+                comma: None,
+            };
+            seen.check(self, &entries, &entry)?;
+            entries.push(entry);
+        };
+        self.leave(true);
+        let open_at = self.off(open.start_mark);
+        let close_at = self.off(close.start_mark);
+        let span = self.span(start_mark, close.end_mark);
+        let after = self.line_end(span.end);
+        Ok(Node {
+            value: Value::Map(Map {
+                entries,
+                flow: true,
+                inner: open_at + 1..close_at,
+                indent: open.start_mark.column as usize,
+                after,
+                eol: "\n",
+            }),
+            span,
+            content: open_at,
+            props: props.start.is_some(),
+            aliased: false,
+            anchored: false,
+        })
+    }
+}
+
+/// The marks of a token whose data was moved out.
+struct Token_ {
+    start_mark: Mark,
+    end_mark: Mark,
+}
+
+/// A mark standing for the end of a key, for an empty value placed there.
+fn key_end_mark(key: &Node<'_>, fallback: Mark) -> Mark {
+    let mut m = fallback;
+    m.line = key.span.end_line.saturating_sub(1) as u64;
+    m
+}
+
+/// Where an entry's text ends: after its value, or its `:`, or its key.
+fn entry_end(key: &Node<'_>, colon: Option<usize>, value: &Node<'_>) -> usize {
+    match colon {
+        Some(c) if value.span.end > c => value.span.end,
+        Some(c) => c + 1,
+        None => key.span.end,
+    }
+}
+
+/// Duplicate keys, found in linear time: a small mapping is searched, a
+/// large one indexed.
+#[derive(Default)]
+struct Seen<'a> {
+    index: Option<HashMap<Cow<'a, str>, usize>>,
+}
+
+const INDEX_FROM: usize = 16;
+
+impl<'a> Seen<'a> {
+    fn check(
+        &mut self,
+        b: &Builder<'a, '_>,
+        entries: &[Entry<'a>],
+        entry: &Entry<'a>,
+    ) -> Parsed<()> {
+        if entry.merge {
+            return Ok(());
+        }
+        if self.index.is_none() && entries.len() >= INDEX_FROM {
+            let mut index = HashMap::with_capacity(entries.len() * 2);
+            for (i, e) in entries.iter().enumerate().filter(|(_, e)| !e.merge) {
+                index.insert(e.name.clone(), i);
+            }
+            self.index = Some(index);
+        }
+        let first = match &mut self.index {
+            Some(index) => {
+                let first = index.get(&entry.name).copied();
+                if first.is_none() {
+                    index.insert(entry.name.clone(), entries.len());
+                }
+                first
+            }
+            None => entries
+                .iter()
+                .position(|e| !e.merge && e.name == entry.name),
+        };
+        match first {
+            None => Ok(()),
+            Some(i) => {
+                let mut path = b.path.join(".");
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&entry.name);
+                Err(Failure::Yaml(YamlError::DuplicateKey {
+                    key: path,
+                    line: entry.key.span.line,
+                    col: entry.key.span.col,
+                    first_line: entries[i].key.span.line,
+                }))
+            }
+        }
+    }
+}
+
+/// The first YAML line break in `text` (Go counts NEL, LS and PS as line
+/// breaks too): its offset and text.
+pub fn break_at(text: &str) -> Option<(usize, &str)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => return Some((i, "\n")),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => return Some((i, "\r\n")),
+            b'\r' => return Some((i, "\r")),
+            0xC2 if b.get(i + 1) == Some(&0x85) => return Some((i, &text[i..i + 2])),
+            0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => {
+                return Some((i, &text[i..i + 3]))
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// How many YAML line breaks `text` holds.
+fn count_breaks(mut text: &str) -> usize {
+    let mut n = 0;
+    while let Some((i, brk)) = break_at(text) {
+        n += 1;
+        text = &text[i + brk.len()..];
+    }
+    n
+}
+
+/// `!!binary` as goyaml.v2 decodes it: standard base64 (line breaks
+/// ignored); bytes that are not UTF-8 become U+FFFD on the way to JSON.
+fn decode_binary(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let joined: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(joined)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Flag the written nodes that aliases copy (found by their byte range).
-fn mark_anchored(node: &mut Node<'_>, copied: &[(usize, usize)]) {
+fn mark_anchored(node: &mut Node<'_>, copied: &HashSet<(usize, usize)>) {
     if node.aliased {
         return;
     }
     if copied.contains(&(node.span.start, node.span.end)) {
         node.anchored = true;
     }
-    match &mut node.value {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || match &mut node.value {
         Value::Scalar(_) => {}
         Value::Seq(items) => items.iter_mut().for_each(|n| mark_anchored(n, copied)),
         Value::Map(m) => m.entries.iter_mut().for_each(|e| {
             mark_anchored(&mut e.key, copied);
             mark_anchored(&mut e.value, copied);
         }),
-    }
-}
-
-/// saphyr reports character indices; edits need byte offsets.
-enum CharOffsets {
-    Ascii,
-    /// Byte offset of every character, plus one for the end.
-    Table(Vec<u32>),
-}
-
-impl CharOffsets {
-    fn new(text: &str) -> Self {
-        if text.is_ascii() {
-            CharOffsets::Ascii
-        } else {
-            let mut table: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
-            table.push(text.len() as u32);
-            CharOffsets::Table(table)
-        }
-    }
-
-    fn byte(&self, char_index: usize) -> usize {
-        match self {
-            CharOffsets::Ascii => char_index,
-            CharOffsets::Table(t) => t[char_index.min(t.len() - 1)] as usize,
-        }
-    }
-}
-
-struct Builder<'a> {
-    text: &'a str,
-    base: usize,
-    base_line: usize,
-    offsets: CharOffsets,
-    /// Anchored nodes with their size in nodes.
-    anchors: Vec<Option<(Node<'a>, usize)>>,
-    /// Byte ranges of anchored nodes that some alias copies.
-    copied: Vec<(usize, usize)>,
-    root: Option<Node<'a>>,
-    documents: usize,
-    /// Nodes written in the document.
-    nodes: usize,
-    /// Nodes copied in by aliases.
-    expanded: usize,
-}
-
-/// Aliases may copy in this many nodes before the ratio check starts; a
-/// "billion laughs" document would otherwise take all memory. Go's yaml.v3
-/// refuses such documents too ("excessive aliasing").
-const ALIAS_ALLOWANCE: usize = 10_000;
-/// Past the allowance, copies may be at most this many times the document.
-const ALIAS_RATIO: usize = 10;
-
-enum Frame<'a> {
-    Seq {
-        items: Vec<Node<'a>>,
-        span: Span,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<Entry<'a>>,
-        pending_key: Option<Node<'a>>,
-        span: Span,
-        anchor: usize,
-        flow: bool,
-    },
-}
-
-impl<'a> Builder<'a> {
-    fn span(&self, s: &ParserSpan) -> Span {
-        Span {
-            start: self.base + self.offsets.byte(s.start.index()),
-            end: self.base + self.offsets.byte(s.end.index()),
-            line: self.base_line + s.start.line() - 1,
-            col: s.start.col() + 1,
-            end_line: self.base_line + s.end.line() - 1,
-        }
-    }
-
-    fn syntax(&self, e: &ScanError) -> YamlError {
-        YamlError::Syntax {
-            line: self.base_line + e.marker().line() - 1,
-            col: e.marker().col() + 1,
-            message: e.info().to_string(),
-        }
-    }
-
-    fn run(&mut self) -> Result<(), YamlError> {
-        let mut parser = Parser::new_from_str(self.text);
-        let mut stack: Vec<Frame<'a>> = Vec::new();
-        while let Some(next) = parser.next_event() {
-            let (event, pspan) = next.map_err(|e| self.syntax(&e))?;
-            let span = self.span(&pspan);
-            let done = match event {
-                Event::StreamEnd => break,
-                Event::StreamStart | Event::Nothing | Event::DocumentEnd => None,
-                Event::DocumentStart(_) => {
-                    self.documents += 1;
-                    if self.documents > 1 {
-                        return Err(YamlError::Syntax {
-                            line: span.line,
-                            col: span.col,
-                            message: "a second document starts without a `---` line".into(),
-                        });
-                    }
-                    None
-                }
-                Event::Scalar(text, style, anchor, tag) => {
-                    self.nodes += 1;
-                    let mut span = span;
-                    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                        span.end = self.block_scalar_end(span.end);
-                    }
-                    match style {
-                        ScalarStyle::DoubleQuoted => self.quoted_end(&mut span, b'"'),
-                        ScalarStyle::SingleQuoted => self.quoted_end(&mut span, b'\''),
-                        _ => {}
-                    }
-                    if text.is_empty()
-                        && style == ScalarStyle::Plain
-                        && tag.is_none()
-                        && anchor == 0
-                    {
-                        // An empty value has no text, but saphyr gives the one
-                        // of a key without `:` in a flow mapping (`{a, b: c}`)
-                        // the span of the next token (`, ` or `}`), and edits
-                        // aimed there replaced the separator or the closing
-                        // brace. Nothing is written there: make it empty.
-                        span.end = span.start;
-                        span.end_line = span.line;
-                    }
-                    let text = self.borrow(text, style, span);
-                    let node = Node {
-                        value: Value::Scalar(Scalar {
-                            text,
-                            style: style_of(style),
-                            tagged: tag.is_some(),
-                        }),
-                        span,
-                        aliased: false,
-                        anchored: false,
-                    };
-                    self.remember(anchor, &node);
-                    Some(node)
-                }
-                Event::Alias(id) => {
-                    let Some(Some((target, size))) = self.anchors.get(id) else {
-                        return Err(YamlError::Syntax {
-                            line: span.line,
-                            col: span.col,
-                            message: "alias to an unknown anchor".into(),
-                        });
-                    };
-                    self.expanded += size;
-                    if self.expanded > ALIAS_ALLOWANCE && self.expanded > ALIAS_RATIO * self.nodes {
-                        return Err(YamlError::Syntax {
-                            line: span.line,
-                            col: span.col,
-                            message: format!(
-                                "excessive aliasing: aliases copy in {} nodes for {} written",
-                                self.expanded, self.nodes
-                            ),
-                        });
-                    }
-                    let range = (target.span.start, target.span.end);
-                    let mut node = target.clone();
-                    if !self.copied.contains(&range) {
-                        self.copied.push(range);
-                    }
-                    mark_aliased(&mut node);
-                    node.span = span;
-                    Some(node)
-                }
-                Event::SequenceStart(anchor, _) => {
-                    self.nodes += 1;
-                    stack.push(Frame::Seq {
-                        items: Vec::new(),
-                        span,
-                        anchor,
-                    });
-                    None
-                }
-                Event::MappingStart(anchor, _) => {
-                    self.nodes += 1;
-                    // The start span of a flow mapping holds any anchor or tag,
-                    // the `{` and the blanks after it (`&a { b: c }`); that of a
-                    // block mapping holds at most an anchor or a tag.
-                    let flow = self.opening(span, '{').is_some();
-                    stack.push(Frame::Map {
-                        entries: Vec::new(),
-                        pending_key: None,
-                        span,
-                        anchor,
-                        flow,
-                    });
-                    None
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let frame = stack.pop().expect("parser balances collections");
-                    Some(self.close(frame, span)?)
-                }
-            };
-            if let Some(node) = done {
-                match stack.last_mut() {
-                    None => self.root = Some(node),
-                    Some(Frame::Seq { items, .. }) => items.push(node),
-                    Some(Frame::Map {
-                        entries,
-                        pending_key,
-                        ..
-                    }) => match pending_key.take() {
-                        None => *pending_key = Some(node),
-                        Some(key) => {
-                            check_duplicate(entries, &key)?;
-                            entries.push(Entry { key, value: node });
-                        }
-                    },
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// saphyr ends a block scalar at the next token, indentation included;
-    /// we end it at the start of that line, after any kept trailing newlines,
-    /// so that "after this value" is always a line boundary.
-    fn block_scalar_end(&self, end: usize) -> usize {
-        let local = &self.text[..end - self.base];
-        match local.rfind('\n') {
-            Some(nl) if local[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t') => {
-                self.base + nl + 1
-            }
-            _ => end,
-        }
-    }
-
-    /// The byte offset of the bracket that opens a flow collection, if the
-    /// collection's start span has one.
-    fn opening(&self, span: Span, bracket: char) -> Option<usize> {
-        self.text[span.start - self.base..span.end - self.base]
-            .find(bracket)
-            .map(|i| span.start + i)
-    }
-
-    /// saphyr ends a quoted scalar at the next token, so its span took in the
-    /// blanks and a comment after the closing quote (`"v" # c`): an entry
-    /// appended after such a value landed inside the comment, and rewriting
-    /// the value dropped the comment. End it at the closing quote.
-    fn quoted_end(&self, span: &mut Span, quote: u8) {
-        let local = &self.text[span.start - self.base..span.end - self.base];
-        let bytes = local.as_bytes();
-        // A tag or an anchor may come before the opening quote.
-        let Some(open) = bytes.iter().position(|&b| b == quote) else {
-            return;
-        };
-        let mut i = open + 1;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' if quote == b'"' => i += 2,
-                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
-                b if b == quote => {
-                    let dropped = &local[i + 1..];
-                    span.end_line -= dropped.matches('\n').count();
-                    span.end = span.start + i + 1;
-                    return;
-                }
-                _ => i += 1,
-            }
-        }
-    }
-
-    /// saphyr ends a flow collection written with a trailing comma
-    /// (`{a: b,\n}`) at that comma, so the mapping seemed to end before its
-    /// closing bracket and edits landed inside it. Only blanks, line breaks and
-    /// comments can stand between the two: move the end to the bracket.
-    fn flow_end(&self, end: Span, close: u8) -> Span {
-        let local = &self.text[end.start - self.base..];
-        let mut in_comment = false;
-        let mut lines = 0;
-        for (i, b) in local.bytes().enumerate() {
-            match b {
-                b'\n' => {
-                    in_comment = false;
-                    lines += 1;
-                }
-                _ if in_comment => {}
-                b'#' => in_comment = true,
-                b if b == close => {
-                    return Span {
-                        start: end.start + i,
-                        end: end.start + i + 1,
-                        line: end.line + lines,
-                        col: end.col,
-                        end_line: end.line + lines,
-                    };
-                }
-                _ => {}
-            }
-        }
-        end
-    }
-
-    fn close(&mut self, frame: Frame<'a>, mut end: Span) -> Result<Node<'a>, YamlError> {
-        let (value, start, anchor, flow) = match frame {
-            Frame::Seq {
-                items,
-                span,
-                anchor,
-            } => {
-                let flow = self.opening(span, '[').is_some();
-                if flow {
-                    end = self.flow_end(end, b']');
-                }
-                (Value::Seq(items), span, anchor, flow)
-            }
-            Frame::Map {
-                entries,
-                span,
-                anchor,
-                flow,
-                ..
-            } => {
-                if flow {
-                    end = self.flow_end(end, b'}');
-                }
-                // From just after the `{` (not after the blanks that follow it).
-                let inner = match self.opening(span, '{') {
-                    Some(open) => open + 1..end.start,
-                    None => 0..0,
-                };
-                (
-                    Value::Map(Map {
-                        entries,
-                        flow,
-                        inner,
-                    }),
-                    span,
-                    anchor,
-                    flow,
-                )
-            }
-        };
-        // A block collection ends where its last child ends; the parser's end
-        // mark would sit at the next token, past comments and blank lines.
-        let end_offset = if flow {
-            end.end
-        } else {
-            last_child_end(&value).unwrap_or(start.end)
-        };
-        let end_line = if flow {
-            end.end_line
-        } else {
-            last_child_end_line(&value).unwrap_or(start.end_line)
-        };
-        let node = Node {
-            value,
-            span: Span {
-                end: end_offset,
-                end_line,
-                ..start
-            },
-            aliased: false,
-            anchored: false,
-        };
-        self.remember(anchor, &node);
-        Ok(node)
-    }
-
-    fn remember(&mut self, anchor: usize, node: &Node<'a>) {
-        if anchor == 0 {
-            return;
-        }
-        if self.anchors.len() <= anchor {
-            self.anchors.resize(anchor + 1, None);
-        }
-        self.anchors[anchor] = Some((node.clone(), size_of_tree(node)));
-    }
-
-    /// saphyr hands every scalar over as an owned string; where the value is
-    /// exactly its source text (most plain and simple quoted scalars), point
-    /// at the input instead and let the copy go. Trees of large streams then
-    /// take a fraction of the memory.
-    fn borrow(&self, text: Cow<'a, str>, style: ScalarStyle, span: Span) -> Cow<'a, str> {
-        let Cow::Owned(owned) = &text else {
-            return text;
-        };
-        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) || span.end < span.start {
-            return text;
-        }
-        let raw = &self.text[span.start - self.base..span.end - self.base];
-        let inner = match style {
-            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if raw.len() >= 2 => {
-                &raw[1..raw.len() - 1]
-            }
-            _ => raw,
-        };
-        if inner == owned {
-            Cow::Borrowed(inner)
-        } else {
-            text
-        }
-    }
-}
-
-fn last_child_end(value: &Value<'_>) -> Option<usize> {
-    match value {
-        Value::Scalar(_) => None,
-        Value::Seq(items) => items.last().map(|n| n.span.end),
-        Value::Map(m) => m.entries.last().map(|e| e.value.span.end),
-    }
-}
-
-fn last_child_end_line(value: &Value<'_>) -> Option<usize> {
-    match value {
-        Value::Scalar(_) => None,
-        Value::Seq(items) => items.last().map(|n| n.span.end_line),
-        Value::Map(m) => m.entries.last().map(|e| e.value.span.end_line),
-    }
+    })
 }
 
 fn size_of_tree(node: &Node<'_>) -> usize {
-    1 + match &node.value {
-        Value::Scalar(_) => 0,
-        Value::Seq(items) => items.iter().map(size_of_tree).sum(),
-        Value::Map(m) => m
-            .entries
-            .iter()
-            .map(|e| size_of_tree(&e.key) + size_of_tree(&e.value))
-            .sum(),
-    }
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+        1 + match &node.value {
+            Value::Scalar(_) => 0,
+            Value::Seq(items) => items.iter().map(size_of_tree).sum(),
+            Value::Map(m) => m
+                .entries
+                .iter()
+                .map(|e| size_of_tree(&e.key) + size_of_tree(&e.value))
+                .sum(),
+        }
+    })
 }
 
 fn mark_aliased(node: &mut Node<'_>) {
     node.aliased = true;
-    match &mut node.value {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || match &mut node.value {
         Value::Scalar(_) => {}
         Value::Seq(items) => items.iter_mut().for_each(mark_aliased),
         Value::Map(m) => m.entries.iter_mut().for_each(|e| {
             mark_aliased(&mut e.key);
             mark_aliased(&mut e.value);
         }),
-    }
-}
-
-fn check_duplicate(entries: &[Entry<'_>], key: &Node<'_>) -> Result<(), YamlError> {
-    let Some(k) = key.as_scalar() else {
-        return Ok(());
-    };
-    let is_merge = k.style == Style::Plain && !k.tagged && k.text == "<<";
-    if is_merge {
-        return Ok(());
-    }
-    if let Some(first) = entries
-        .iter()
-        .find(|e| e.key.as_scalar().is_some_and(|s| s.text == k.text))
-    {
-        return Err(YamlError::DuplicateKey {
-            key: k.text.to_string(),
-            line: key.span.line,
-            col: key.span.col,
-            first_line: first.key.span.line,
-        });
-    }
-    Ok(())
-}
-
-fn style_of(style: ScalarStyle) -> Style {
-    match style {
-        ScalarStyle::Plain => Style::Plain,
-        ScalarStyle::SingleQuoted => Style::SingleQuoted,
-        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-        ScalarStyle::Literal => Style::Literal,
-        ScalarStyle::Folded => Style::Folded,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn root(doc: &str) -> Node<'_> {
+        parse_document(doc, 0, 1).unwrap().unwrap()
+    }
 
     #[test]
     fn a_billion_laughs_is_refused_before_it_eats_memory() {
@@ -918,7 +1930,7 @@ mod tests {
     #[test]
     fn modest_aliasing_is_fine() {
         let doc = "base: &b {image: x, env: [{name: A, value: b}]}\none: *b\ntwo: *b\n";
-        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        let root = root(doc);
         assert_eq!(
             root.path(&["two", "image"]).and_then(Node::as_str),
             Some("x")
@@ -929,7 +1941,7 @@ mod tests {
     #[test]
     fn nodes_that_aliases_copy_are_marked_shared() {
         let doc = "a: &x {k: v}\nb: *x\nc: &unused {k: v}\n";
-        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        let root = root(doc);
         assert!(root.get("a").unwrap().shared());
         assert!(root.get("b").unwrap().shared());
         assert!(
@@ -941,10 +1953,148 @@ mod tests {
     #[test]
     fn scalars_borrow_from_the_input_where_they_can() {
         let doc = "a: plain\nb: \"quoted\"\nc: \"esc\\tape\"\n";
-        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        let root = root(doc);
         let text = |k| &root.get(k).unwrap().as_scalar().unwrap().text;
         assert!(matches!(text("a"), Cow::Borrowed("plain")));
         assert!(matches!(text("b"), Cow::Borrowed("quoted")));
         assert_eq!(text("c"), "esc\tape");
+    }
+
+    #[test]
+    fn keys_resolve_as_yaml_1_1_json_keys() {
+        let root = root(
+            "on: a\n0755: b\n1_000: c\n0o17: d\n1.5: e\n1e6: f\n\"on\": g\n!!str off: h\n08: i\n",
+        );
+        let names: Vec<&str> = root
+            .as_map()
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| &*e.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["true", "493", "1000", "15", "1.5", "1e+06", "on", "off", "8"]
+        );
+    }
+
+    #[test]
+    fn tags_decide_what_a_scalar_is() {
+        let root = root("a: !!bool true\nb: !!null\nc: !!str 0755\nd: !!int \"0755\"\ne: \"true\"\nf: !!binary aGk=\n");
+        assert_eq!(root.get_bool("a"), Some(true));
+        assert!(root.get("b").unwrap().is_null());
+        assert_eq!(root.get("c").unwrap().as_scalar().unwrap().kind, Kind::Str);
+        assert_eq!(
+            root.get("d").unwrap().as_scalar().unwrap().kind,
+            Kind::Int(493)
+        );
+        assert_eq!(root.get_bool("e"), None);
+        assert_eq!(root.get_str("f"), Some("hi"));
+        let err = parse_document("a: !!null foo\n", 0, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("!!null") && !err.contains("foo"), "{err}");
+    }
+
+    #[test]
+    fn merge_keys_merge_in_order_as_goyaml_v2_does() {
+        let root = root(
+            "a: own\n<<: {a: merged, b: mb}\nc: first\n<<: {c: m2}\n!!merge <<: {d: tagged}\n\"<<\": {e: quoted}\nf: own\n<<: [{f: x, g: first}, {g: second}]\n",
+        );
+        assert_eq!(root.get_str("a"), Some("merged"));
+        assert_eq!(root.get_str("b"), Some("mb"));
+        assert_eq!(root.get_str("c"), Some("m2"));
+        assert_eq!(root.get_str("d"), Some("tagged"));
+        assert!(root.get("<<").is_some(), "a quoted << is a plain key");
+        assert_eq!(root.get_str("f"), Some("x"));
+        assert_eq!(root.get_str("g"), Some("first"));
+        let pairs: Vec<(&str, &str)> = root
+            .as_map()
+            .unwrap()
+            .pairs()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?)))
+            .collect();
+        assert!(
+            pairs.contains(&("a", "merged")) && pairs.contains(&("g", "first")),
+            "{pairs:?}"
+        );
+    }
+
+    #[test]
+    fn unicode_line_breaks_end_comments() {
+        let r = root("a: 1 # note\u{2028}b: 2\u{85}c: 3\n");
+        assert_eq!(r.get_str("b"), Some("2"));
+        assert_eq!(r.get_str("c"), Some("3"));
+        assert_eq!(root_owned("d: \"x\u{2028}y\u{85}z\"\n"), "x\u{2028}y z");
+    }
+
+    fn root_owned(doc: &str) -> String {
+        parse_document(doc, 0, 1)
+            .unwrap()
+            .unwrap()
+            .get_str("d")
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn colons_before_flow_indicators_stay_in_the_scalar() {
+        let root = root("a: {b: c, x:}\nd: [e:, f]\n");
+        assert!(root.path(&["a", "x:"]).unwrap().is_null());
+        assert_eq!(
+            root.get("d").unwrap().as_seq().unwrap()[0].as_str(),
+            Some("e:")
+        );
+    }
+
+    #[test]
+    fn go_limits_flow_depth_at_ten_thousand() {
+        let deep = |n: usize| format!("x: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert!(parse_document(&deep(10_000), 0, 1).is_ok());
+        let err = parse_document(&deep(10_001), 0, 1).unwrap_err().to_string();
+        assert!(err.contains("max depth"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_linear_time_and_named_by_path() {
+        let mut doc = String::from("a:\n");
+        for i in 0..100_000 {
+            doc.push_str(&format!("  k{i}: v\n"));
+        }
+        assert!(parse_document(&doc, 0, 1).is_ok());
+        doc.push_str("  k5: again\n");
+        let err = parse_document(&doc, 0, 1).unwrap_err().to_string();
+        assert!(err.contains("`a.k5`") && !err.contains("again"), "{err}");
+        let err = parse_document("on: 1\ntrue: 2\n", 0, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`true`"), "{err}");
+    }
+
+    #[test]
+    fn a_second_document_in_one_section_is_refused() {
+        assert!(parse_document("a: 1\r---\rb: 2\r", 0, 1).is_err());
+        assert!(parse_document("a: 1\r---\r", 0, 1).unwrap().is_some());
+        assert!(parse_document("a: 1\r...\r", 0, 1).unwrap().is_some());
+    }
+
+    #[test]
+    fn facts_of_entries() {
+        let doc = "m:\n  ? labels\n  : {a: b}\n  x: 1 # c\n";
+        let root = root(doc);
+        let m = root.get("m").unwrap().as_map().unwrap();
+        assert_eq!(m.indent, 2);
+        assert!(m.entries[0].explicit);
+        assert_eq!(&doc[m.entries[0].start..m.entries[0].start + 1], "?");
+        assert_eq!(&doc[m.entries[0].colon.unwrap()..][..1], ":");
+        assert_eq!(m.after, doc.len());
+        assert_eq!(&doc[m.entries[1].line_break..], "\n");
+        let doc = "{a: 1 , b: }";
+        let flow = super::tests::root(doc);
+        let m = flow.as_map().unwrap();
+        assert_eq!(&doc[m.inner.clone()], "a: 1 , b: ");
+        assert_eq!(m.entries[0].comma, Some(6));
+        assert_eq!(m.entries[1].end, 10);
     }
 }

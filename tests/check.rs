@@ -888,7 +888,7 @@ fn bad_input_exits_2_and_the_good_files_are_still_reported() {
         assert_eq!(r.code, 2, "bad input wins over --fail-on {fail_on}");
         assert!(
             r.err.contains(
-                "broken.yaml: document 1: line 5, column 3: duplicate mapping key `name`"
+                "broken.yaml: document 1: line 5, column 3: duplicate mapping key `metadata.name`"
             ),
             "{}",
             r.err

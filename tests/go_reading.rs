@@ -1,0 +1,346 @@
+//! The stream is read as Go reads it (goyaml.v2 through sigs.k8s.io/yaml, as
+//! kubectl and Helm's kube client decode): one test per way a reader that
+//! differs from Go would judge or stamp something Kubernetes never gets.
+//! Where the meaning matters, the real kubectl confirms the premise.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::oracle;
+use serde_json::Value;
+
+const ADMIN_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: the0-admin}\nstringData: {password: correct-horse}\n";
+
+/// A the0-api Deployment whose container carries `container` (YAML at the
+/// container's indentation, 8 spaces).
+fn api(container: &str) -> String {
+    deployment(
+        "the0-api",
+        "{app.kubernetes.io/name: the0, app.kubernetes.io/component: api}",
+        container,
+    )
+}
+
+/// A Deployment the0's policy does not single out.
+fn web(container: &str) -> String {
+    deployment("web", "{app: web}", container)
+}
+
+fn deployment(name: &str, labels: &str, container: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  labels: {labels}\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        image: the0/api\n{container}"
+    )
+}
+
+struct Run {
+    code: i32,
+    out: Vec<u8>,
+    err: String,
+}
+
+fn render_bytes(input: &[u8]) -> Run {
+    let mut cmd = common::bin();
+    let out = run_bytes(&mut cmd, input);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: out.stdout,
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run_bytes(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().unwrap();
+    out
+}
+
+fn render(input: &str) -> Run {
+    render_bytes(input.as_bytes())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    common::temp_dir(&format!("go-reading-{name}"))
+}
+
+/// kubectl's objects for these bytes.
+fn kubectl(name: &str, bytes: &[u8]) -> Vec<Value> {
+    let dir = scratch(name);
+    let file = dir.join("in.yaml");
+    std::fs::write(&file, bytes).unwrap();
+    oracle::decode(&dir, &[&file]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn find<'v>(objects: &'v [Value], id: &str) -> &'v Value {
+    objects
+        .iter()
+        .find(|o| oracle::object_id(o) == id)
+        .unwrap_or_else(|| panic!("kubectl sees no {id}"))
+}
+
+fn first_env(objects: &[Value]) -> &Value {
+    &find(objects, "Deployment/the0-api")["spec"]["template"]["spec"]["containers"][0]["env"][0]
+}
+
+fn refused_by_policy(input: &str, rule: &str) {
+    let r = render(input);
+    assert_eq!(r.code, 1, "expected {rule}; stderr:\n{}", r.err);
+    assert!(r.out.is_empty(), "nothing on stdout when refusing");
+    assert!(r.err.contains(&format!("error[{rule}]")), "{}", r.err);
+}
+
+fn stamped(input: &str) -> String {
+    let r = render(input);
+    assert_eq!(r.code, 0, "stderr:\n{}", r.err);
+    String::from_utf8(r.out).unwrap()
+}
+
+#[test]
+fn a_merge_key_that_overrides_value_from_gives_a_plain_value() {
+    for merge in ["<<", "!!merge <<"] {
+        let container = format!(
+            "        env:\n        - name: THE0_ADMIN_PASSWORD\n          valueFrom: {{secretKeyRef: {{name: the0-admin, key: password}}}}\n          {merge}: {{valueFrom: null, value: plain-text}}\n"
+        );
+        let input = format!("{ADMIN_SECRET}---\n{}", api(&container));
+        let env = first_env(&kubectl("merge", input.as_bytes())).clone();
+        assert_eq!(env["value"], "plain-text", "premise: Go merges in order");
+        assert!(env.get("valueFrom").is_none_or(Value::is_null), "{env}");
+        refused_by_policy(&input, "admin-password-not-from-secret");
+    }
+}
+
+#[test]
+fn unicode_line_breaks_end_a_comment_and_what_follows_is_read() {
+    for brk in ["\u{2028}", "\u{2029}", "\u{85}"] {
+        let container = format!(
+            "        env: # note{brk}        - name: THE0_ADMIN_PASSWORD{brk}          value: plain-text\n"
+        );
+        let input = format!("{ADMIN_SECRET}---\n{}", api(&container));
+        assert_eq!(
+            first_env(&kubectl("breaks", input.as_bytes()))["value"],
+            "plain-text",
+            "premise: Go reads the entry after the line break"
+        );
+        refused_by_policy(&input, "admin-password-not-from-secret");
+    }
+}
+
+#[test]
+fn unicode_line_breaks_in_a_quoted_value_digest_as_go_reads_them() {
+    // Go folds a NEL in a double-quoted scalar to a space and keeps LS.
+    let stamp = |value: &str| {
+        let input = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n  k: \"{value}\"\n---\n{}",
+            web("        envFrom: [{secretRef: {name: s}}]\n")
+        );
+        let out = stamped(&input);
+        let line = out
+            .lines()
+            .find(|l| l.contains("secret-rollout/secret.s"))
+            .unwrap()
+            .to_string();
+        line
+    };
+    assert_eq!(stamp("a\u{85}b"), stamp("a b"));
+    assert_ne!(stamp("a\u{2028}b"), stamp("a b"));
+}
+
+#[test]
+fn tags_are_honoured_on_optional_and_null() {
+    let container = "        env:\n        - name: THE0_ADMIN_PASSWORD\n          valueFrom: {secretKeyRef: {name: the0-admin, key: password}}\n        - name: EXTRA\n          valueFrom: {secretKeyRef: {name: the0-admin, key: absent, optional: !!bool true}}\n";
+    let input = format!("{ADMIN_SECRET}---\n{}", api(container));
+    let r = render(&input);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(!r.err.contains("missing-secret-key"), "{}", r.err);
+}
+
+#[test]
+fn keys_resolve_as_yaml_1_1_so_on_is_true() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {on: x}\n";
+    let with_key = |key: &str| {
+        format!(
+            "{secret}---\n{}",
+            web(&format!("        env:\n        - name: X\n          valueFrom: {{secretKeyRef: {{name: s, key: {key}}}}}\n"))
+        )
+    };
+    let objects = kubectl("on", with_key("'true'").as_bytes());
+    assert_eq!(
+        find(&objects, "Secret/s")["stringData"]["true"],
+        "x",
+        "premise"
+    );
+    let r = render(&with_key("'on'"));
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(r.err.contains("error[missing-secret-key]"), "{}", r.err);
+    assert_eq!(render(&with_key("'true'")).code, 0);
+}
+
+#[test]
+fn any_object_with_items_is_a_list_as_kubectl_expands_it() {
+    for kind in ["List", "DeploymentList", "SecretList"] {
+        let container =
+            "        env:\n        - name: THE0_ADMIN_PASSWORD\n          value: plain-text\n";
+        let item = api(container).replace('\n', "\n  ");
+        let input = format!("apiVersion: v1\nkind: {kind}\nitems:\n- {item}\n");
+        assert_eq!(
+            first_env(&kubectl("list", input.as_bytes()))["value"],
+            "plain-text",
+            "premise: kubectl applies the items of a {kind}"
+        );
+        refused_by_policy(&input, "admin-password-not-from-secret");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_after_a_separator_reads_as_kubectl_reads_it() {
+    // kubectl's stream reader drops the `---` line of every document but the
+    // first piece; Go then skips a byte order mark at the start of the text
+    // it decodes, and reads one anywhere else as text.
+    let deployment = web("        envFrom: [{secretRef: {name: the0-admin}}]\n");
+    let later = format!("{ADMIN_SECRET}---\n\u{feff}{deployment}");
+    let object = find(&kubectl("bom-later", later.as_bytes()), "Deployment/web").clone();
+    assert_eq!(object["apiVersion"], "apps/v1", "premise: {object}");
+    let out = stamped(&later);
+    assert!(out.contains("secret-rollout/secret.the0-admin"), "{out}");
+
+    let first = format!("---\n\u{feff}{deployment}---\n{ADMIN_SECRET}");
+    let object = find(&kubectl("bom-first", first.as_bytes()), "Deployment/web").clone();
+    assert!(
+        object.get("apiVersion").is_none() && object.get("\u{feff}apiVersion").is_some(),
+        "premise: {object}"
+    );
+    // An object without apiVersion is no Deployment to us either.
+    assert_eq!(stamped(&first), first);
+}
+
+#[test]
+fn utf16_with_a_byte_order_mark_is_read_and_written_back_as_utf16() {
+    let text = format!(
+        "{ADMIN_SECRET}---\n{}",
+        web("        envFrom: [{secretRef: {name: the0-admin}}]\n        args: [\"é\"]\n")
+    );
+    for big_endian in [false, true] {
+        let mut bytes = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        let r = render_bytes(&bytes);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(r.out[..2], bytes[..2], "the byte order mark is kept");
+        let units: Vec<u16> = r.out[2..]
+            .chunks(2)
+            .map(|c| {
+                if big_endian {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        let out = String::from_utf16(&units).unwrap();
+        assert!(out.starts_with(&text[..40]) && out.contains("secret-rollout/secret.the0-admin"));
+        let objects = kubectl("utf16", &r.out);
+        let args =
+            &find(&objects, "Deployment/web")["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert_eq!(args[0], "é");
+    }
+}
+
+#[test]
+fn bytes_that_are_not_utf8_read_as_go_reads_them_and_are_kept() {
+    // kubectl decodes each such byte as U+FFFD; we read the same and copy the
+    // bytes through unchanged.
+    let mut input = b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"a\xffb\"} # \xfe\n---\n".to_vec();
+    input.extend(web("        envFrom: [{secretRef: {name: s}}]\n").as_bytes());
+    let objects = kubectl("utf8", &input);
+    assert_eq!(
+        find(&objects, "Secret/s")["stringData"]["k"],
+        "a\u{fffd}b",
+        "premise"
+    );
+    let r = render_bytes(&input);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.starts_with(&input[..input.len() - 20]),
+        "bytes before the edit are kept"
+    );
+    assert!(
+        r.out.windows(2).any(|w| w == b"\xffb"),
+        "the bad byte is kept"
+    );
+    let stamp_of = |out: &[u8]| {
+        let text = String::from_utf8_lossy(out).into_owned();
+        text.lines()
+            .find(|l| l.contains("secret-rollout/"))
+            .map(str::to_string)
+    };
+    // The digest is that of the value Go reads.
+    let replaced = String::from_utf8_lossy(&input).into_owned();
+    assert_eq!(stamp_of(&r.out), stamp_of(&render(&replaced).out));
+}
+
+#[test]
+fn flow_nesting_deeper_than_256_levels_is_accepted_as_go_accepts_it() {
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    let input = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{}}\nextra: {deep}\n---\n{}",
+        web("        envFrom: [{configMapRef: {name: c}}]\n")
+    );
+    let dir = scratch("deep");
+    let file = dir.join("in.yaml");
+    std::fs::write(&file, &input).unwrap();
+    let status = oracle::kubectl(&dir)
+        .args([
+            "patch", "--local", "--type", "merge", "-p", "{}", "-o", "name", "-f",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "premise: Go reads it");
+    let out = stamped(&input);
+    assert!(out.contains("secret-rollout/configmap.c"), "{out}");
+}
+
+#[test]
+fn errors_name_the_place_never_the_content() {
+    // A one-line JSON Secret: its line holds its values.
+    let input = "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}, \"stringData\": {\"password\": \"hunter2-secret\", \"token\": \"tok-3\" \"x\"}}\n";
+    let r = render(input);
+    assert_eq!(r.code, 2);
+    assert!(r.out.is_empty());
+    assert!(r.err.contains("line 1, column"), "{}", r.err);
+    assert!(
+        r.err.contains("stringData"),
+        "the key path is named: {}",
+        r.err
+    );
+    for secret in ["hunter2", "tok-3"] {
+        assert!(!r.err.contains(secret), "a value leaked: {}", r.err);
+    }
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: !!int hunter2}\n";
+    let r = render(input);
+    assert_eq!(r.code, 2);
+    assert!(!r.err.contains("hunter2"), "{}", r.err);
+}
