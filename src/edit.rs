@@ -2,13 +2,17 @@
 //! annotations by splicing bytes, and copy every other byte as it was.
 //!
 //! Re-serializing a YAML tree changes meaning in ways Go's parser notices
-//! (`on` → `"on"`, `0644` → `"0644"`), so we never do it.
+//! (`on` → `"on"`, `0644` → `"0644"`), so we never do it. Where an edit goes
+//! comes from facts the tree recorded while parsing ([`Map`], [`Entry`]:
+//! where each entry starts and ends, its `:` and `,`, the column of a block
+//! mapping's keys, where its last line ends and with which line break), not
+//! from scanning the text around a span again.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::stamp::is_ours;
-use crate::yaml::{Entry, Map, Node, Style, Value};
+use crate::yaml::{break_at, Entry, Map, Node, Style, Value};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edit {
@@ -77,15 +81,20 @@ pub fn annotations(
     let Some(tmap) = template.as_map() else {
         return Err(refuse(template, "the pod template is not a mapping"));
     };
-    let Some(meta_entry) = tmap.entry("metadata") else {
-        if desired.is_empty() {
-            return Ok(vec![]);
+    let meta_entry = match own_entry(tmap, "metadata") {
+        Own::Absent => {
+            if desired.is_empty() {
+                return Ok(vec![]);
+            }
+            if template.shared() {
+                return Err(refuse(template, SHARED));
+            }
+            let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
+            return Ok(vec![insert(text, tmap, "metadata", value)]);
         }
-        if tmap.get("metadata").is_some() || template.shared() {
-            return Err(refuse(template, SHARED));
-        }
-        let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
-        return Ok(vec![insert(text, tmap, "metadata", value)]);
+        Own::Shared if desired.is_empty() => return Ok(vec![]),
+        Own::Shared => return Err(refuse(template, SHARED)),
+        Own::Here(e) => e,
     };
     let metadata = &meta_entry.value;
     if metadata.is_null() {
@@ -96,7 +105,7 @@ pub fn annotations(
             return Err(refuse(metadata, SHARED));
         }
         let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
-        return Ok(vec![fill_null(text, meta_entry, tmap.flow, &value)]);
+        return Ok(vec![fill_null(text, tmap, meta_entry, &value)]);
     }
     let Some(mmap) = metadata.as_map() else {
         return Err(refuse(
@@ -104,19 +113,24 @@ pub fn annotations(
             "the pod template's metadata is not a mapping",
         ));
     };
-    let Some(ann_entry) = mmap.entry("annotations") else {
-        if desired.is_empty() {
-            return Ok(vec![]);
+    let ann_entry = match own_entry(mmap, "annotations") {
+        Own::Absent => {
+            if desired.is_empty() {
+                return Ok(vec![]);
+            }
+            if metadata.shared() {
+                return Err(refuse(metadata, SHARED));
+            }
+            return Ok(vec![insert(
+                text,
+                mmap,
+                "annotations",
+                Nested::Entries(desired),
+            )]);
         }
-        if mmap.get("annotations").is_some() || metadata.shared() {
-            return Err(refuse(metadata, SHARED));
-        }
-        return Ok(vec![insert(
-            text,
-            mmap,
-            "annotations",
-            Nested::Entries(desired),
-        )]);
+        Own::Shared if desired.is_empty() => return Ok(vec![]),
+        Own::Shared => return Err(refuse(metadata, SHARED)),
+        Own::Here(e) => e,
     };
     let annotations = &ann_entry.value;
     if annotations.is_null() {
@@ -128,8 +142,8 @@ pub fn annotations(
         }
         return Ok(vec![fill_null(
             text,
+            mmap,
             ann_entry,
-            mmap.flow,
             &Nested::Entries(desired),
         )]);
     }
@@ -140,6 +154,25 @@ pub fn annotations(
         ));
     };
     reconcile(text, annotations, amap, desired).map_err(|reason| refuse(annotations, &reason))
+}
+
+/// How a mapping holds a key an edit goes into.
+enum Own<'t, 'a> {
+    /// Not at all: we add it.
+    Absent,
+    /// Written here, and what Go decodes.
+    Here(&'t Entry<'a>),
+    /// Supplied or overridden by a merge key: an edit here would be lost, or
+    /// change every mapping the merged one is copied into.
+    Shared,
+}
+
+fn own_entry<'t, 'a>(map: &'t Map<'a>, key: &str) -> Own<'t, 'a> {
+    match (map.own(key), map.get(key)) {
+        (Some(e), _) => Own::Here(e),
+        (None, None) => Own::Absent,
+        (None, Some(_)) => Own::Shared,
+    }
 }
 
 /// New content to write under a key.
@@ -185,6 +218,8 @@ fn entry_text(key: &str, value: &str) -> String {
     format!("{key}: {}", quote(value))
 }
 
+/// Double-quoted for Go: everything but printable ASCII escaped, so no line
+/// break Go knows (NEL, LS, PS) and no byte order mark is written raw.
 fn quote(value: &str) -> String {
     let mut s = String::with_capacity(value.len() + 2);
     s.push('"');
@@ -200,134 +235,90 @@ fn quote(value: &str) -> String {
     s
 }
 
-/// The line ending used around `at`.
+/// The line break at `at` as text to write again; Unicode line breaks are
+/// answered with `\n`, which every reader takes.
 fn eol_at(text: &str, at: usize) -> &'static str {
-    let line_end = text[at..].find('\n').map(|i| at + i);
-    let prev_end = text[..at].rfind('\n');
-    let crlf = |nl: usize| nl > 0 && text.as_bytes()[nl - 1] == b'\r';
-    if line_end.is_some_and(crlf) || prev_end.is_some_and(crlf) {
-        "\r\n"
-    } else {
-        "\n"
+    match break_at(&text[at..]).filter(|(i, _)| *i == 0) {
+        Some((_, "\r\n")) => "\r\n",
+        Some((_, "\r")) => "\r",
+        _ => "\n",
     }
 }
 
-/// The byte after the `:` that follows a key ending at `key_end`; `None` for
-/// a key written without one (`{a, b: c}`). It used to answer one byte past
-/// the key then, which is after the `,` or `}` that follows it.
-fn after_colon(text: &str, key_end: usize) -> Option<usize> {
-    let rest = &text[key_end..];
-    let i = rest.find(|c: char| c != ' ' && c != '\t')?;
-    rest[i..].starts_with(':').then_some(key_end + i + 1)
-}
-
-fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |i| i + 1)
-}
-
-/// The first byte after the line on which a value ends.
-fn after_line(text: &str, end: usize) -> Option<usize> {
-    if end == 0 || text.as_bytes()[end - 1] == b'\n' {
-        return Some(end);
-    }
-    text[end..].find('\n').map(|i| end + i + 1)
-}
-
-/// 0-based column of a node, in bytes; indentation is spaces, so it matches.
-fn indent_of(text: &str, node: &Node<'_>) -> usize {
-    node.span.start - line_start(text, node.span.start)
-}
-
-/// Only spaces before the node on its line: it starts its own line.
-fn starts_line(text: &str, node: &Node<'_>) -> bool {
-    text[line_start(text, node.span.start)..node.span.start]
-        .bytes()
-        .all(|b| b == b' ')
+/// The text before `at` ends with a line break.
+fn after_break(text: &str, at: usize) -> bool {
+    text[..at].ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
 }
 
 /// Add `key: value` as the last entry of a mapping that lacks `key`.
 fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Edit {
     if map.flow {
-        return flow_insert(text, map, &format!("{key}: {}", value.flow()));
+        return flow_insert(map, &format!("{key}: {}", value.flow()));
     }
     block_insert(text, map, &Nested::Key(key, Box::new(value)))
 }
 
-/// Append to a block mapping, on the lines after its last value, at the
-/// indentation of its keys.
+/// Append to a block mapping, on the lines after its last line, at the
+/// column of its keys.
 fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
-    let last = map.entries.last().expect("block mappings have entries");
-    let indent = indent_of(text, &map.entries[0].key);
-    let eol = eol_at(text, last.value.span.start);
     let mut out = String::new();
-    let Some(at) = after_line(text, last.value.span.end) else {
-        // The stream ends on the last value's line, without a final newline.
-        // Start our lines with a newline and end them without one, so the
+    let at = map.after;
+    if !after_break(text, at) {
+        // The stream ends on the mapping's last line, without a final line
+        // break. Start our lines with one and end them without, so the
         // output ends the way the input did (and a second run finds it so).
-        out.push_str(eol);
-        content.block(indent, eol, &mut out);
-        out.truncate(out.len() - eol.len());
-        return Edit {
-            range: text.len()..text.len(),
-            text: out,
-        };
-    };
-    content.block(indent, eol, &mut out);
+        out.push_str(map.eol);
+        content.block(map.indent, map.eol, &mut out);
+        out.truncate(out.len() - map.eol.len());
+    } else {
+        content.block(map.indent, map.eol, &mut out);
+    }
     Edit {
         range: at..at,
         text: out,
     }
 }
 
-/// Give content to `key:` / `key: null` / `key: ~`.
-/// `in_flow`: the entry belongs to a flow mapping, where a key may start a
-/// line but a block value cannot follow it.
-fn fill_null(text: &str, entry: &Entry<'_>, in_flow: bool, value: &Nested<'_>) -> Edit {
-    let mut span = entry.value.span;
-    let explicit = span.end > span.start;
-    if !explicit {
-        // saphyr places an empty value at the `:`; ours goes after it.
-        let Some(at) = after_colon(text, entry.key.span.end) else {
-            // A key without `:` in a flow mapping (`{metadata, spec: …}`).
-            let at = entry.key.span.end;
-            return Edit {
-                range: at..at,
-                text: format!(": {}", value.flow()),
-            };
+/// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.
+fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
+    let written = entry.value.span.end > entry.value.span.start;
+    if written {
+        // Replace the null, its tag included.
+        return Edit {
+            range: entry.value.span.start..entry.value.span.end,
+            text: value.flow(),
         };
-        span.start = at;
-        span.end = at;
     }
-    let in_block = !in_flow && starts_line(text, &entry.key) && !explicit;
-    if in_block {
+    match (entry.colon, map.flow) {
+        // `{metadata, spec: …}`: a key without `:`.
+        (None, true) => Edit {
+            range: entry.end..entry.end,
+            text: format!(": {}", value.flow()),
+        },
+        (Some(colon), true) => Edit {
+            range: colon + 1..colon + 1,
+            text: format!(" {}", value.flow()),
+        },
+        // `? annotations` alone: the value goes on a `:` line of its own.
+        (None, false) => {
+            let eol = eol_at(text, entry.line_break);
+            Edit {
+                range: entry.line_break..entry.line_break,
+                text: format!("{eol}{}: {}", " ".repeat(map.indent), value.flow()),
+            }
+        }
         // `annotations:` followed by nothing: continue as a block. Our lines
         // start at the end of the key's line, so a comment after the colon
         // stays on the key's line instead of trailing our first entry.
-        let eol = eol_at(text, span.start);
-        let at = text[span.start..]
-            .find('\n')
-            .map_or(text.len(), |i| span.start + i);
-        let at = if text[..at].ends_with('\r') {
-            at - 1
-        } else {
-            at
-        };
-        let mut out = String::from(eol);
-        value.block(indent_of(text, &entry.key) + 2, eol, &mut out);
-        out.truncate(out.len() - eol.len());
-        Edit {
-            range: at..at,
-            text: out,
-        }
-    } else if explicit {
-        Edit {
-            range: span.start..span.end,
-            text: value.flow(),
-        }
-    } else {
-        Edit {
-            range: span.start..span.start,
-            text: format!(" {}", value.flow()),
+        (Some(_), false) => {
+            let eol = eol_at(text, entry.line_break);
+            let mut out = String::from(eol);
+            value.block(map.indent + 2, eol, &mut out);
+            out.truncate(out.len() - eol.len());
+            Edit {
+                range: entry.line_break..entry.line_break,
+                text: out,
+            }
         }
     }
 }
@@ -337,18 +328,18 @@ fn is_inline_scalar(node: &Node<'_>) -> bool {
     matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
 }
 
-fn flow_insert(text: &str, map: &Map<'_>, entry: &str) -> Edit {
+/// An entry whose text ends with its `:` (an empty value): a `,` written
+/// right after it would make Go read `k:,` as the key `k:`.
+fn ends_with_colon(e: &Entry<'_>) -> bool {
+    e.colon.is_some_and(|c| e.end == c + 1)
+}
+
+fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
     match map.entries.last() {
-        // After the last entry's text: an empty value sits at the `:` (or
-        // before the `,` of a key without one), so its span end would put us
-        // between the key and its colon.
-        Some(last) => {
-            let at = flow_entry_end(text, last);
-            Edit {
-                range: at..at,
-                text: format!("{}{entry}", flow_separator(&text[..at])),
-            }
-        }
+        Some(last) => Edit {
+            range: last.end..last.end,
+            text: format!("{}{entry}", flow_separator(ends_with_colon(last))),
+        },
         None => Edit {
             range: map.inner.start..map.inner.start,
             text: entry.to_string(),
@@ -366,20 +357,20 @@ fn reconcile(
     let ours: Vec<&Entry<'_>> = map
         .entries
         .iter()
-        .filter(|e| e.key.as_str().is_some_and(is_ours))
+        .filter(|e| !e.merge && is_ours(&e.name))
         .collect();
     let current: BTreeMap<&str, &str> = ours
         .iter()
-        .map(|e| (e.key.as_str().unwrap_or(""), e.value.as_str().unwrap_or("")))
+        .map(|e| (&*e.name, e.value.as_str().unwrap_or("")))
         .collect();
     let wanted: BTreeMap<&str, &str> = desired
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    if current == wanted {
+    if current == wanted && !map.entries.iter().any(|e| e.merge) {
         return Ok(vec![]);
     }
-    if node.shared() {
+    if node.shared() || map.entries.iter().any(|e| e.merge) {
         return Err(SHARED.into());
     }
     if map.flow {
@@ -389,20 +380,18 @@ fn reconcile(
     let mut missing: BTreeMap<String, String> = desired.clone();
     let others = map.entries.len() - ours.len();
     for e in &ours {
-        let key = e.key.as_str().unwrap_or("");
+        let key = &*e.name;
         match missing.remove(key) {
             Some(value) if e.value.as_str() == Some(value.as_str()) => {}
-            Some(value) if is_inline_scalar(&e.value) => {
+            Some(value) if is_inline_scalar(&e.value) && !e.explicit => {
                 let span = e.value.span;
                 let (range, lead) = if span.start < span.end {
                     (span.start..span.end, "")
                 } else {
-                    // An empty value: saphyr places it at the `:`, and a value
-                    // written there went before the colon, into the key. Ours
-                    // goes after the colon (or brings one).
-                    match after_colon(text, e.key.span.end) {
-                        Some(at) => (at..at, " "),
-                        None => (e.key.span.end..e.key.span.end, ": "),
+                    // An empty value: ours goes after the colon (or brings one).
+                    match e.colon {
+                        Some(c) => (c + 1..c + 1, " "),
+                        None => (e.end..e.end, ": "),
                     }
                 };
                 edits.push(Edit {
@@ -412,21 +401,22 @@ fn reconcile(
             }
             keep => {
                 // Remove the whole entry line(s); a replacement is re-added below.
-                if !starts_line(text, &e.key) {
+                if !e.own_line {
                     return Err("an annotation of ours does not start its own line".into());
                 }
-                let from = line_start(text, e.key.span.start);
-                let eol = eol_at(text, e.key.span.start);
+                let from = e.start - map.indent;
+                let eol = eol_at(text, e.line_break);
                 let line = |value: &str| {
-                    let pad = " ".repeat(indent_of(text, &e.key));
+                    let pad = " ".repeat(map.indent);
                     format!("{pad}{}{eol}", entry_text(key, value))
                 };
-                let Some(to) = after_line(text, e.value.span.end) else {
+                if e.next_line == e.line_break {
+                    // The stream ends on this entry's line, without a break.
                     edits_to_end(&mut edits, text, map, from, keep.as_deref().map(line), eol);
                     continue;
-                };
+                }
                 edits.push(Edit {
-                    range: from..to,
+                    range: from..e.next_line,
                     text: keep.as_deref().map(line).unwrap_or_default(),
                 });
             }
@@ -439,16 +429,13 @@ fn reconcile(
         // Every entry goes: leave an empty mapping, not a dangling key.
         let first = &map.entries[0];
         let last = map.entries.last().expect("not empty");
-        // Not the value's span end: an empty value sits at the `:`, and
-        // cutting up to it left `{}:`.
-        let end = flow_entry_end(text, last);
-        let eol = if end > 0 && text.as_bytes()[end - 1] == b'\n' {
-            eol_at(text, first.key.span.start)
+        let eol = if after_break(text, last.end) {
+            eol_at(text, last.line_break)
         } else {
             ""
         };
         return Ok(vec![Edit {
-            range: first.key.span.start..end,
+            range: first.start..last.end,
             text: format!("{{}}{eol}"),
         }]);
     }
@@ -466,7 +453,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
         let Value::Scalar(scalar) = &p.value.value else {
             continue;
         };
-        let rewritten = edits.iter().any(|e| e.range.contains(&p.key.span.start));
+        let rewritten = edits.iter().any(|e| e.range.contains(&p.start));
         if !matches!(scalar.style, Style::Literal | Style::Folded) || rewritten {
             continue;
         }
@@ -484,7 +471,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
         // only makes us careful).
         let header = &text[p.value.content..p.value.span.end];
         let keep = header[..header.find(['\n', '\r']).unwrap_or(header.len())].contains('+');
-        let indent = indent_of(text, &p.key);
+        let indent = map.indent;
         let exposed = text[at..].lines().find_map(|line| {
             let line = line.trim_end_matches('\r');
             let content = line.trim_start_matches([' ', '\t']);
@@ -495,7 +482,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
             }
         });
         if exposed == Some(true) {
-            let eol = eol_at(text, p.key.span.start);
+            let eol = eol_at(text, p.line_break);
             edits[first].text = format!("{}#{eol}", " ".repeat(indent));
         }
     }
@@ -531,15 +518,22 @@ fn edits_to_end(
             p.value.span.end == range.start
                 && matches!(&p.value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
         });
-        if let Some(p) = block_scalar {
-            out = format!("{}#", " ".repeat(indent_of(text, &p.key)));
+        if block_scalar.is_some() {
+            out = format!("{}#", " ".repeat(map.indent));
         } else {
-            let before = &text[..range.start];
-            let before = before.strip_suffix('\n').unwrap_or(before);
-            range.start = before.strip_suffix('\r').unwrap_or(before).len();
+            range.start = without_final_break(&text[..range.start]).len();
         }
     }
     edits.push(Edit { range, text: out });
+}
+
+/// `text` without the line break it ends with, if any.
+fn without_final_break(text: &str) -> &str {
+    if let Some(t) = text.strip_suffix("\r\n") {
+        return t;
+    }
+    text.strip_suffix(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .unwrap_or(text)
 }
 
 /// A flow mapping is edited between its braces with the fewest changes: a
@@ -551,17 +545,14 @@ fn edits_to_end(
 /// its comments.
 fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -> Edit {
     let entries = &map.entries;
-    let ends: Vec<usize> = entries.iter().map(|e| flow_entry_end(text, e)).collect();
-    let body_start = entries
-        .first()
-        .map_or(map.inner.start, |e| e.key.span.start);
-    let body_end = ends.last().copied().unwrap_or(map.inner.start);
+    let body_start = entries.first().map_or(map.inner.start, |e| e.start);
+    let body_end = entries.last().map_or(map.inner.start, |e| e.end);
     let mut missing = desired.clone();
     let mut out = String::new();
     let mut last_kept: Option<usize> = None;
     for (i, e) in entries.iter().enumerate() {
-        let own = &text[e.key.span.start..ends[i]];
-        let piece = match e.key.as_str().filter(|k| is_ours(k)) {
+        let own = &text[e.start..e.end];
+        let piece = match Some(&*e.name).filter(|k| !e.merge && is_ours(k)) {
             None => own.to_string(),
             Some(key) => match missing.remove(key) {
                 None => continue,
@@ -571,23 +562,25 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
         };
         if let Some(j) = last_kept {
             // The separator that followed the previous kept entry.
-            out.push_str(&text[ends[j]..entries[j + 1].key.span.start]);
+            out.push_str(&text[entries[j].end..entries[j + 1].start]);
         }
         out.push_str(&piece);
         last_kept = Some(i);
     }
+    let kept_ends_with_colon = |out: &str, j: Option<usize>| {
+        j.is_some_and(|j| ends_with_colon(&entries[j]) && out.ends_with(':'))
+    };
     for (key, value) in &missing {
         if !out.is_empty() {
-            out.push_str(flow_separator(&out));
+            let colon = kept_ends_with_colon(&out, last_kept);
+            out.push_str(flow_separator(colon));
         }
         out.push_str(&entry_text(key, value));
+        last_kept = None;
     }
     if out.is_empty() {
-        // Every entry went: leave `{}`. Cutting only the entries would leave
-        // the line breaks, as in `{\n  \n}`, whose closing brace our parser
-        // refuses at the key's column (Go takes it), so the second run would
-        // fail. Comments between the braces go with the entries, as they do
-        // when a block mapping is emptied.
+        // Every entry went: leave `{}`. Comments between the braces go with
+        // the entries, as they do when a block mapping is emptied.
         return Edit {
             range: map.inner.clone(),
             text: out,
@@ -597,19 +590,32 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
         // The entries after the last kept one were cut: keep what followed it
         // (a comment on its line) without the comma, and without the line the
         // cut entry stood on when the closing brace has a line of its own.
-        let sep = &text[ends[j]..entries[j + 1].key.span.start];
-        let tail = without_flow_comma(sep);
-        let closing_on_own_line = text[body_end..map.inner.end]
-            .trim_start_matches([' ', '\t'])
-            .starts_with(['\r', '\n']);
-        let tail = match tail.rfind('\n') {
-            Some(nl) if closing_on_own_line => tail[..nl].trim_end_matches('\r'),
-            Some(_) => &tail,
-            None => tail.trim_end_matches([' ', '\t']),
+        let sep_start = entries[j].end;
+        let sep = &text[sep_start..entries[j + 1].start];
+        let tail = match entries[j].comma {
+            Some(c) => format!("{}{}", &sep[..c - sep_start], &sep[c - sep_start + 1..]),
+            None => sep.to_string(),
         };
-        out.push_str(tail);
+        let closing = text[body_end..map.inner.end].trim_start_matches([' ', '\t', ',']);
+        let closing_on_own_line = break_at(closing).is_some_and(|(i, _)| i == 0);
+        let tail = match break_at(&tail).map(|(i, _)| i) {
+            Some(_) if closing_on_own_line => {
+                let last_break = tail
+                    .char_indices()
+                    .filter(|(i, _)| break_at(&tail[*i..]).is_some_and(|(k, _)| k == 0))
+                    .map(|(i, _)| i)
+                    .last()
+                    .expect("there is a break");
+                tail[..last_break].to_string()
+            }
+            Some(_) => tail,
+            None => tail.trim_end_matches([' ', '\t']).to_string(),
+        };
+        out.push_str(&tail);
     }
-    if out.ends_with(':') && !text[body_end..].starts_with([' ', '\t', '\r', '\n']) {
+    if kept_ends_with_colon(&out, last_kept)
+        && !text[body_end..].starts_with([' ', '\t', '\r', '\n'])
+    {
         // The last entry kept has an empty value (`k: ` before a cut entry);
         // `k:}` would be the key `k:` to Go.
         out.push(' ');
@@ -620,44 +626,196 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
     }
 }
 
-/// The separator to write after flow text `before`. After an empty value
-/// (`{k: }`) the `:` needs a blank after it: Go reads a plain `k:,` as the key
-/// `k:`.
-fn flow_separator(before: &str) -> &'static str {
-    if before.ends_with(':') {
+/// The separator to write after a flow entry. After an empty value (`{k: }`)
+/// the `:` needs a blank after it: Go reads a plain `k:,` as the key `k:`.
+fn flow_separator(after_colon: bool) -> &'static str {
+    if after_colon {
         " , "
     } else {
         ", "
     }
 }
 
-/// The text between two flow entries without its `,` indicator (a comma in
-/// a comment there is text, not the separator).
-fn without_flow_comma(sep: &str) -> String {
-    let mut in_comment = false;
-    for (i, c) in sep.char_indices() {
-        match c {
-            '#' => in_comment = true,
-            '\n' => in_comment = false,
-            ',' if !in_comment => return format!("{}{}", &sep[..i], &sep[i + 1..]),
-            _ => {}
-        }
-    }
-    sep.to_string()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_document;
 
-/// Where an entry's text ends: after its value or, for an entry whose value
-/// is empty (`{a, b: c}`, `{a: , b: c}`, `a:`), after its key and any `:`.
-fn flow_entry_end(text: &str, e: &Entry<'_>) -> usize {
-    let value = e.value.span;
-    if value.end > value.start && value.start >= e.key.span.end {
-        return value.end;
+    const KEY: &str = "secret-rollout/secret.s";
+
+    /// Stamp the mapping at `template:` of `doc` with our one key (or none)
+    /// and return the text; a second pass must find nothing to do.
+    fn stamp(doc: &str, want: Option<&str>) -> Result<String, String> {
+        let desired: BTreeMap<String, String> = want
+            .map(|v| (KEY.to_string(), v.to_string()))
+            .into_iter()
+            .collect();
+        let root = parse_document(doc, 0, 1).unwrap().unwrap();
+        let template = root.get("template").expect("a template: key");
+        let mut edits = annotations(doc, template, &desired).map_err(|e| e.reason)?;
+        let out = apply(doc, &mut edits);
+        let again = parse_document(&out, 0, 1)
+            .unwrap_or_else(|e| panic!("output does not parse: {e}\n{out}"))
+            .unwrap();
+        let left = annotations(&out, again.get("template").unwrap(), &desired).unwrap();
+        assert!(left.is_empty(), "a second run edits again: {left:?}\n{out}");
+        Ok(out)
     }
-    let rest = &text[e.key.span.end..];
-    let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    if rest[gap..].starts_with(':') {
-        e.key.span.end + gap + 1
-    } else {
-        e.key.span.end
+
+    fn case(doc: &str, expected: &str) {
+        assert_eq!(stamp(doc, Some("v")).unwrap(), expected, "input:\n{doc}");
+    }
+
+    #[test]
+    fn adds_metadata_and_annotations_where_absent() {
+        case(
+            "template:\n  spec: {}\nnext: 1\n",
+            "template:\n  spec: {}\n  metadata:\n    annotations:\n      secret-rollout/secret.s: \"v\"\nnext: 1\n",
+        );
+        case(
+            "template:\n  metadata:\n    labels: {a: b} # c\n  spec: {}\n",
+            "template:\n  metadata:\n    labels: {a: b} # c\n    annotations:\n      secret-rollout/secret.s: \"v\"\n  spec: {}\n",
+        );
+        case(
+            "template: {spec: {}}\n",
+            "template: {spec: {}, metadata: {annotations: {secret-rollout/secret.s: \"v\"}}}\n",
+        );
+        case("template:\n  spec: {}", "template:\n  spec: {}\n  metadata:\n    annotations:\n      secret-rollout/secret.s: \"v\"");
+    }
+
+    #[test]
+    fn fills_null_metadata_and_annotations() {
+        case(
+            "template:\n  metadata:\n    annotations: # ours go below\n  spec: {}\n",
+            "template:\n  metadata:\n    annotations: # ours go below\n      secret-rollout/secret.s: \"v\"\n  spec: {}\n",
+        );
+        case(
+            "template:\n  metadata:\n    annotations: !!null\n",
+            "template:\n  metadata:\n    annotations: {secret-rollout/secret.s: \"v\"}\n",
+        );
+        case(
+            "template:\n  metadata: ~\n",
+            "template:\n  metadata: {annotations: {secret-rollout/secret.s: \"v\"}}\n",
+        );
+        case(
+            "template: {metadata, spec: {}}\n",
+            "template: {metadata: {annotations: {secret-rollout/secret.s: \"v\"}}, spec: {}}\n",
+        );
+        case(
+            "template: {metadata: , spec: {}}\n",
+            "template: {metadata: {annotations: {secret-rollout/secret.s: \"v\"}} , spec: {}}\n",
+        );
+    }
+
+    #[test]
+    fn explicit_keys_are_edited_at_the_column_of_their_indicator() {
+        case(
+            "template:\n  metadata:\n    ? labels\n    : {a: b}\n",
+            "template:\n  metadata:\n    ? labels\n    : {a: b}\n    annotations:\n      secret-rollout/secret.s: \"v\"\n",
+        );
+        case(
+            "template:\n  metadata:\n    ? annotations\n",
+            "template:\n  metadata:\n    ? annotations\n    : {secret-rollout/secret.s: \"v\"}\n",
+        );
+        case(
+            "template:\n  metadata:\n    ? annotations\n    :   team: core\n",
+            "template:\n  metadata:\n    ? annotations\n    :   team: core\n        secret-rollout/secret.s: \"v\"\n",
+        );
+    }
+
+    #[test]
+    fn appends_to_flow_annotations_keeping_every_key() {
+        case(
+            "template:\n  metadata:\n    annotations: {team: core, x:}\n",
+            "template:\n  metadata:\n    annotations: {team: core, x:, secret-rollout/secret.s: \"v\"}\n",
+        );
+        case(
+            "template:\n  metadata:\n    annotations: {team: }\n",
+            "template:\n  metadata:\n    annotations: {team: , secret-rollout/secret.s: \"v\" }\n",
+        );
+        case(
+            "template:\n  metadata:\n    annotations: {}\n",
+            "template:\n  metadata:\n    annotations: {secret-rollout/secret.s: \"v\"}\n",
+        );
+        case(
+            "template:\n  metadata:\n    annotations: {\n      a: b,\n    }\n",
+            "template:\n  metadata:\n    annotations: {\n      a: b, secret-rollout/secret.s: \"v\",\n    }\n",
+        );
+    }
+
+    #[test]
+    fn refreshes_and_removes_our_entries() {
+        case(
+            "template:\n  metadata:\n    annotations:\n      a: b\n      secret-rollout/secret.s: old # note\n",
+            "template:\n  metadata:\n    annotations:\n      a: b\n      secret-rollout/secret.s: \"v\" # note\n",
+        );
+        let gone = stamp(
+            "template:\n  metadata:\n    annotations:\n      secret-rollout/secret.s: old\n      a: b\n",
+            None,
+        );
+        assert_eq!(
+            gone.unwrap(),
+            "template:\n  metadata:\n    annotations:\n      a: b\n"
+        );
+        let emptied = stamp(
+            "template:\n  metadata:\n    annotations:\n      secret-rollout/secret.s: old\n",
+            None,
+        );
+        assert_eq!(
+            emptied.unwrap(),
+            "template:\n  metadata:\n    annotations:\n      {}\n"
+        );
+        let flow = stamp(
+            "template:\n  metadata:\n    annotations: {a: b, secret-rollout/secret.s: old}\n",
+            None,
+        );
+        assert_eq!(
+            flow.unwrap(),
+            "template:\n  metadata:\n    annotations: {a: b}\n"
+        );
+    }
+
+    #[test]
+    fn writes_the_line_breaks_the_mapping_uses() {
+        case(
+            "template:\r  metadata:\r    labels: {a: b}\r",
+            "template:\r  metadata:\r    labels: {a: b}\r    annotations:\r      secret-rollout/secret.s: \"v\"\r",
+        );
+        case(
+            "template:\r\n  spec: {}\r\n",
+            "template:\r\n  spec: {}\r\n  metadata:\r\n    annotations:\r\n      secret-rollout/secret.s: \"v\"\r\n",
+        );
+        // A comment that an LS ends is not where the line ends for Go.
+        case(
+            "template:\n  metadata: # x\u{2028}    labels: {a: b}\n",
+            "template:\n  metadata: # x\u{2028}    labels: {a: b}\n    annotations:\n      secret-rollout/secret.s: \"v\"\n",
+        );
+    }
+
+    #[test]
+    fn refuses_what_merge_keys_or_anchors_share() {
+        for doc in [
+            "base: &m {annotations: {a: b}}\ntemplate:\n  metadata: *m\n",
+            "template:\n  <<: {metadata: {annotations: {a: b}}}\n  spec: {}\n",
+            "template:\n  metadata: {labels: {}}\n  <<: {metadata: {annotations: {a: b}}}\n",
+            "template:\n  metadata:\n    <<: {annotations: {a: b}}\n",
+        ] {
+            let e = stamp(doc, Some("v")).unwrap_err();
+            assert!(e.contains("anchor, alias or merge key"), "{doc}: {e}");
+        }
+        // A merge key that the own entry overrides is harmless.
+        case(
+            "template:\n  <<: {metadata: {annotations: {a: b}}}\n  metadata:\n    labels: {}\n",
+            "template:\n  <<: {metadata: {annotations: {a: b}}}\n  metadata:\n    labels: {}\n    annotations:\n      secret-rollout/secret.s: \"v\"\n",
+        );
+    }
+
+    #[test]
+    fn values_are_quoted_so_go_reads_a_string() {
+        assert_eq!(quote("sha256:ab"), "\"sha256:ab\"");
+        assert_eq!(
+            quote("a\u{2028}b\u{feff}\"\\"),
+            "\"a\\U00002028b\\U0000feff\\\"\\\\\""
+        );
     }
 }

@@ -129,6 +129,11 @@ pub struct Entry<'a> {
     /// The line break that ends the line on which the entry's text ends
     /// (after any comment there), or the end of the text.
     pub line_break: usize,
+    /// The first byte of the line after that one (the end of the text when
+    /// there is none).
+    pub next_line: usize,
+    /// Only spaces stand before the entry on its line.
+    pub own_line: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +288,8 @@ impl<'a> Entry<'a> {
             end: self.end,
             comma: self.comma,
             line_break: self.line_break,
+            next_line: self.next_line,
+            own_line: self.own_line,
         }
     }
 }
@@ -1425,8 +1432,11 @@ impl<'a, 's> Builder<'a, 's> {
                     };
                     self.path.pop();
                     let end = entry_end(&key, colon, &value);
+                    let (line_break, next_line) = self.line_facts(&value, end);
                     let entry = Entry {
-                        line_break: self.line_end(end),
+                        line_break,
+                        next_line,
+                        own_line: self.own_line(start, t.start_mark),
                         key,
                         value,
                         name,
@@ -1455,7 +1465,7 @@ impl<'a, 's> Builder<'a, 's> {
             last.end,
             last.value.span.end_line.max(last.key.span.end_line),
         );
-        let (after, eol) = self.line_after(end, last);
+        let (after, eol) = self.line_after(last);
         let mut span = self.span(start_mark, start_mark);
         span.end = end;
         span.end_line = end_line;
@@ -1496,38 +1506,57 @@ impl<'a, 's> Builder<'a, 's> {
     /// The offset of the line break after `at` (past any comment), or the end.
     fn line_end(&self, at: usize) -> usize {
         let rest = &self.text[self.local(at)..];
-        self.base + self.local(at) + break_at(rest).map_or(rest.len(), |(i, _)| i)
+        at + break_at(rest).map_or(rest.len(), |(i, _)| i)
     }
 
-    /// The first byte of the line after the one where `end` lies, and the
-    /// line break between them. A block scalar already ends at a line start.
-    fn line_after(&self, end: usize, last: &Entry<'a>) -> (usize, &'static str) {
-        let block_scalar = matches!(&last.value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
-            && last.value.span.end == end
-            && end > last.value.content;
+    /// Where the line on which an entry ending at `end` ends breaks, and
+    /// where the next line starts. A block scalar ends at a line start: its
+    /// own last line break is the one.
+    fn line_facts(&self, value: &Node<'a>, end: usize) -> (usize, usize) {
+        let block_scalar = matches!(&value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
+            && value.span.end == end;
         let local = self.local(end);
-        if block_scalar && self.text[..local].ends_with(['\n', '\r']) {
-            let eol = if self.text[..local].ends_with("\r\n") {
-                "\r\n"
-            } else if self.text[..local].ends_with('\r') {
-                "\r"
+        if block_scalar {
+            let before = &self.text[..local];
+            let brk = if before.ends_with("\r\n") {
+                2
+            } else if before.ends_with(['\n', '\r']) {
+                1
             } else {
-                "\n"
+                0
             };
-            return (end, eol);
+            if brk > 0 {
+                return (end - brk, end);
+            }
         }
         let rest = &self.text[local..];
         match break_at(rest) {
-            Some((i, brk)) => (
-                end + i + brk.len(),
-                match brk {
-                    "\r\n" => "\r\n",
-                    "\r" => "\r",
-                    _ => "\n",
-                },
-            ),
-            None => (self.base + self.text.len(), "\n"),
+            Some((i, brk)) => (end + i, end + i + brk.len()),
+            None => (end + rest.len(), end + rest.len()),
         }
+    }
+
+    /// Only spaces before a block entry on its line: the scanner's column
+    /// counts the characters from the line start, so that many bytes back.
+    fn own_line(&self, start: usize, mark: Mark) -> bool {
+        let col = mark.column as usize;
+        let local = self.local(start);
+        local >= col
+            && self.text.as_bytes()[local - col..local]
+                .iter()
+                .all(|&b| b == b' ')
+    }
+
+    /// The first byte of the line after the one where a block mapping ends,
+    /// and the line break between them.
+    fn line_after(&self, last: &Entry<'a>) -> (usize, &'static str) {
+        let brk = &self.text[self.local(last.line_break)..self.local(last.next_line)];
+        let eol = match brk {
+            "\r\n" => "\r\n",
+            "\r" => "\r",
+            _ => "\n",
+        };
+        (last.next_line, eol)
     }
 
     fn flow_sequence(&mut self, props: &Props, start_mark: Mark) -> Parsed<Node<'a>> {
@@ -1613,8 +1642,11 @@ impl<'a, 's> Builder<'a, 's> {
             col: t.start_mark.column as usize + 1,
             end_line: value.span.end_line,
         };
+        let (line_break, next_line) = self.line_facts(&value, end);
         let entry = Entry {
-            line_break: self.line_end(end),
+            line_break,
+            next_line,
+            own_line: false,
             key,
             value,
             name,
@@ -1705,8 +1737,11 @@ impl<'a, 's> Builder<'a, 's> {
                 (None, self.empty(at, mark)?)
             };
             let end = entry_end(&key, colon, &value);
+            let (line_break, next_line) = self.line_facts(&value, end);
             let entry = Entry {
-                line_break: self.line_end(end),
+                line_break,
+                next_line,
+                own_line: false,
                 key,
                 value,
                 name,

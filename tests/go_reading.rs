@@ -344,3 +344,21 @@ fn errors_name_the_place_never_the_content() {
     assert_eq!(r.code, 2);
     assert!(!r.err.contains("hunter2"), "{}", r.err);
 }
+
+#[test]
+fn lone_cr_line_ends_are_read_and_kept() {
+    let input = web("        envFrom: [{secretRef: {name: the0-admin}}]\n").replace('\n', "\r");
+    // One object per `---` section; a CR-only stream is one section.
+    let input = format!("{}\n---\n{input}", ADMIN_SECRET.trim_end());
+    let out = stamped(&input);
+    assert!(out.contains("secret-rollout/secret.the0-admin"), "{out:?}");
+    let section = &out[out.find("---\n").unwrap() + 4..];
+    assert!(
+        !section.contains('\n'),
+        "a LF in a CR-only document: {section:?}"
+    );
+    let objects = kubectl("cr", out.as_bytes());
+    let template = &find(&objects, "Deployment/web")["spec"]["template"];
+    assert!(template["metadata"]["annotations"]["secret-rollout/secret.the0-admin"].is_string());
+    assert_eq!(stamped(&out), out, "a second run changes nothing");
+}
