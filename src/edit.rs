@@ -602,9 +602,9 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
             Some(_) if closing_on_own_line => {
                 let last_break = tail
                     .char_indices()
-                    .filter(|(i, _)| break_at(&tail[*i..]).is_some_and(|(k, _)| k == 0))
+                    .rev()
+                    .find(|(i, _)| break_at(&tail[*i..]).is_some_and(|(k, _)| k == 0))
                     .map(|(i, _)| i)
-                    .last()
                     .expect("there is a break");
                 tail[..last_break].to_string()
             }
