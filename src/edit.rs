@@ -606,7 +606,7 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
                     .find(|(i, _)| break_at(&tail[*i..]).is_some_and(|(k, _)| k == 0))
                     .map(|(i, _)| i)
                     .expect("there is a break");
-                tail[..last_break].to_string()
+                tail[..last_break].trim_end_matches('\r').to_string()
             }
             Some(_) => tail,
             None => tail.trim_end_matches([' ', '\t']).to_string(),
