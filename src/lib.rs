@@ -24,6 +24,9 @@ pub mod stream;
 pub mod workload;
 pub mod yaml;
 
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
 use report::{Finding, Severity};
 
 /// Settings that change what is computed (not how it is shown).
@@ -97,15 +100,65 @@ struct DocFacts<'a> {
     workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
 }
 
-/// Parse a stream and hand its model to `f`. Each document's tree is read
-/// and dropped as soon as it is parsed (in parallel), so memory holds the
-/// facts, not the trees.
-pub fn with_model<'a, R>(
-    text: &'a str,
+/// The Secrets and ConfigMaps that pod templates in the stream name.
+#[derive(Debug, Default)]
+pub struct Referenced {
+    pub secrets: BTreeSet<String>,
+    pub config_maps: BTreeSet<String>,
+}
+
+/// What is done with a document, decided from its sniffed kind.
+enum Plan {
+    /// Read its tree: workloads, Secret producers, lists, and whatever the
+    /// sniff is not certain about.
+    Parse,
+    /// A ConfigMap: read it only if a pod template may name it.
+    Later,
+    /// One object nobody reads (and no Helm hook): copied, never judged.
+    Skip,
+}
+
+fn plan(text: &str, doc: &stream::Document, options: &Options) -> Plan {
+    let Some(sniff) = &doc.sniff else {
+        return Plan::Parse;
+    };
+    let kind = &text[sniff.kind.clone()];
+    let api_version = &text[sniff.api_version.clone()];
+    if sniff.maybe_hook
+        || workload::is_workload_kind(api_version, kind, &options.policy.workload_kinds)
+    {
+        return Plan::Parse;
+    }
+    match (api_version, kind) {
+        ("v1", "ConfigMap") => Plan::Later,
+        _ if inventory::is_source_kind(api_version, kind) => Plan::Parse,
+        _ => Plan::Skip,
+    }
+}
+
+/// Parse a stream and hand its model to `f`. Documents are split and their
+/// kinds sniffed in one pass; only the ones that matter are parsed (in
+/// parallel), and each tree is read and dropped at once, so memory holds
+/// the facts, not the trees.
+pub fn with_model<R>(
+    text: &str,
     options: &Options,
     f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
-    let extra = &options.policy.workload_kinds;
+    with_model_and_sources(text, options, |_| Ok(Vec::new()), f)
+}
+
+/// [`with_model`], with more sources than the stream holds: `extra` learns
+/// which Secrets and ConfigMaps the stream's pod templates name and returns
+/// sources for them (from files, say); they are indexed after the stream's
+/// own, which win a tie.
+pub fn with_model_and_sources<'a, R>(
+    text: &'a str,
+    options: &Options,
+    extra: impl FnOnce(&Referenced) -> Result<Vec<inventory::Source>, InputError>,
+    f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
+) -> Result<R, InputError> {
+    let kinds = &options.policy.workload_kinds;
     let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
         let objects = inventory::objects(std::slice::from_ref(&parsed));
         let mut facts = DocFacts {
@@ -115,13 +168,13 @@ pub fn with_model<'a, R>(
         };
         let wanted = objects.iter().any(|o| {
             inventory::is_source_kind(o.api_version, o.kind)
-                || workload::is_workload_kind(o.api_version, o.kind, extra)
+                || workload::is_workload_kind(o.api_version, o.kind, kinds)
         });
         if !wanted {
             return Ok(facts);
         }
         let sources = inventory::sources(&objects).map_err(InputError::Content)?;
-        let workloads = workload::find(&objects, extra)
+        let workloads = workload::find(&objects, kinds)
             .iter()
             .map(|found| {
                 let site = (found.rollout == workload::Rollout::Rolls)
@@ -133,12 +186,72 @@ pub fn with_model<'a, R>(
         facts.workloads = workloads;
         Ok(facts)
     };
-    let docs = stream::parse_each(text, &read)?;
+    let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
+    let docs = stream::split(text);
+    let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
+        .into_par_iter()
+        .map(|doc| match plan(text, &doc, options) {
+            Plan::Parse => Ok((read(parse(doc)?)?, None)),
+            Plan::Later => Ok((
+                DocFacts {
+                    objects: 1,
+                    ..DocFacts::default()
+                },
+                Some(doc),
+            )),
+            Plan::Skip => Ok((
+                DocFacts {
+                    objects: 1,
+                    ..DocFacts::default()
+                },
+                None,
+            )),
+        })
+        .collect();
+    let mut facts = Vec::with_capacity(first.len());
+    let mut later = Vec::new();
+    for r in first {
+        let (f, doc) = r?;
+        facts.push(f);
+        later.extend(doc);
+    }
+    let mut referenced = Referenced::default();
+    for (w, _) in facts.iter().flat_map(|f| &f.workloads) {
+        for r in &w.refs {
+            match r.target {
+                inventory::TargetKind::Secret => referenced.secrets.insert(r.name.clone()),
+                inventory::TargetKind::ConfigMap => referenced.config_maps.insert(r.name.clone()),
+            };
+        }
+    }
+    // A ConfigMap whose text holds none of the names pods use cannot be one
+    // of them (unless escapes or tags could spell a name).
+    let names =
+        aho_corasick::AhoCorasick::new(referenced.config_maps.iter().filter(|n| !n.is_empty()))
+            .expect("names make an automaton");
+    let maybe_named = |doc: &stream::Document| {
+        doc.sniff.as_ref().is_none_or(|s| s.obfuscated)
+            || (!referenced.config_maps.is_empty() && names.is_match(&text[doc.range.clone()]))
+    };
+    let second: Vec<Result<DocFacts<'a>, InputError>> = later
+        .into_par_iter()
+        .filter(|doc| maybe_named(doc))
+        .map(|doc| {
+            let mut f = read(parse(doc)?)?;
+            // Counted as an object already.
+            f.objects = 0;
+            f.hooks = 0;
+            Ok(f)
+        })
+        .collect();
+    for r in second {
+        facts.push(r?);
+    }
     let mut sources = Vec::new();
     let mut workloads = Vec::new();
     let mut sites = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
-    for doc in docs {
+    for doc in facts {
         objects += doc.objects;
         hooks += doc.hooks;
         sources.extend(doc.sources);
@@ -147,6 +260,9 @@ pub fn with_model<'a, R>(
             sites.push(site);
         }
     }
+    // Stream order decides among sources of the same name, as before.
+    sources.sort_by_key(|s| s.object.doc);
+    sources.extend(extra(&referenced)?);
     let index = inventory::Index::new(&sources, options.namespace.as_deref());
     f(&Model {
         options,
@@ -243,5 +359,50 @@ mod tests {
         assert!(!hooks_only(SERVICE));
         assert!(!hooks_only(""));
         assert!(!hooks_only("# only a comment\n"));
+        // A document we do not parse still counts, and a hook is never missed.
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: c}\n";
+        assert!(!hooks_only(&format!("{HOOK}---\n{crd}")));
+        let hook_crd = format!("{crd}  annotations: {{helm.sh/hook: crd-install}}\n")
+            .replace("metadata: {name: c}\n", "metadata:\n  name: c\n");
+        assert!(hooks_only(&format!("{HOOK}---\n{hook_crd}")));
+    }
+
+    #[test]
+    fn documents_nobody_reads_are_copied_unjudged_and_config_maps_read_when_named() {
+        let bad_cm = |name: &str| {
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\nbinaryData: {{k: not-base64!}}\n")
+        };
+        let pod = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        envFrom: [{configMapRef: {name: used}}]\n";
+        let unused = format!("{}{pod}", bad_cm("other"));
+        assert!(
+            analyze(&unused, &Options::default()).is_ok(),
+            "an unread ConfigMap is not judged"
+        );
+        let used = format!("{}{pod}", bad_cm("used"));
+        let e = analyze(&used, &Options::default()).unwrap_err().to_string();
+        assert!(e.contains("binaryData.k is not valid base64"), "{e}");
+        let mut referenced = None;
+        with_model_and_sources(
+            &used.replace("binaryData: {k: not-base64!}", "data: {}"),
+            &Options::default(),
+            |r| {
+                referenced = Some(r.config_maps.clone());
+                Ok(Vec::new())
+            },
+            |m| {
+                assert_eq!(
+                    m.index
+                        .find(inventory::TargetKind::ConfigMap, "used", None)
+                        .map(|s| s.name.as_str()),
+                    Some("used")
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            referenced.unwrap().into_iter().collect::<Vec<_>>(),
+            ["used"]
+        );
     }
 }

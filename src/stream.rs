@@ -158,12 +158,15 @@ pub struct Document {
     /// The chart template: Helm 3's `# Source:` comment, or Helm 4's
     /// `postrenderer.helm.sh/postrender-filename` annotation.
     pub source: Option<String>,
+    /// What its top-level lines tell for certain, if they do.
+    pub sniff: Option<Sniff>,
 }
 
 const BOM: &str = "\u{feff}";
 
-/// Split `text` into documents. Text before the first `---` is a document
-/// too (Helm 4 sends no leading marker). A UTF-8 byte order mark is skipped.
+/// Split `text` into documents, and sniff each one's kind on the way (see
+/// [`Sniff`]). Text before the first `---` is a document too (Helm 4 sends
+/// no leading marker). A UTF-8 byte order mark is skipped.
 pub fn split(text: &str) -> Vec<Document> {
     let body_start = if text.starts_with(BOM) { BOM.len() } else { 0 };
     let mut docs = Vec::new();
@@ -171,16 +174,28 @@ pub fn split(text: &str) -> Vec<Document> {
     let mut start_line = 1;
     let mut line_no = 1;
     let mut pos = body_start;
+    let mut sniffer = Sniffer::default();
+    let bytes = text.as_bytes();
     while pos < text.len() {
-        let line_end = memchr_newline(text, pos);
+        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |i| pos + i);
         let line = &text[pos..line_end];
         let next = (line_end + 1).min(text.len());
         if is_marker(line, "---") {
             if pos > start {
-                push(&mut docs, text, start..pos, start_line);
+                push(
+                    &mut docs,
+                    text,
+                    start..pos,
+                    start_line,
+                    sniffer.finish(text, start..pos),
+                );
             }
             start = pos;
             start_line = line_no;
+            sniffer = Sniffer::default();
+            sniffer.separator(line);
+        } else {
+            sniffer.line(pos, line);
         }
         pos = next;
         line_no += 1;
@@ -189,26 +204,204 @@ pub fn split(text: &str) -> Vec<Document> {
         }
     }
     if start < text.len() || docs.is_empty() {
-        push(&mut docs, text, start..text.len(), start_line);
+        let sniff = sniffer.finish(text, start..text.len());
+        push(&mut docs, text, start..text.len(), start_line, sniff);
     }
     docs
 }
 
-fn push(docs: &mut Vec<Document>, text: &str, range: Range<usize>, line: usize) {
+/// What a document's top-level lines tell for certain about it, read while
+/// splitting: its `kind` and `apiVersion`, and whether it is a Helm hook.
+/// `None` when anything could make Go read it otherwise: the kind missing or
+/// repeated, quoted, tagged or anchored root keys, a flow or indented root,
+/// `<<`, `?`, `items` (a list), directives, lone CRs, Unicode line breaks,
+/// a byte order mark, escapes or `!!binary` that could spell a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sniff {
+    /// Byte ranges of the values in the stream.
+    pub kind: Range<usize>,
+    pub api_version: Range<usize>,
+    /// The document may carry a `helm.sh/hook` annotation: only then is it
+    /// parsed to know (so `false` is certain).
+    pub maybe_hook: bool,
+    /// Escapes or tags in the document could spell any name: a name search
+    /// in its text proves nothing.
+    pub obfuscated: bool,
+}
+
+#[derive(Default)]
+struct Sniffer {
+    uncertain: bool,
+    /// A top-level line has been seen (the first must be a key).
+    content: bool,
+    kind: Option<Range<usize>>,
+    api_version: Option<Range<usize>>,
+}
+
+impl Sniffer {
+    /// The `---` line that opens the document: a comment may follow it.
+    fn separator(&mut self, line: &str) {
+        let rest = line[3..].trim_matches([' ', '\t', '\r']);
+        if !(rest.is_empty() || rest.starts_with('#')) {
+            self.uncertain = true;
+        }
+    }
+
+    fn line(&mut self, at: usize, line: &str) {
+        if self.uncertain {
+            return;
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let b = line.as_bytes();
+        match b.first() {
+            None | Some(b'#') => return,
+            Some(b' ') => {
+                if !self.content
+                    && !line.trim_start_matches(' ').starts_with(['#'])
+                    && !line.trim().is_empty()
+                {
+                    // The root is indented (or not a mapping at column 0).
+                    self.uncertain = true;
+                }
+                return;
+            }
+            _ => {}
+        }
+        self.content = true;
+        // A plain key made of the characters Kubernetes keys use, then `:`.
+        let key_len = b
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/')))
+            .unwrap_or(b.len());
+        if key_len == 0
+            || !b[0].is_ascii_alphabetic()
+            || b.get(key_len) != Some(&b':')
+            || !matches!(b.get(key_len + 1), None | Some(b' ' | b'\t'))
+        {
+            self.uncertain = true;
+            return;
+        }
+        let key = &line[..key_len];
+        let raw = &line[key_len + 1..];
+        let value = raw.trim_start_matches([' ', '\t']);
+        let value_at = at + line.len() - value.len();
+        let word = |allowed: &dyn Fn(u8) -> bool| -> Option<Range<usize>> {
+            let n = value
+                .bytes()
+                .position(|c| !allowed(c))
+                .unwrap_or(value.len());
+            let rest = value[n..].trim_start_matches([' ', '\t']);
+            (n > 0 && (rest.is_empty() || (rest.starts_with('#') && n < value.len())))
+                .then(|| value_at..value_at + n)
+        };
+        match key {
+            "kind" | "apiVersion" => {
+                let range = if key == "kind" {
+                    word(&|c| c.is_ascii_alphanumeric())
+                } else {
+                    word(&|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'-'))
+                };
+                let slot = if key == "kind" {
+                    &mut self.kind
+                } else {
+                    &mut self.api_version
+                };
+                match (range, slot.is_some()) {
+                    (Some(r), false) => *slot = Some(r),
+                    _ => self.uncertain = true,
+                }
+            }
+            "items" => self.uncertain = true,
+            _ => {
+                if !closed_on_its_line(value) {
+                    self.uncertain = true;
+                }
+            }
+        }
+    }
+
+    fn finish(self, text: &str, range: Range<usize>) -> Option<Sniff> {
+        if self.uncertain {
+            return None;
+        }
+        let (kind, api_version) = (self.kind?, self.api_version?);
+        let doc = &text.as_bytes()[range];
+        // Unicode line breaks and byte order marks (and lone CRs) change what
+        // Go takes for a line.
+        let mut odd = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, doc);
+        if odd.any(|i| {
+            matches!(doc.get(i..i + 2), Some([0xC2, 0x85]))
+                || matches!(
+                    doc.get(i..i + 3),
+                    Some([0xE2, 0x80, 0xA8 | 0xA9] | [0xEF, 0xBB, 0xBF])
+                )
+        }) {
+            return None;
+        }
+        if memchr::memchr_iter(b'\r', doc).any(|i| doc.get(i + 1) != Some(&b'\n')) {
+            return None;
+        }
+        let obfuscated = memchr::memchr_iter(b'\\', doc).any(|i| {
+            matches!(
+                doc.get(i + 1),
+                Some(b'x' | b'u' | b'U' | b'/' | b'\n' | b'\r' | b'\\')
+            )
+        }) || [&b"!binary"[..], b":binary", b"!!%", b"!<"]
+            .iter()
+            .any(|tag| memchr::memmem::find(doc, tag).is_some());
+        let maybe_hook = obfuscated || memchr::memmem::find(doc, b"helm.sh/hook").is_some();
+        Some(Sniff {
+            kind,
+            api_version,
+            maybe_hook,
+            obfuscated,
+        })
+    }
+}
+
+/// A top-level value that cannot run on into later lines as a quoted
+/// scalar or a flow collection.
+fn closed_on_its_line(mut value: &str) -> bool {
+    // Properties (`&anchor`, `!tag`) may stand before the value itself.
+    while value.starts_with(['&', '!']) {
+        let end = value.find([' ', '\t']).unwrap_or(value.len());
+        value = value[end..].trim_start_matches([' ', '\t']);
+    }
+    let Some(first) = value.bytes().next() else {
+        return true;
+    };
+    let last = value.trim_end_matches([' ', '\t']).bytes().last();
+    match first {
+        b'\'' => last == Some(b'\'') && value.len() > 1 && value.matches('\'').count() % 2 == 0,
+        b'"' => {
+            last == Some(b'"')
+                && value.len() > 1
+                && value.matches('"').count() == 2
+                && !value.contains('\\')
+        }
+        b'[' | b'{' => {
+            let close = if first == b'[' { b']' } else { b'}' };
+            last == Some(close) && !value.contains(['\'', '"', '#'])
+        }
+        _ => true,
+    }
+}
+
+fn push(
+    docs: &mut Vec<Document>,
+    text: &str,
+    range: Range<usize>,
+    line: usize,
+    sniff: Option<Sniff>,
+) {
     let source = helm_source(&text[range.clone()]);
     docs.push(Document {
         index: docs.len(),
         range,
         line,
         source,
+        sniff,
     });
-}
-
-fn memchr_newline(text: &str, from: usize) -> usize {
-    text.as_bytes()[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| from + i)
 }
 
 /// `---` or `...` alone, or followed by whitespace (and then content or a comment).
@@ -311,22 +504,24 @@ pub fn parse_each<'a, T: Send, E: Send + From<ParseError>>(
     let docs = split(text);
     let results: Vec<Result<T, E>> = docs
         .into_par_iter()
-        .map(|doc| {
-            let slice = &text[doc.range.clone()];
-            let fail = |error| ParseError {
-                doc: doc.index + 1,
-                template: doc.source.clone(),
-                error,
-            };
-            let (skip, lines) = separator_line(slice, doc.index);
-            let root =
-                yaml::parse_document(&slice[skip..], doc.range.start + skip, doc.line + lines)
-                    .map_err(|e| E::from(fail(e)))?;
-            read(Parsed { doc, root })
-        })
+        .map(|doc| read(parse_one(text, doc)?))
         .collect();
     // The first bad document in stream order, whichever thread found it.
     results.into_iter().collect()
+}
+
+/// Parse one document of `text` (as [`split`] found it).
+pub fn parse_one(text: &str, doc: Document) -> Result<Parsed<'_>, ParseError> {
+    let slice = &text[doc.range.clone()];
+    let (skip, lines) = separator_line(slice, doc.index);
+    match yaml::parse_document(&slice[skip..], doc.range.start + skip, doc.line + lines) {
+        Ok(root) => Ok(Parsed { doc, root }),
+        Err(error) => Err(ParseError {
+            doc: doc.index + 1,
+            template: doc.source.clone(),
+            error,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -394,5 +589,55 @@ mod tests {
     #[test]
     fn empty_input_is_one_empty_document() {
         assert_eq!(texts(""), [""]);
+    }
+
+    fn sniffed(doc: &str) -> Option<(String, String, bool)> {
+        let d = split(doc).remove(0);
+        d.sniff.map(|s| {
+            (
+                doc[s.kind].to_string(),
+                doc[s.api_version].to_string(),
+                s.maybe_hook,
+            )
+        })
+    }
+
+    #[test]
+    fn the_sniff_reads_plain_top_level_kind_and_api_version() {
+        let plain = "# c\napiVersion: v1\nkind: Service # x\nmetadata:\n  name: s\n  labels: {a: 'b'}\nspec:\n  x: 'multi\n    line'\n";
+        assert_eq!(sniffed(plain), Some(("Service".into(), "v1".into(), false)));
+        let hook =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  annotations: {helm.sh/hook: test}\n";
+        assert!(sniffed(hook).unwrap().2);
+    }
+
+    #[test]
+    fn the_sniff_gives_up_whenever_go_could_read_otherwise() {
+        for doc in [
+            "apiVersion: v1\n",                           // kind missing
+            "apiVersion: v1\nkind: A\nkind: B\n",         // repeated
+            "apiVersion: v1\n\"kind\": Deployment\n",     // quoted key
+            "apiVersion: v1\nkind: \"Service\"\n",        // quoted value
+            "apiVersion: v1\nkind: !!str Service\n",      // tagged
+            "apiVersion: v1\n? kind\n: Service\n",        // explicit key
+            "apiVersion: v1\nkind: Service\n<<: *x\n",    // merge
+            "{apiVersion: v1, kind: Service}\n",          // flow root
+            "  apiVersion: v1\n  kind: Service\n",        // indented root
+            "apiVersion: v1\nkind: Service\nitems: []\n", // a list
+            "apiVersion: v1\nkind: Service\nx: 'open\nkind: Deployment\n'\n",
+            "apiVersion: v1\nkind: Service\nx: [\n  a]\n", // flow runs on
+            "apiVersion: v1\rkind: Service\r",             // lone CR
+            "apiVersion: v1\nkind: Service # x\u{2028}kind: Pod\n", // LS
+            "apiVersion: v1\nkind: Service\n...\nkind: Pod\n", // a second document
+            "%YAML 1.1\n---\napiVersion: v1\nkind: Service\n",
+        ] {
+            assert_eq!(sniffed(doc), None, "{doc:?}");
+        }
+        let escaped =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  annotations:\n    \"helm.sh\\/hook\": x\n";
+        assert!(
+            sniffed(escaped).unwrap().2,
+            "escapes could spell the hook key"
+        );
     }
 }
