@@ -332,6 +332,38 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     })
 }
 
+/// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
+/// would send, before defaults): every document parsed, lists expanded.
+/// For tests and fuzzing: the meaning that output must keep.
+pub fn decode(text: &str) -> Result<Vec<serde_json::Value>, InputError> {
+    let parsed = stream::parse(text)?;
+    let mut out = Vec::new();
+    for p in &parsed {
+        let Some(root) = &p.root else { continue };
+        let items = match inventory::list_items(root) {
+            Some(items) => items,
+            None => std::slice::from_ref(root),
+        };
+        for item in items {
+            out.push(item.to_json().ok_or_else(|| {
+                InputError::Parse(stream::ParseError {
+                    doc: p.doc.index + 1,
+                    template: p.doc.source.clone(),
+                    error: yaml::YamlError::Syntax {
+                        line: item.span.line,
+                        col: item.span.col,
+                        path: String::new(),
+                        message: "a value JSON cannot hold (NaN, infinity, or an integer \
+                                  beyond 64 bits)"
+                            .into(),
+                    },
+                })
+            })?);
+        }
+    }
+    Ok(out)
+}
+
 /// The stream with our annotations spliced in.
 pub fn apply(text: &str, analysis: &mut Analysis) -> String {
     edit::apply(text, &mut analysis.edits)

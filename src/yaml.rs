@@ -275,6 +275,40 @@ impl<'a> Node<'a> {
     }
 }
 
+impl Node<'_> {
+    /// The node as JSON, the way sigs.k8s.io/yaml turns Go's decoding into
+    /// JSON: merge keys merged, keys as strings. `None` for what JSON cannot
+    /// hold (NaN, infinities), which Go refuses to convert too.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            Some(match &self.value {
+                Value::Scalar(s) => match s.kind {
+                    Kind::Null => J::Null,
+                    Kind::Bool(b) => J::Bool(b),
+                    Kind::Int(i) => match (i64::try_from(i), u64::try_from(i)) {
+                        (Ok(v), _) => J::from(v),
+                        (_, Ok(v)) => J::from(v),
+                        _ => return None,
+                    },
+                    Kind::Float(f) => J::Number(serde_json::Number::from_f64(f)?),
+                    Kind::Str | Kind::Merge => J::String(s.text.to_string()),
+                },
+                Value::Seq(items) => {
+                    J::Array(items.iter().map(Node::to_json).collect::<Option<_>>()?)
+                }
+                Value::Map(m) => {
+                    let mut out = serde_json::Map::new();
+                    for (k, v) in m.pairs() {
+                        out.insert(k.to_string(), v.to_json()?);
+                    }
+                    J::Object(out)
+                }
+            })
+        })
+    }
+}
+
 impl<'a> Entry<'a> {
     fn clone_facts(&self) -> Entry<'a> {
         Entry {

@@ -348,6 +348,34 @@ fn helm4_plugin_install_and_template_stamps_manifests_and_hooks() {
     );
 }
 
+/// kube-prometheus-stack's Helm 4 post-render input has multi-line
+/// single-quoted strings closed at column 0, as Go's emitter writes them
+/// (saphyr refused them: "invalid indentation in quoted scalar"). A chart of
+/// ours with the same kind of strings, through the real Helm 4.
+#[test]
+fn helm4_renders_strings_go_emits_with_a_closing_quote_at_column_0() {
+    let home = Home::new("h4-alerting");
+    home.install_plugin(Path::new("."));
+    let chart = common::root().join("testdata/charts/alerting");
+    let chart = chart.to_str().unwrap();
+    let out = output(home.helm(&[
+        "template",
+        "alerts",
+        chart,
+        "--post-renderer",
+        "secret-rollout",
+    ]));
+    assert_ok(&out, "helm template --post-renderer secret-rollout");
+    let text = common::stdout(&out);
+    assert!(
+        text.lines().any(|l| l == "'"),
+        "premise: Helm 4 wrote a closing quote at column 0:\n{text}"
+    );
+    let docs = docs(&text);
+    let stamps = stamps(find(&docs, "Deployment", "alerts-web"));
+    assert!(stamps.contains_key("secret.alerts-db"), "{stamps:?}");
+}
+
 #[test]
 fn helm4_install_dry_run_client_stamps_manifests_and_hooks() {
     let home = Home::new("h4-install");
