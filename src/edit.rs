@@ -684,6 +684,14 @@ mod tests {
     }
 
     #[test]
+    fn a_template_ending_in_a_nested_block_scalar_gets_its_lines_before_the_next_key() {
+        case(
+            "template:\n  spec:\n    x:\n      y: |-\n        text\nnext: 1\n",
+            "template:\n  spec:\n    x:\n      y: |-\n        text\n  metadata:\n    annotations:\n      secret-rollout/secret.s: \"v\"\nnext: 1\n",
+        );
+    }
+
+    #[test]
     fn fills_null_metadata_and_annotations() {
         case(
             "template:\n  metadata:\n    annotations: # ours go below\n  spec: {}\n",

@@ -689,6 +689,7 @@ pub fn parse_document<'a>(
 ) -> Result<Option<Node<'a>>, YamlError> {
     let mut subs = Substitutions {
         colons: Vec::new(),
+        commas: commas_after_tags(text),
         boms: Vec::new(),
         bom_stand_in: None,
     };
@@ -747,19 +748,49 @@ const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'
 /// [`parse_document`]); offsets are into the document slice.
 struct Substitutions {
     colons: Vec<usize>,
+    /// `,` right after a tag (`!!null,`): libyaml-safer panics on one in a
+    /// flow collection; Go refuses it ("did not find expected whitespace or
+    /// line break"). A backtick (no tag character, nor blank) gets the same
+    /// error from the scanner; where the `,` was text, it is put back.
+    commas: Vec<usize>,
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
 }
 
+const COMMA_STAND_IN: u8 = b'`';
+
+/// Offsets of each `,` that directly follows what may be a tag: a `!` at
+/// the start of a token, then tag characters.
+fn commas_after_tags(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    for i in memchr::memchr_iter(b'!', b) {
+        if i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',') {
+            continue;
+        }
+        let end = b[i + 1..]
+            .iter()
+            .position(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b','))
+            .map(|n| i + 1 + n);
+        if let Some(j) = end.filter(|&j| b[j] == b',') {
+            out.push(j);
+        }
+    }
+    out
+}
+
 impl Substitutions {
     fn is_empty(&self) -> bool {
-        self.colons.is_empty() && self.boms.is_empty()
+        self.colons.is_empty() && self.boms.is_empty() && self.commas.is_empty()
     }
 
     fn apply(&self, text: &str) -> String {
         let mut bytes = text.as_bytes().to_vec();
         for &c in &self.colons {
             bytes[c] = PLACEHOLDER;
+        }
+        for &c in &self.commas {
+            bytes[c] = COMMA_STAND_IN;
         }
         if let Some(stand_in) = self.bom_stand_in {
             let mut buf = [0; 3];
@@ -1285,8 +1316,8 @@ impl<'a, 's> Builder<'a, 's> {
         })
     }
 
-    /// Put back what the scanner was shown in place of colons and byte
-    /// order marks.
+    /// Put back what the scanner was shown in place of colons, commas and
+    /// byte order marks.
     fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
         let (from, to) = (self.local(start), self.local(end));
         let value = match self.subs.bom_stand_in {
@@ -1295,40 +1326,25 @@ impl<'a, 's> Builder<'a, 's> {
             }
             _ => value,
         };
-        let inside: Vec<usize> = self
-            .subs
-            .colons
-            .iter()
-            .copied()
-            .filter(|&c| c >= from && c < to)
-            .collect();
-        if inside.is_empty() || style != Style::Plain {
+        let value = restore_nth(
+            self.text,
+            from..to,
+            &self.subs.commas,
+            COMMA_STAND_IN,
+            ',',
+            value,
+        );
+        if style != Style::Plain {
             return value;
         }
-        // Plain scalars only fold whitespace: the n-th placeholder byte of
-        // the raw text is the n-th of the value.
-        let raw = &self.text.as_bytes()[from..to];
-        let mut nth = Vec::new();
-        let mut count = 0;
-        for (i, &b) in raw.iter().enumerate() {
-            if inside.contains(&(from + i)) {
-                nth.push(count);
-                count += 1;
-            } else if b == PLACEHOLDER {
-                count += 1;
-            }
-        }
-        let mut out = String::with_capacity(value.len());
-        let mut seen = 0;
-        for c in value.chars() {
-            if c == PLACEHOLDER as char {
-                out.push(if nth.contains(&seen) { ':' } else { c });
-                seen += 1;
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        restore_nth(
+            self.text,
+            from..to,
+            &self.subs.colons,
+            PLACEHOLDER,
+            ':',
+            value,
+        )
     }
 
     /// The scanner hands every scalar over as an owned string; where the value
@@ -1544,24 +1560,21 @@ impl<'a, 's> Builder<'a, 's> {
     }
 
     /// Where the line on which an entry ending at `end` ends breaks, and
-    /// where the next line starts. A block scalar ends at a line start: its
-    /// own last line break is the one.
-    fn line_facts(&self, value: &Node<'a>, end: usize) -> (usize, usize) {
-        let block_scalar = matches!(&value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
-            && value.span.end == end;
+    /// where the next line starts. An entry whose text ends with a block
+    /// scalar (its own value, or the last of a nested collection) ends at a
+    /// line start: the line break before it is the one.
+    fn line_facts(&self, _value: &Node<'a>, end: usize) -> (usize, usize) {
         let local = self.local(end);
-        if block_scalar {
-            let before = &self.text[..local];
-            let brk = if before.ends_with("\r\n") {
-                2
-            } else if before.ends_with(['\n', '\r']) {
-                1
-            } else {
-                0
-            };
-            if brk > 0 {
-                return (end - brk, end);
-            }
+        let before = &self.text[..local];
+        let brk = if before.ends_with("\r\n") {
+            2
+        } else if before.ends_with(['\n', '\r']) {
+            1
+        } else {
+            0
+        };
+        if brk > 0 && local > 0 {
+            return (end - brk, end);
         }
         let rest = &self.text[local..];
         match break_at(rest) {
@@ -1816,6 +1829,45 @@ impl<'a, 's> Builder<'a, 's> {
 struct Token_ {
     start_mark: Mark,
     end_mark: Mark,
+}
+
+/// Put `original` back where `stand_in` replaced it (`at`, offsets into
+/// `text`) in the value of the scalar written at `raw`. Scalars keep their
+/// characters in order (folding changes only whitespace), so the n-th
+/// stand-in byte of the raw text is the n-th of the value.
+fn restore_nth(
+    text: &str,
+    raw: std::ops::Range<usize>,
+    at: &[usize],
+    stand_in: u8,
+    original: char,
+    value: String,
+) -> String {
+    let inside: Vec<usize> = at.iter().copied().filter(|c| raw.contains(c)).collect();
+    if inside.is_empty() {
+        return value;
+    }
+    let mut nth = Vec::new();
+    let mut count = 0;
+    for (i, &b) in text.as_bytes()[raw.clone()].iter().enumerate() {
+        if inside.contains(&(raw.start + i)) {
+            nth.push(count);
+            count += 1;
+        } else if b == stand_in {
+            count += 1;
+        }
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut seen = 0;
+    for c in value.chars() {
+        if c == stand_in as char {
+            out.push(if nth.contains(&seen) { original } else { c });
+            seen += 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A mark standing for the end of a key, for an empty value placed there.
@@ -2115,6 +2167,22 @@ mod tests {
             root.get("d").unwrap().as_seq().unwrap()[0].as_str(),
             Some("e:")
         );
+    }
+
+    #[test]
+    fn a_tag_right_before_a_comma_is_refused_as_go_refuses_it() {
+        let err = parse_document("a: {b: !!null, c: d}\n", 0, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did not find expected whitespace or line break"),
+            "{err}"
+        );
+        // Where that text is no tag, it stays what it was.
+        let r = root("a: 'x !y,z'\nb: \"!q,\"\nc: p !r,s # !t,\n");
+        assert_eq!(r.get_str("a"), Some("x !y,z"));
+        assert_eq!(r.get_str("b"), Some("!q,"));
+        assert_eq!(r.get_str("c"), Some("p !r,s"));
     }
 
     #[test]

@@ -410,8 +410,11 @@ enum Col {
     Deeper,
 }
 
-const COMMENTS: [&str; 7] = [
+const COMMENTS: [&str; 9] = [
     "# a comment",
+    // Go ends a line at LS and NEL too: text after them is a new line.
+    "# ends with a line separator\u{2028}",
+    "# ends with a next line\u{85}",
     "#",
     "# key: value",
     "# secret-rollout/secret.db: \"sha256:1\"",
@@ -420,7 +423,7 @@ const COMMENTS: [&str; 7] = [
     "#   indented text, trailing space ",
 ];
 
-const NULLS: [&str; 4] = ["null", "~", "Null", "NULL"];
+const NULLS: [&str; 6] = ["null", "~", "Null", "NULL", "!!null", "!!null ''"];
 
 /// Values of foreign annotations in block mappings: the text after `key:`.
 /// In [`expand`], `@` becomes the indentation of a value's continuation lines
