@@ -692,6 +692,9 @@ pub fn parse_document<'a>(
         commas: commas_after_tags(text),
         boms: Vec::new(),
         bom_stand_in: None,
+        final_break: !text.is_empty()
+            && break_at(&text[text.len() - 1..]).is_none()
+            && !text.ends_with(['\u{85}', '\u{2028}', '\u{2029}']),
     };
     // libyaml skips a byte order mark at the start of any line; Go reads one
     // anywhere but at the very start as text (`\u{feff}a: 1` has the key
@@ -735,6 +738,7 @@ pub fn parse_document<'a>(
                     });
                 }
                 subs.colons.push(at);
+                subs.colons.sort_unstable();
             }
         }
     }
@@ -755,6 +759,11 @@ struct Substitutions {
     commas: Vec<usize>,
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
+    /// The text does not end with a line break: the scanner gets one more
+    /// (libyaml-safer panics on a block scalar that runs to the end of its
+    /// input without one). kubectl reads such a scalar as if the break were
+    /// there: `a: |` + `  text` at the very end is `text\n` to it.
+    final_break: bool,
 }
 
 const COMMA_STAND_IN: u8 = b'`';
@@ -781,7 +790,10 @@ fn commas_after_tags(text: &str) -> Vec<usize> {
 
 impl Substitutions {
     fn is_empty(&self) -> bool {
-        self.colons.is_empty() && self.boms.is_empty() && self.commas.is_empty()
+        self.colons.is_empty()
+            && self.boms.is_empty()
+            && self.commas.is_empty()
+            && !self.final_break
     }
 
     fn apply(&self, text: &str) -> String {
@@ -798,6 +810,9 @@ impl Substitutions {
             for &b in &self.boms {
                 bytes[b..b + 3].copy_from_slice(stand_in);
             }
+        }
+        if self.final_break {
+            bytes.push(b'\n');
         }
         String::from_utf8(bytes).expect("characters replaced by characters of the same length")
     }
@@ -902,9 +917,10 @@ impl<'a, 's> Builder<'a, 's> {
         Ok(root)
     }
 
-    /// Offset in the stream of a scanner mark.
+    /// Offset in the stream of a scanner mark (never past the text: the
+    /// scanner may have been given a final line break it does not hold).
     fn off(&self, m: Mark) -> usize {
-        self.base + self.skip + m.index as usize
+        (self.base + self.skip + m.index as usize).min(self.base + self.text.len())
     }
 
     /// Offset in the document slice.
@@ -1321,7 +1337,10 @@ impl<'a, 's> Builder<'a, 's> {
     fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
         let (from, to) = (self.local(start), self.local(end));
         let value = match self.subs.bom_stand_in {
-            Some(c) if self.subs.boms.iter().any(|&b| b >= from && b < to) => {
+            Some(c)
+                if self.subs.boms.partition_point(|&b| b < from)
+                    < self.subs.boms.partition_point(|&b| b < to) =>
+            {
                 value.replace(c, "\u{feff}")
             }
             _ => value,
@@ -1843,14 +1862,16 @@ fn restore_nth(
     original: char,
     value: String,
 ) -> String {
-    let inside: Vec<usize> = at.iter().copied().filter(|c| raw.contains(c)).collect();
+    // `at` is sorted: find the ones inside by bisection, so a document with
+    // many stand-ins costs no more than linear time.
+    let inside = &at[at.partition_point(|&c| c < raw.start)..at.partition_point(|&c| c < raw.end)];
     if inside.is_empty() {
         return value;
     }
     let mut nth = Vec::new();
     let mut count = 0;
     for (i, &b) in text.as_bytes()[raw.clone()].iter().enumerate() {
-        if inside.contains(&(raw.start + i)) {
+        if inside.binary_search(&(raw.start + i)).is_ok() {
             nth.push(count);
             count += 1;
         } else if b == stand_in {
@@ -1861,7 +1882,11 @@ fn restore_nth(
     let mut seen = 0;
     for c in value.chars() {
         if c == stand_in as char {
-            out.push(if nth.contains(&seen) { original } else { c });
+            out.push(if nth.binary_search(&seen).is_ok() {
+                original
+            } else {
+                c
+            });
             seen += 1;
         } else {
             out.push(c);
@@ -2183,6 +2208,19 @@ mod tests {
         assert_eq!(r.get_str("a"), Some("x !y,z"));
         assert_eq!(r.get_str("b"), Some("!q,"));
         assert_eq!(r.get_str("c"), Some("p !r,s"));
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_very_end_reads_as_kubectl_reads_it() {
+        for (chomp, value) in [
+            ("|", "text\n"),
+            ("|+", "text\n"),
+            ("|-", "text"),
+            (">", "text\n"),
+        ] {
+            let doc = format!("a: {chomp}\n    text");
+            assert_eq!(root(&doc).get_str("a"), Some(value), "{doc:?}");
+        }
     }
 
     #[test]
