@@ -693,8 +693,7 @@ pub fn parse_document<'a>(
         boms: Vec::new(),
         bom_stand_in: None,
         final_break: !text.is_empty()
-            && break_at(&text[text.len() - 1..]).is_none()
-            && !text.ends_with(['\u{85}', '\u{2028}', '\u{2029}']),
+            && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']),
     };
     // libyaml skips a byte order mark at the start of any line; Go reads one
     // anywhere but at the very start as text (`\u{feff}a: 1` has the key
