@@ -675,6 +675,9 @@ const MAX_FLOW_COLONS: usize = 16;
 /// hold that ends nothing and starts nothing in their middle.
 const PLACEHOLDER: u8 = b';';
 
+/// Scans of one document that may be repeated to take a comma stand-in back.
+const MAX_RESCANS: usize = 64;
+
 /// Parse one document. `text` is the document's slice of the stream, which
 /// starts at byte `base` and line `base_line` of the stream. Returns `None`
 /// for a document with no content (only comments, markers or whitespace).
@@ -709,6 +712,7 @@ pub fn parse_document<'a>(
                 .collect();
         }
     }
+    let mut retries = 0;
     loop {
         let patched;
         let scan_text: &str = if subs.is_empty() {
@@ -723,6 +727,22 @@ pub fn parse_document<'a>(
         match result {
             Ok(root) => return Ok(root),
             Err(Failure::Yaml(e)) => return Err(e),
+            Err(Failure::FlowComma(at)) => {
+                retries += 1;
+                if retries > MAX_RESCANS {
+                    let (line, col) = line_col(text, at, base_line);
+                    return Err(YamlError::Syntax {
+                        line,
+                        col,
+                        path: String::new(),
+                        message: format!(
+                            "more than {MAX_RESCANS} `!` followed by a `,` inside plain scalars in \
+                             flow collections"
+                        ),
+                    });
+                }
+                subs.commas.retain(|&c| c != at);
+            }
             Err(Failure::FlowColon(at)) => {
                 if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
                     let (line, col) = line_col(text, at, base_line);
@@ -833,6 +853,10 @@ enum Failure {
     Yaml(YamlError),
     /// The scanner refused a `:` at this offset of the document slice.
     FlowColon(usize),
+    /// A comma shown to the scanner as a backtick (after what looked like a
+    /// tag) turned out to sit in a plain scalar in a flow collection, which
+    /// the real comma ends: scan again with it as written.
+    FlowComma(usize),
 }
 
 type Parsed<T> = Result<T, Failure>;
@@ -1298,8 +1322,16 @@ impl<'a, 's> Builder<'a, 's> {
                 }
             }
         }
-        let value = self.restore_colons(content, span.end, style, value);
         let plain = style == Style::Plain;
+        if plain && self.flow_depth > 0 {
+            let (from, to) = (self.local(content), self.local(span.end));
+            let commas = &self.subs.commas;
+            let i = commas.partition_point(|&c| c < from);
+            if commas.get(i).is_some_and(|&c| c < to) {
+                return Err(Failure::FlowComma(commas[i]));
+            }
+        }
+        let value = self.restore_colons(content, span.end, style, value);
         if plain && self.flow_depth > 0 && value.contains('?') {
             // libyaml-safer keeps a `?` inside a plain scalar in a flow
             // collection; Go ends the scalar there and then fails.
@@ -2203,8 +2235,10 @@ mod tests {
             "{err}"
         );
         // Where that text is no tag, it stays what it was.
-        let r = root("a: 'x !y,z'\nb: \"!q,\"\nc: p !r,s # !t,\n");
+        let r = root("a: 'x !y,z'\nb: \"!q,\"\nc: p !r,s # !t,\nd: {me !x, w: z}\n");
         assert_eq!(r.get_str("a"), Some("x !y,z"));
+        assert!(r.path(&["d", "me !x"]).unwrap().is_null());
+        assert_eq!(r.path(&["d", "w"]).and_then(Node::as_str), Some("z"));
         assert_eq!(r.get_str("b"), Some("!q,"));
         assert_eq!(r.get_str("c"), Some("p !r,s"));
     }
