@@ -328,10 +328,12 @@ fn is_inline_scalar(node: &Node<'_>) -> bool {
     matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
 }
 
-/// An entry whose text ends with its `:` (an empty value): a `,` written
-/// right after it would make Go read `k:,` as the key `k:`.
+/// An entry whose text ends with its `:` (an empty value), or with a tag or
+/// anchor (an empty value with properties): a `,` written right after it
+/// would make Go read `k:,` as the key `k:`, and refuse `!!null,`.
 fn ends_with_colon(e: &Entry<'_>) -> bool {
     e.colon.is_some_and(|c| e.end == c + 1)
+        || (e.value.props && e.value.span.end == e.value.content && e.end == e.value.span.end)
 }
 
 fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
@@ -550,16 +552,19 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
     let mut missing = desired.clone();
     let mut out = String::new();
     let mut last_kept: Option<usize> = None;
+    // The last piece written is an entry's own text (not one we rewrote).
+    let mut verbatim = false;
     for (i, e) in entries.iter().enumerate() {
         let own = &text[e.start..e.end];
-        let piece = match Some(&*e.name).filter(|k| !e.merge && is_ours(k)) {
-            None => own.to_string(),
+        let (piece, as_written) = match Some(&*e.name).filter(|k| !e.merge && is_ours(k)) {
+            None => (own.to_string(), true),
             Some(key) => match missing.remove(key) {
                 None => continue,
-                Some(value) if e.value.as_str() == Some(value.as_str()) => own.to_string(),
-                Some(value) => entry_text(key, &value),
+                Some(value) if e.value.as_str() == Some(value.as_str()) => (own.to_string(), true),
+                Some(value) => (entry_text(key, &value), false),
             },
         };
+        verbatim = as_written;
         if let Some(j) = last_kept {
             // The separator that followed the previous kept entry.
             out.push_str(&text[entries[j].end..entries[j + 1].start]);
@@ -567,9 +572,8 @@ fn flow_rewrite(text: &str, map: &Map<'_>, desired: &BTreeMap<String, String>) -
         out.push_str(&piece);
         last_kept = Some(i);
     }
-    let kept_ends_with_colon = |out: &str, j: Option<usize>| {
-        j.is_some_and(|j| ends_with_colon(&entries[j]) && out.ends_with(':'))
-    };
+    let kept_ends_with_colon =
+        |_: &str, j: Option<usize>| verbatim && j.is_some_and(|j| ends_with_colon(&entries[j]));
     for (key, value) in &missing {
         if !out.is_empty() {
             let colon = kept_ends_with_colon(&out, last_kept);
@@ -748,6 +752,14 @@ mod tests {
         case(
             "template:\n  metadata:\n    annotations: {\n      a: b,\n    }\n",
             "template:\n  metadata:\n    annotations: {\n      a: b, secret-rollout/secret.s: \"v\",\n    }\n",
+        );
+    }
+
+    #[test]
+    fn a_flow_entry_ending_in_a_tag_gets_a_blank_before_our_comma() {
+        case(
+            "template: {spec: !!null }\n",
+            "template: {spec: !!null , metadata: {annotations: {secret-rollout/secret.s: \"v\"}} }\n",
         );
     }
 
