@@ -787,15 +787,14 @@ struct Substitutions {
 
 const COMMA_STAND_IN: u8 = b'`';
 
-/// Offsets of each `,` that directly follows what may be a tag: a `!` at
-/// the start of a token, then tag characters.
+/// Offsets of each `,` that directly follows what may be a tag: a `!`,
+/// then tag characters.
 fn commas_after_tags(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut out = Vec::new();
+    // A token may start right after an indicator (`}!x,`, `{"a":!x,}`), so
+    // every `!` counts; where it was text, the comma is put back.
     for i in memchr::memchr_iter(b'!', b) {
-        if i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',') {
-            continue;
-        }
         let end = b[i + 1..]
             .iter()
             .position(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b','))
