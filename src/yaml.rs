@@ -797,7 +797,12 @@ fn commas_after_tags(text: &str) -> Vec<usize> {
     for i in memchr::memchr_iter(b'!', b) {
         let end = b[i + 1..]
             .iter()
-            .position(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b','))
+            .position(|&c| {
+                matches!(
+                    c,
+                    b' ' | b'\t' | b'\n' | b'\r' | b',' | b'{' | b'}' | b'[' | b']'
+                )
+            })
             .map(|n| i + 1 + n);
         if let Some(j) = end.filter(|&j| b[j] == b',') {
             out.push(j);
