@@ -1319,8 +1319,13 @@ impl<'a, 's> Builder<'a, 's> {
             // The scanner ends a block scalar after the indentation of the line
             // that follows it; we end it at the start of that line, so that
             // "after this value" is always a line boundary.
+            // Only when a token follows on that line: blanks that end the
+            // text or their line may be the scalar's own last line.
             let local = &self.text[..self.local(span.end)];
-            if let Some(nl) = local.rfind('\n') {
+            let rest = &self.text[self.local(span.end)..];
+            let line_rest = &rest[..break_at(rest).map_or(rest.len(), |(i, _)| i)];
+            let token_follows = line_rest.bytes().any(|b| b != b' ' && b != b'\t');
+            if let Some(nl) = local.rfind('\n').filter(|_| token_follows) {
                 if local[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t') {
                     span.end = self.base + nl + 1;
                 }
