@@ -424,6 +424,9 @@ const COMMENTS: [&str; 9] = [
 ];
 
 const NULLS: [&str; 6] = ["null", "~", "Null", "NULL", "!!null", "!!null ''"];
+/// In flow collections a tag needs a blank after it before `,` or `}`
+/// (Go refuses `!!null,`).
+const FLOW_NULLS: [&str; 5] = ["null", "~", "Null", "!!null ", "!!null ''"];
 
 /// Values of foreign annotations in block mappings: the text after `key:`.
 /// In [`expand`], `@` becomes the indentation of a value's continuation lines
@@ -1438,7 +1441,7 @@ fn in_flow<T: Clone + std::fmt::Debug>(
 ) -> impl Strategy<Value = InFlow<T>> {
     prop_oneof![
         1 => Just(InFlow::Absent),
-        1 => pick(&NULLS).prop_map(InFlow::Null),
+        1 => pick(&FLOW_NULLS).prop_map(InFlow::Null),
         1 => Just(InFlow::Empty),
         1 => Just(InFlow::KeyOnly),
         1 => Just(InFlow::EmptyMap),
