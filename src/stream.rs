@@ -267,6 +267,9 @@ impl Sniffer {
             }
             _ => {}
         }
+        if self.content && harmless_top_level_line(line) {
+            return;
+        }
         self.content = true;
         // A plain key made of the characters Kubernetes keys use, then `:`.
         let key_len = b
@@ -357,6 +360,18 @@ impl Sniffer {
             obfuscated,
         })
     }
+}
+
+/// Top-level lines of a root mapping that are no root key, whatever they
+/// hold: an entry of a root key's sequence written without indentation
+/// (`- apiGroups: …`), and a lone closing quote, as Go's emitter writes at
+/// the end of a multi-line quoted string (no root key can start with a quote
+/// that has nothing after it on its line; Go would refuse the document). A
+/// fake key line inside such a value can only add a second `kind` (which
+/// makes the sniff give up), never hide the real one.
+fn harmless_top_level_line(line: &str) -> bool {
+    let line = line.trim_end_matches([' ', '\t']);
+    line == "-" || line.starts_with("- ") || line == "'" || line == "\""
 }
 
 /// A top-level value that cannot run on into later lines as a quoted
@@ -606,6 +621,8 @@ mod tests {
     fn the_sniff_reads_plain_top_level_kind_and_api_version() {
         let plain = "# c\napiVersion: v1\nkind: Service # x\nmetadata:\n  name: s\n  labels: {a: 'b'}\nspec:\n  x: 'multi\n    line'\n";
         assert_eq!(sniffed(plain), Some(("Service".into(), "v1".into(), false)));
+        let helm4 = "apiVersion: v1\nkind: Role\nrules:\n- apiGroups: [\"\"]\n  x: 'long\n\n    text\n\n'\n";
+        assert_eq!(sniffed(helm4), Some(("Role".into(), "v1".into(), false)));
         let hook =
             "apiVersion: v1\nkind: Service\nmetadata:\n  annotations: {helm.sh/hook: test}\n";
         assert!(sniffed(hook).unwrap().2);
