@@ -332,8 +332,10 @@ fn is_inline_scalar(node: &Node<'_>) -> bool {
 /// anchor (an empty value with properties): a `,` written right after it
 /// would make Go read `k:,` as the key `k:`, and refuse `!!null,`.
 fn ends_with_colon(e: &Entry<'_>) -> bool {
-    e.colon.is_some_and(|c| e.end == c + 1)
-        || (e.value.props && e.value.span.end == e.value.content && e.end == e.value.span.end)
+    let bare_props = |n: &Node<'_>| {
+        n.props && n.span.end == n.content && n.span.end == e.end && n.span.start < e.end
+    };
+    e.colon.is_some_and(|c| e.end == c + 1) || bare_props(&e.value) || bare_props(&e.key)
 }
 
 fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
@@ -760,6 +762,10 @@ mod tests {
         case(
             "template: {spec: !!null }\n",
             "template: {spec: !!null , metadata: {annotations: {secret-rollout/secret.s: \"v\"}} }\n",
+        );
+        case(
+            "template: { !x }\n",
+            "template: { !x , metadata: {annotations: {secret-rollout/secret.s: \"v\"}} }\n",
         );
     }
 
