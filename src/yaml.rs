@@ -998,7 +998,7 @@ impl<'a, 's> Builder<'a, 's> {
         match self.tokens.next() {
             Some(Ok(t)) => Ok(t),
             Some(Err(e)) => Err(self.scan_error(&e)),
-            None => Err(self.error(self.tokens_mark(), "unexpected end of the stream")),
+            None => Err(self.error(Mark::default(), "unexpected end of the stream")),
         }
     }
 
@@ -1008,10 +1008,6 @@ impl<'a, 's> Builder<'a, 's> {
             self.peeked = Some(t);
         }
         Ok(self.peeked.as_ref().expect("just filled"))
-    }
-
-    fn tokens_mark(&self) -> Mark {
-        Mark::default()
     }
 
     fn peek_is(&mut self, pred: impl Fn(&TokenData) -> bool) -> Parsed<bool> {
@@ -1056,16 +1052,12 @@ impl<'a, 's> Builder<'a, 's> {
 
     /// Directives, `---`, the root node. `None` when there is no content.
     fn document(&mut self) -> Parsed<Option<Node<'a>>> {
-        let mut explicit = false;
         loop {
             let t = self.next()?;
             match t.data {
                 TokenData::VersionDirective { .. } => {}
                 TokenData::TagDirective { handle, prefix } => self.handles.push((handle, prefix)),
-                TokenData::DocumentStart => {
-                    explicit = true;
-                    break;
-                }
+                TokenData::DocumentStart => break,
                 TokenData::StreamEnd => {
                     self.peeked = Some(t);
                     return Ok(None);
@@ -1094,7 +1086,6 @@ impl<'a, 's> Builder<'a, 's> {
         })?;
         if empty {
             // `---` alone is a null document; Go decodes nothing from it.
-            let _ = explicit;
             return Ok(None);
         }
         self.node(true, false).map(Some)
@@ -1541,7 +1532,7 @@ impl<'a, 's> Builder<'a, 's> {
                     };
                     self.path.pop();
                     let end = entry_end(&key, colon, &value);
-                    let (line_break, next_line) = self.line_facts(&value, end);
+                    let (line_break, next_line) = self.line_facts(end);
                     let entry = Entry {
                         line_break,
                         next_line,
@@ -1622,7 +1613,7 @@ impl<'a, 's> Builder<'a, 's> {
     /// where the next line starts. An entry whose text ends with a block
     /// scalar (its own value, or the last of a nested collection) ends at a
     /// line start: the line break before it is the one.
-    fn line_facts(&self, _value: &Node<'a>, end: usize) -> (usize, usize) {
+    fn line_facts(&self, end: usize) -> (usize, usize) {
         let local = self.local(end);
         let before = &self.text[..local];
         let brk = if before.ends_with("\r\n") {
@@ -1748,7 +1739,7 @@ impl<'a, 's> Builder<'a, 's> {
             col: t.start_mark.column as usize + 1,
             end_line: value.span.end_line,
         };
-        let (line_break, next_line) = self.line_facts(&value, end);
+        let (line_break, next_line) = self.line_facts(end);
         let entry = Entry {
             line_break,
             next_line,
@@ -1843,7 +1834,7 @@ impl<'a, 's> Builder<'a, 's> {
                 (None, self.empty(at, mark)?)
             };
             let end = entry_end(&key, colon, &value);
-            let (line_break, next_line) = self.line_facts(&value, end);
+            let (line_break, next_line) = self.line_facts(end);
             let entry = Entry {
                 line_break,
                 next_line,
