@@ -148,6 +148,17 @@ struct CommonArgs {
     /// reason for a refused render.
     #[arg(long, env = REPORT_ENV, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Also read Secrets and ConfigMaps (and SealedSecrets, SOPS-encrypted
+    /// Secrets, ExternalSecrets) from PATH, a file or a directory (*.yaml,
+    /// *.yml, *.json): pods that read them are stamped too. Repeatable; the
+    /// variable takes `:`-separated paths.
+    #[arg(
+        long,
+        env = "SECRET_ROLLOUT_SECRETS_FROM",
+        value_name = "PATH",
+        value_delimiter = ':'
+    )]
+    secrets_from: Vec<PathBuf>,
 }
 
 impl CommonArgs {
@@ -163,10 +174,13 @@ impl CommonArgs {
             }
         };
         let policy = load_policy(self.policy.as_deref())?;
+        let secrets_from =
+            crate::secret_files::read(&self.secrets_from, self.namespace.as_deref())?;
         Ok(Options {
             namespace: self.namespace.clone(),
             digest_key,
             policy,
+            secrets_from,
         })
     }
 }

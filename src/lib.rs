@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod policy;
 pub mod reference;
 pub mod report;
+pub mod secret_files;
 pub mod stamp;
 pub mod stream;
 pub mod workload;
@@ -34,6 +35,9 @@ pub struct Options {
     /// Key for `hmac-sha256` digests; plain `sha256` without one.
     pub digest_key: Option<Vec<u8>>,
     pub policy: config::Policy,
+    /// Sources read from `--secrets-from` files: pods that read them are
+    /// stamped as if they were in the stream (which wins when both have one).
+    pub secrets_from: Vec<inventory::Source>,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -147,7 +151,11 @@ pub fn with_model<'a, R>(
             sites.push(site);
         }
     }
-    let index = inventory::Index::new(&sources, options.namespace.as_deref());
+    let index = inventory::Index::new(
+        &sources,
+        &options.secrets_from,
+        options.namespace.as_deref(),
+    );
     f(&Model {
         options,
         workloads: &workloads,
@@ -186,7 +194,13 @@ pub fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let findings = policy::check(m.workloads, m.index, policy);
+        let mut findings = policy::check(m.workloads, m.index, policy);
+        findings.extend(policy::source_notes(
+            m.workloads,
+            m.index,
+            policy,
+            options.digest_key.is_some(),
+        ));
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };

@@ -13,16 +13,20 @@ pub enum Rule {
     DuplicateEnv,
     ImmutableJobNotStamped,
     UnknownSuppression,
+    UnkeyedDigest,
+    ProviderRotationNotSeen,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 8] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
         Rule::ImmutableJobNotStamped,
         Rule::UnknownSuppression,
+        Rule::UnkeyedDigest,
+        Rule::ProviderRotationNotSeen,
     ];
 
     pub fn id(self) -> &'static str {
@@ -33,6 +37,8 @@ impl Rule {
             Rule::DuplicateEnv => "duplicate-env",
             Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
             Rule::UnknownSuppression => "unknown-suppression",
+            Rule::UnkeyedDigest => "unkeyed-digest",
+            Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
         }
     }
 
@@ -43,7 +49,9 @@ impl Rule {
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression => Severity::Warning,
-            Rule::ImmutableJobNotStamped => Severity::Note,
+            Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
+                Severity::Note
+            }
         }
     }
 
@@ -64,6 +72,12 @@ impl Rule {
                 "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
             }
             Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
+            Rule::UnkeyedDigest => {
+                "Secret values are stamped as a plain sha256, which lets anyone who can read the workloads test guesses of a weak value; give a --digest-key-file"
+            }
+            Rule::ProviderRotationNotSeen => {
+                "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
+            }
         }
     }
 }
@@ -89,6 +103,9 @@ impl Severity {
 /// and the line and column in the input stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
+    /// The file the finding is about when it is not the input: a
+    /// `--secrets-from` file. Line and column are then that file's.
+    pub file: Option<String>,
     /// 0-based document index.
     pub doc: usize,
     pub template: Option<String>,
@@ -134,14 +151,21 @@ pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &st
     for f in findings {
         let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
         let l = &f.location;
-        let template = l.template.as_deref().unwrap_or("(no template)");
-        let _ = writeln!(
-            out,
-            "  --> {template} (document {}) at {input_name}:{}:{}",
-            l.doc + 1,
-            l.line,
-            l.col
-        );
+        match &l.file {
+            Some(file) => {
+                let _ = writeln!(out, "  --> {file}:{}:{}", l.line, l.col);
+            }
+            None => {
+                let template = l.template.as_deref().unwrap_or("(no template)");
+                let _ = writeln!(
+                    out,
+                    "  --> {template} (document {}) at {input_name}:{}:{}",
+                    l.doc + 1,
+                    l.line,
+                    l.col
+                );
+            }
+        }
         let mut subject = Vec::new();
         if let Some(w) = &f.workload {
             subject.push(format!("workload: {w}"));

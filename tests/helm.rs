@@ -474,8 +474,9 @@ fn helm4_post_renderer_args_reach_the_tool() {
     assert_ok(&out, "helm template with post-renderer args");
     let text = std::fs::read_to_string(&report2).unwrap();
     assert!(
-        text.contains("warning[unresolved-reference]: Deployment/the0-api uses Secret the0-admin")
-            && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 0 notes\n"),
+        text.contains(
+            "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin"
+        ) && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 1 note\n"),
         "{text}"
     );
 }
