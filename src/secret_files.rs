@@ -34,7 +34,7 @@ pub enum FileError {
     Content {
         path: String,
         #[source]
-        source: ContentError,
+        source: Box<ContentError>,
     },
     #[error(
         "{first} and {second} both give {what} with different content; \
@@ -155,7 +155,7 @@ fn read_file(path: &Path) -> Result<Vec<Source>, FileError> {
     for sources in docs {
         let sources = sources.map_err(|source| FileError::Content {
             path: shown.clone(),
-            source,
+            source: Box::new(source),
         })?;
         for mut s in sources {
             s.origin = Origin::File {
