@@ -96,7 +96,9 @@ pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
     for p in parsed {
         let Some(root) = &p.root else { continue };
         let template = p.doc.source.as_deref();
-        let is_list = root.get_str("kind") == Some("List");
+        // kubectl expands `List` and every `<Kind>List` (what `kubectl get
+        // -o yaml` writes) into its items.
+        let is_list = root.get_str("kind").is_some_and(|k| k.ends_with("List"));
         match root.get("items").and_then(Node::as_seq) {
             Some(items) if is_list => out.extend(
                 items

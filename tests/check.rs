@@ -1730,6 +1730,7 @@ fn explain_json(args: &[&str]) -> Value {
             "template",
             "rollout",
             "stamps",
+            "stamps_from_files",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -1753,8 +1754,15 @@ fn explain_json(args: &[&str]) -> Value {
                     "name",
                     "key",
                     "optional",
-                    "resolved"
+                    "resolved",
+                    "origin"
                 ]),
+                "{u:#}"
+            );
+            // Found means found somewhere: the render, or a file.
+            assert_eq!(
+                u["resolved"].as_bool(),
+                Some(!u["origin"].is_null()),
                 "{u:#}"
             );
             assert!(
