@@ -159,6 +159,20 @@ struct CommonArgs {
         value_delimiter = ':'
     )]
     secrets_from: Vec<PathBuf>,
+    /// Also read the Secrets and ConfigMaps pods use that neither the render
+    /// nor --secrets-from holds from the cluster: a GET by name each (never a
+    /// list) with the kubeconfig's current context. Needs --digest-key-file.
+    #[arg(long, env = "SECRET_ROLLOUT_LOOKUP")]
+    lookup: bool,
+    /// How long all --lookup requests of a run may take together.
+    #[arg(
+        long,
+        env = "SECRET_ROLLOUT_LOOKUP_TIMEOUT",
+        value_name = "SECONDS",
+        default_value = "10",
+        value_parser = crate::lookup::parse_timeout
+    )]
+    lookup_timeout: std::time::Duration,
 }
 
 impl CommonArgs {
@@ -174,14 +188,19 @@ impl CommonArgs {
             }
         };
         let policy = load_policy(self.policy.as_deref())?;
-        let secrets_from =
-            crate::secret_files::read(&self.secrets_from, self.namespace.as_deref())?;
-        Ok(Options {
+        let mut options = Options {
             namespace: self.namespace.clone(),
             digest_key,
             policy,
-            secrets_from,
-        })
+            secrets_from: Vec::new(),
+            lookup: None,
+        };
+        if self.lookup {
+            crate::lookup::enable(&mut options, self.lookup_timeout)?;
+        }
+        options.secrets_from =
+            crate::secret_files::read(&self.secrets_from, options.namespace.as_deref())?;
+        Ok(options)
     }
 }
 

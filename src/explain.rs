@@ -28,6 +28,8 @@ pub struct WorkloadUses {
     /// The stamps whose source is a file, not the render: the rollout they
     /// cause reads the new value only if that file is applied first.
     pub from_files: Vec<String>,
+    /// The stamps whose source `--lookup` read from the cluster.
+    pub from_cluster: Vec<String>,
 }
 
 /// One reference from a container (or a pod volume) to an object.
@@ -48,8 +50,11 @@ pub struct Use {
     /// Whether the object was found (in the stream or a `--secrets-from`
     /// file), and so can be stamped.
     pub resolved: bool,
-    /// Where it was found: `render`, or `path:line` of a file.
+    /// Where it was found: `render`, `path:line` of a file, or
+    /// `cluster context C, namespace N`.
     pub origin: Option<String>,
+    /// Why `--lookup` did not find it in the cluster either.
+    pub lookup_failed: Option<String>,
 }
 
 /// Build the graph for a stream.
@@ -63,6 +68,9 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
         .iter()
         .map(|w| {
             let namespace = w.object.namespace.as_deref();
+            let lookup_ns = namespace
+                .or(crate::lookup::release_namespace(m.options))
+                .unwrap_or("");
             let uses = w
                 .refs
                 .iter()
@@ -86,6 +94,10 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         optional: r.optional,
                         resolved: found.is_some(),
                         origin: found.map(|s| s.origin.to_string()),
+                        lookup_failed: m
+                            .looked_up
+                            .failure(r.target, lookup_ns, &r.name)
+                            .map(|f| f.short()),
                     }
                 })
                 .collect();
@@ -100,11 +112,20 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                     )
                 })
                 .collect();
-            let from_files = consumed
-                .iter()
-                .filter(|c| c.source.origin.is_file())
-                .map(|c| stamp::annotation_key(c.target, c.name))
-                .collect();
+            let from = |cluster: bool| {
+                consumed
+                    .iter()
+                    .filter(|c| {
+                        if cluster {
+                            c.source.origin.is_cluster()
+                        } else {
+                            c.source.origin.is_file()
+                        }
+                    })
+                    .map(|c| stamp::annotation_key(c.target, c.name))
+                    .collect()
+            };
+            let (from_files, from_cluster) = (from(false), from(true));
             WorkloadUses {
                 workload: w.object.display(),
                 namespace: w.object.namespace.clone(),
@@ -117,6 +138,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                 uses,
                 stamps,
                 from_files,
+                from_cluster,
             }
         })
         .filter(|w| !w.uses.is_empty())
@@ -133,6 +155,7 @@ pub fn only_secret(graph: Vec<WorkloadUses>, name: &str) -> Vec<WorkloadUses> {
             let key = stamp::annotation_key(TargetKind::Secret, name);
             w.stamps.retain(|k, _| *k == key);
             w.from_files.retain(|k| *k == key);
+            w.from_cluster.retain(|k| *k == key);
             (!w.uses.is_empty()).then_some(w)
         })
         .collect()
@@ -173,8 +196,14 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                 let state = match &u.origin {
                     Some(o) if o == "render" => "in stream".to_string(),
                     Some(file) => format!("from {file}"),
-                    None if u.optional => "not found, optional".to_string(),
-                    None => "NOT found: rotation not stamped".to_string(),
+                    None => match (&u.lookup_failed, u.optional) {
+                        (Some(why), true) => format!("not found, optional; lookup: {why}"),
+                        (Some(why), false) => {
+                            format!("NOT found (lookup: {why}): rotation not stamped")
+                        }
+                        (None, true) => "not found, optional".to_string(),
+                        (None, false) => "NOT found: rotation not stamped".to_string(),
+                    },
                 };
                 let _ = writeln!(out, "    {how} <- {} {} {key} [{state}]", u.kind, u.name);
             }
@@ -187,6 +216,8 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                 for (k, d) in &w.stamps {
                     let order = if w.from_files.contains(k) {
                         " (source from a file: apply it before the upgrade)"
+                    } else if w.from_cluster.contains(k) {
+                        " (source read from the cluster)"
                     } else {
                         ""
                     };
@@ -259,6 +290,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
             "rollout": w.rollout,
             "stamps": w.stamps,
             "stamps_from_files": w.from_files,
+            "stamps_from_cluster": w.from_cluster,
             "uses": w.uses.iter().map(|u| json!({
                 "container": u.container,
                 "via": u.via,
@@ -269,6 +301,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
                 "optional": u.optional,
                 "resolved": u.resolved,
                 "origin": u.origin,
+                "lookup_failed": u.lookup_failed,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

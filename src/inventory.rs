@@ -135,11 +135,18 @@ pub enum Origin {
     /// In a file given with `--secrets-from`: applied by someone else (Flux,
     /// kubectl), so the pods it rolls depend on it being applied first.
     File { path: String, line: usize },
+    /// Read from the cluster with `--lookup`: what is there now, so the
+    /// rollout reads the value the stamp covers.
+    Cluster { context: String, namespace: String },
 }
 
 impl Origin {
     pub fn is_file(&self) -> bool {
         matches!(self, Origin::File { .. })
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Origin::Cluster { .. })
     }
 }
 
@@ -148,6 +155,9 @@ impl std::fmt::Display for Origin {
         match self {
             Origin::Render => f.write_str("render"),
             Origin::File { path, line } => write!(f, "{path}:{line}"),
+            Origin::Cluster { context, namespace } => {
+                write!(f, "cluster context {context}, namespace {namespace}")
+            }
         }
     }
 }
@@ -580,21 +590,27 @@ impl<'s> Index<'s> {
                 .or_default()
                 .push(s);
         }
-        for s in files {
-            let same = by_name.entry((s.target, s.name.as_str())).or_default();
-            let ns = |x: &Source| x.object.namespace.clone();
+        let mut index = Index {
+            by_name,
+            release_namespace,
+        };
+        index.add_below(files);
+        index
+    }
+
+    /// Add sources that lose to every source already here for the same
+    /// object (files below the render, the cluster below both).
+    pub fn add_below(&mut self, more: &'s [Source]) {
+        let release_namespace = self.release_namespace;
+        let ns = |x: &Source| x.object.namespace.clone();
+        for s in more {
+            let same = self.by_name.entry((s.target, s.name.as_str())).or_default();
             let shadowed = same.iter().any(|r| {
-                r.origin == Origin::Render
-                    && ns(r).as_deref().or(release_namespace)
-                        == ns(s).as_deref().or(release_namespace)
+                ns(r).as_deref().or(release_namespace) == ns(s).as_deref().or(release_namespace)
             });
             if !shadowed {
                 same.push(s);
             }
-        }
-        Index {
-            by_name,
-            release_namespace,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod explain;
 pub mod format;
 pub mod helm;
 pub mod inventory;
+pub mod lookup;
 pub mod policy;
 pub mod reference;
 pub mod report;
@@ -38,6 +39,9 @@ pub struct Options {
     /// Sources read from `--secrets-from` files: pods that read them are
     /// stamped as if they were in the stream (which wins when both have one).
     pub secrets_from: Vec<inventory::Source>,
+    /// `--lookup`: where to fetch the objects pods use that neither the
+    /// stream nor the files hold (below both in precedence).
+    pub lookup: Option<std::sync::Arc<dyn lookup::Fetch>>,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -87,6 +91,8 @@ pub struct Model<'s> {
     pub workloads: &'s [workload::Workload],
     pub sites: &'s [Option<yaml::Node<'s>>],
     pub index: &'s inventory::Index<'s>,
+    /// What `--lookup` fetched for this stream, and what it could not.
+    pub looked_up: &'s lookup::Fetched,
     /// How many objects the stream holds, and how many are Helm hooks.
     pub objects: usize,
     pub hooks: usize,
@@ -151,16 +157,19 @@ pub fn with_model<'a, R>(
             sites.push(site);
         }
     }
-    let index = inventory::Index::new(
+    let mut index = inventory::Index::new(
         &sources,
         &options.secrets_from,
         options.namespace.as_deref(),
     );
+    let looked_up = lookup::fetch_unresolved(options, &workloads, &index);
+    index.add_below(&looked_up.sources);
     f(&Model {
         options,
         workloads: &workloads,
         sites: &sites,
         index: &index,
+        looked_up: &looked_up,
         objects,
         hooks,
     })
@@ -201,6 +210,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             policy,
             options.digest_key.is_some(),
         ));
+        findings.extend(m.looked_up.findings(policy));
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };

@@ -150,7 +150,9 @@ pub fn source_notes(
 fn source_location(s: &Source) -> Location {
     let file = match &s.origin {
         Origin::File { path, .. } => Some(path.clone()),
-        Origin::Render => None,
+        // Never reached: --lookup requires a digest key, and a looked-up
+        // Secret is plaintext, never a reference.
+        Origin::Render | Origin::Cluster { .. } => None,
     };
     Location {
         file,
@@ -444,7 +446,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                             r.via.describe()
                         ),
                         format!(
-                            "give the file or directory that holds it to `--secrets-from PATH` (or list it under `secretsFrom:` in the policy file), render it in the same release, or restart {} yourself when it changes",
+                            "give the file or directory that holds it to `--secrets-from PATH`, read it from the cluster with `--lookup`, render it in the same release, or restart {} yourself when it changes",
                             w.object.display()
                         ),
                     );
@@ -467,7 +469,9 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                         r.name,
                         r.via.describe(),
                         match &source.origin {
-                            Origin::File { .. } => format!(" ({})", source.origin),
+                            Origin::File { .. } | Origin::Cluster { .. } => {
+                                format!(" ({})", source.origin)
+                            }
                             Origin::Render => String::new(),
                         }
                     ),

@@ -15,10 +15,11 @@ pub enum Rule {
     UnknownSuppression,
     UnkeyedDigest,
     ProviderRotationNotSeen,
+    LookupFailed,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
@@ -27,6 +28,7 @@ impl Rule {
         Rule::UnknownSuppression,
         Rule::UnkeyedDigest,
         Rule::ProviderRotationNotSeen,
+        Rule::LookupFailed,
     ];
 
     pub fn id(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Rule {
             Rule::UnknownSuppression => "unknown-suppression",
             Rule::UnkeyedDigest => "unkeyed-digest",
             Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
+            Rule::LookupFailed => "lookup-failed",
         }
     }
 
@@ -48,7 +51,8 @@ impl Rule {
             Rule::SensitiveEnvPlainValue
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
-            | Rule::UnknownSuppression => Severity::Warning,
+            | Rule::UnknownSuppression
+            | Rule::LookupFailed => Severity::Warning,
             Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
                 Severity::Note
             }
@@ -77,6 +81,9 @@ impl Rule {
             }
             Rule::ProviderRotationNotSeen => {
                 "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
+            }
+            Rule::LookupFailed => {
+                "--lookup could not read a Secret or ConfigMap a pod uses from the cluster (not there, forbidden, no answer before the deadline), so its rotation is not stamped"
             }
         }
     }

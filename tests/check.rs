@@ -1731,6 +1731,7 @@ fn explain_json(args: &[&str]) -> Value {
             "rollout",
             "stamps",
             "stamps_from_files",
+            "stamps_from_cluster",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -1755,7 +1756,8 @@ fn explain_json(args: &[&str]) -> Value {
                     "key",
                     "optional",
                     "resolved",
-                    "origin"
+                    "origin",
+                    "lookup_failed"
                 ]),
                 "{u:#}"
             );
