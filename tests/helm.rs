@@ -11,6 +11,8 @@
 //! `SECRET_ROLLOUT_BIN` (a `target/release` build in the checkout may be
 //! stale); how the plugin finds the binary on its own is tested separately.
 
+#[path = "common/apiserver.rs"]
+mod apiserver;
 mod common;
 
 use common::manifests::{all_stamps, docs, find, stamps, Doc};
@@ -74,6 +76,9 @@ impl Home {
             "SECRET_ROLLOUT_REPORT",
             "SECRET_ROLLOUT_NAMESPACE",
             "SECRET_ROLLOUT_DIGEST_KEY_FILE",
+            "SECRET_ROLLOUT_LOOKUP",
+            "SECRET_ROLLOUT_LOOKUP_TIMEOUT",
+            "KUBECONFIG",
         ] {
             c.env_remove(var);
         }
@@ -906,4 +911,116 @@ fn helm3_secrets_from_rolls_the_api_when_the_sealed_admin_password_rotates() {
     let after = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[&arg]);
     assert_ok(&after, "helm3 template after the re-seal");
     assert_admin_rotation(&common::stdout(&before), &common::stdout(&after));
+}
+
+// ------------------------------------------------------------------ --lookup
+
+/// A loopback API server (tests/common/apiserver.rs: no real one can run
+/// here) holding the0's admin password only in the cluster, and a kubeconfig
+/// for it whose context is in namespace `the0`.
+fn cluster_with_admin_password(home: &Home) -> (apiserver::ApiServer, PathBuf) {
+    let server = apiserver::ApiServer::start("helm-lookup-token");
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-one")]);
+    let kubeconfig = server.kubeconfig(&home.dir, Some("the0"), &server.token_user());
+    (server, kubeconfig)
+}
+
+/// The README's `--post-renderer-args`, run from the checkout as the README's
+/// commands are.
+fn lookup_args() -> Vec<String> {
+    vec![
+        "--post-renderer-args=--lookup".to_string(),
+        "--post-renderer-args=--digest-key-file=testdata/digest.key".to_string(),
+    ]
+}
+
+/// Only GETs of the admin password by name, with the token.
+fn assert_only_admin_gets(server: &apiserver::ApiServer) {
+    let seen = server.take_seen();
+    assert!(!seen.is_empty());
+    for s in seen {
+        assert_eq!(
+            (s.method.as_str(), s.path.as_str(), s.authorized),
+            (
+                "GET",
+                "/api/v1/namespaces/the0/secrets/the0-root-admin",
+                true
+            )
+        );
+    }
+}
+
+#[test]
+fn helm4_lookup_rolls_the_api_when_the_cluster_only_secret_changes() {
+    let home = Home::new("h4-lookup");
+    home.install_plugin(Path::new("."));
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let args = lookup_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = |home: &Home| {
+        let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &args));
+        cmd.env("KUBECONFIG", &kubeconfig);
+        let out = output(cmd);
+        assert_ok(&out, "helm template --post-renderer-args=--lookup");
+        common::stdout(&out)
+    };
+    let before = run(&home);
+    assert!(
+        all_stamps(&before)["Deployment/the0-api"]["secret.the0-root-admin"]
+            .starts_with("hmac-sha256:")
+    );
+    assert_only_admin_gets(&server);
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-two")]);
+    let after = run(&home);
+    assert_admin_rotation(&before, &after);
+    assert_only_admin_gets(&server);
+    // The plugin needs no arguments when the environment says it all.
+    let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("SECRET_ROLLOUT_LOOKUP", "true")
+        .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key");
+    let from_env = output(cmd);
+    assert_ok(&from_env, "helm template with SECRET_ROLLOUT_LOOKUP");
+    assert_eq!(common::stdout(&from_env), after);
+}
+
+#[test]
+fn helm3_lookup_rolls_the_api_when_the_cluster_only_secret_changes() {
+    let home = Home::new("h3-lookup");
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let bin = test_bin();
+    let args = lookup_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = || {
+        let mut cmd = home.helm3(&template_args(GOOD, bin.to_str().unwrap(), &args));
+        cmd.env("KUBECONFIG", &kubeconfig);
+        let out = output(cmd);
+        assert_ok(&out, "helm3 template --post-renderer-args=--lookup");
+        common::stdout(&out)
+    };
+    let before = run();
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-two")]);
+    let after = run();
+    assert_admin_rotation(&before, &after);
+    assert_only_admin_gets(&server);
+}
+
+#[test]
+fn helm4_lookup_without_a_key_is_refused_and_the_reason_reaches_the_report() {
+    let home = Home::new("h4-lookup-no-key");
+    home.install_plugin(Path::new("."));
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let report = home.path("report.txt");
+    let mut cmd = home.helm(&template_args(
+        GOOD,
+        "secret-rollout",
+        &["--post-renderer-args=--lookup"],
+    ));
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("SECRET_ROLLOUT_REPORT", &report);
+    let out = output(cmd);
+    assert_failed(&out, "helm template --lookup without a key");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("--lookup needs --digest-key-file"), "{text}");
+    assert_eq!(server.take_seen(), []);
 }
