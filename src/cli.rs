@@ -159,9 +159,10 @@ struct CommonArgs {
         value_delimiter = ':'
     )]
     secrets_from: Vec<PathBuf>,
-    /// Also read the Secrets and ConfigMaps pods use that neither the render
-    /// nor --secrets-from holds from the cluster: a GET by name each (never a
-    /// list) with the kubeconfig's current context. Needs --digest-key-file.
+    /// Also read from the cluster the Secrets and ConfigMaps pods use that
+    /// neither the render nor --secrets-from holds: one GET by name each
+    /// (never a list), with the kubeconfig's current context. Needs
+    /// --digest-key-file.
     #[arg(long, env = "SECRET_ROLLOUT_LOOKUP")]
     lookup: bool,
     /// How long all --lookup requests of a run may take together.
