@@ -13,6 +13,7 @@ use crate::explain;
 use crate::format::{self, FileReport};
 use crate::helm::{self, Diagnostics};
 use crate::report::{self, Severity};
+use crate::rule::{self, Rule};
 use crate::Options;
 
 /// Exit codes: 0 success, 1 a policy error, 2 bad input, usage or I/O.
@@ -268,7 +269,7 @@ fn render(args: &CommonArgs, diagnostics: &Diagnostics) -> Result<ExitCode> {
         && analysis
             .findings
             .iter()
-            .any(|f| f.rule == report::Rule::UnresolvedReference.id())
+            .any(|f| f.rule == Rule::UnresolvedReference)
         && analysis.hooks_only
     {
         helm::explain_hooks_only(&mut analysis.findings);
@@ -487,12 +488,13 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode> {
 
 fn rules(args: &PolicyArgs) -> Result<ExitCode> {
     let policy = load_policy(args.policy.as_deref())?;
-    let catalogue = format::catalogue(&policy);
-    let width = catalogue.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let catalogue = rule::catalogue(&policy);
+    let ids: Vec<String> = catalogue.iter().map(|r| r.id.to_string()).collect();
+    let width = ids.iter().map(String::len).max().unwrap_or(0);
     let mut out = String::new();
-    for r in &catalogue {
+    for (r, id) in catalogue.iter().zip(&ids) {
         let level = r.level.map_or("off", Severity::as_str);
-        out.push_str(&format!("{:width$}  {level:7}  {}\n", r.id, r.summary));
+        out.push_str(&format!("{id:width$}  {level:7}  {}\n", r.summary));
     }
     out.push_str("\nDetails, examples and fixes: docs/rules.md\n");
     print(&out)

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use crate::report::{Rule, Severity};
+use crate::report::Severity;
+use crate::rule::RuleId;
 use crate::yaml::{self, Node, Value};
 
 pub const DEFAULT_POLICY: &str = include_str!("default-policy.yaml");
@@ -20,7 +21,7 @@ pub struct Policy {
     pub sensitive_values: Vec<Regex>,
     pub required_sources: Vec<RequiredSource>,
     /// Overrides of default severities; `None` turns a rule off.
-    pub levels: BTreeMap<String, Option<Severity>>,
+    pub levels: BTreeMap<RuleId, Option<Severity>>,
     pub workload_kinds: Vec<WorkloadKind>,
     pub stamp_config_maps: bool,
 }
@@ -39,12 +40,12 @@ pub struct RequiredSource {
 }
 
 impl RequiredSource {
-    pub fn not_from_secret_id(&self) -> String {
-        format!("{}-not-from-secret", self.id)
+    pub fn not_from_secret(&self) -> RuleId {
+        RuleId::NotFromSecret(self.id.clone())
     }
 
-    pub fn missing_id(&self) -> String {
-        format!("{}-missing", self.id)
+    pub fn missing(&self) -> RuleId {
+        RuleId::Missing(self.id.clone())
     }
 }
 
@@ -164,12 +165,6 @@ impl Policy {
                 .map(required_source)
                 .collect::<Result<_, _>>()?,
         };
-        let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
-        let derived: Vec<String> = required_sources
-            .iter()
-            .flat_map(|r| [r.not_from_secret_id(), r.missing_id()])
-            .collect();
-        ids.extend(derived.iter().map(String::as_str));
         let mut levels = BTreeMap::new();
         if let Some(rules) = map.get("rules").filter(|r| !r.is_null()) {
             let Some(m) = rules.as_map() else {
@@ -180,12 +175,12 @@ impl Policy {
             };
             for entry in &m.entries {
                 let id = string(&entry.key, "rule id")?;
-                if !ids.contains(&id) {
+                let Some(rule) = RuleId::parse(id, &required_sources) else {
                     return Err(err(
                         &entry.key,
                         format!("rules: unknown rule id `{id}` (see `secret-rollout rules`)"),
                     ));
-                }
+                };
                 let level = match entry.value.as_str() {
                     Some("error") => Some(Severity::Error),
                     Some("warning") => Some(Severity::Warning),
@@ -198,7 +193,7 @@ impl Policy {
                         ))
                     }
                 };
-                levels.insert(id.to_string(), level);
+                levels.insert(rule, level);
             }
         }
         finish(
@@ -211,8 +206,11 @@ impl Policy {
     }
 
     /// The severity of a rule under this policy; `None` when it is off.
-    pub fn level(&self, id: &str, default: Severity) -> Option<Severity> {
-        self.levels.get(id).copied().unwrap_or(Some(default))
+    pub fn level(&self, rule: &RuleId) -> Option<Severity> {
+        self.levels
+            .get(rule)
+            .copied()
+            .unwrap_or(Some(rule.default_severity()))
     }
 
     pub fn looks_sensitive(&self, name: &str) -> bool {
@@ -225,21 +223,6 @@ impl Policy {
     pub fn sensitive_value(&self, value: &str) -> bool {
         self.sensitive_values.iter().any(|r| r.is_match(value))
     }
-
-    /// Every rule id this policy can report, with its severity (None = off).
-    pub fn rule_ids(&self) -> Vec<(String, Option<Severity>)> {
-        let mut out: Vec<(String, Option<Severity>)> = Rule::ALL
-            .iter()
-            .map(|r| (r.id().to_string(), self.level(r.id(), r.severity())))
-            .collect();
-        for r in &self.required_sources {
-            for id in [r.not_from_secret_id(), r.missing_id()] {
-                let level = self.level(&id, Severity::Error);
-                out.push((id, level));
-            }
-        }
-        out
-    }
 }
 
 fn finish(
@@ -247,7 +230,7 @@ fn finish(
     sensitive_names: Vec<String>,
     sensitive_values: Vec<Regex>,
     required_sources: Vec<RequiredSource>,
-    levels: BTreeMap<String, Option<Severity>>,
+    levels: BTreeMap<RuleId, Option<Severity>>,
 ) -> Result<Policy, PolicyError> {
     let workload_kinds = match map.get("workloadKinds") {
         None => vec![],
@@ -461,7 +444,7 @@ mod tests {
         let p = Policy::default();
         assert_eq!(p.required_sources[0].env, "THE0_ADMIN_PASSWORD");
         assert_eq!(
-            p.required_sources[0].not_from_secret_id(),
+            p.required_sources[0].not_from_secret().to_string(),
             "admin-password-not-from-secret"
         );
         assert!(p.looks_sensitive("jwt-secret"));

@@ -11,7 +11,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::report::{Finding, Rule};
+use crate::report::Finding;
+use crate::rule::Rule;
 
 /// Set by Helm 4 (and the Helm 4 SDK) in a plugin's environment.
 pub const PLUGIN_NAME_ENV: &str = "HELM_PLUGIN_NAME";
@@ -82,7 +83,7 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn explain_hooks_only(findings: &mut [Finding]) {
     for f in findings
         .iter_mut()
-        .filter(|f| f.rule == Rule::UnresolvedReference.id())
+        .filter(|f| f.rule == Rule::UnresolvedReference)
     {
         f.message.push_str(HOOKS_ONLY_NOTE);
         f.help = format!(

@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod policy;
 pub mod reference;
 pub mod report;
+pub mod rule;
 pub mod stamp;
 pub mod stream;
 pub mod workload;

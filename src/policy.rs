@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, HashSet};
 use crate::config::{glob_match, Policy, RequiredSource, Selector};
 use crate::inventory::{Index, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
-use crate::report::{Finding, Location, Rule, Severity};
+use crate::report::{Finding, Location};
+use crate::rule::{Rule, RuleId};
 use crate::workload::{Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
-    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
     let mut findings = Vec::new();
     for w in workloads {
         let mut out = Out {
@@ -38,8 +38,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
                 && !provides(w, &rule.env, vars, refs, index)
             {
                 out.push(
-                    &rule.missing_id(),
-                    Severity::Error,
+                    rule.missing(),
                     w.object.span,
                     None,
                     Some(&rule.env),
@@ -65,7 +64,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         }
         references(&mut out, refs, index);
         let mut found = out.findings;
-        suppress(w, policy, &known, &mut found);
+        suppress(w, policy, &mut found);
         findings.extend(found);
     }
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
@@ -80,22 +79,20 @@ struct Out<'w> {
 }
 
 impl Out<'_> {
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        rule: &str,
-        default: Severity,
+        rule: RuleId,
         span: Span,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
         help: String,
     ) {
-        let Some(severity) = self.policy.level(rule, default) else {
+        let Some(severity) = self.policy.level(&rule) else {
             return;
         };
         self.findings.push(Finding {
-            rule: rule.to_string(),
+            rule,
             severity,
             location: location(self.w, span),
             workload: Some(self.w.object.display()),
@@ -116,15 +113,7 @@ impl Out<'_> {
         message: String,
         help: String,
     ) {
-        self.push(
-            rule.id(),
-            rule.severity(),
-            span,
-            container,
-            variable,
-            message,
-            help,
-        );
+        self.push(rule.into(), span, container, variable, message, help);
     }
 }
 
@@ -175,8 +164,7 @@ fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, va
     let at = defs.last().expect("not empty").span;
     let w = out.w.object.display();
     out.push(
-        &rule.not_from_secret_id(),
-        Severity::Error,
+        rule.not_from_secret(),
         at,
         Some(container),
         Some(&rule.env),
@@ -206,8 +194,7 @@ fn required_from_config_map(
         if cm.entries.contains_key(key) {
             let w = out.w.object.display();
             out.push(
-                &rule.not_from_secret_id(),
-                Severity::Error,
+                rule.not_from_secret(),
                 r.span,
                 r.container.as_deref(),
                 Some(&rule.env),
@@ -403,17 +390,19 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
 /// that name no rule.
-fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<Finding>) {
+fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     for (value, span) in &w.ignores {
         let (ids, reason) = parse_ignore(value);
-        for id in &ids {
-            if !known.iter().any(|k| k == id) {
-                unknown.push((*span, id.to_string()));
+        let mut rules = Vec::with_capacity(ids.len());
+        for id in ids {
+            match RuleId::parse(id, &policy.required_sources) {
+                Some(rule) => rules.push(rule),
+                None => unknown.push((*span, id.to_string())),
             }
         }
         for f in findings.iter_mut() {
-            if f.suppressed.is_none() && ids.contains(&f.rule.as_str()) {
+            if f.suppressed.is_none() && rules.contains(&f.rule) {
                 f.suppressed = Some(reason.to_string());
             }
         }
