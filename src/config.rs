@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use crate::gvk::{ApiGroup, Gvk};
 use crate::report::Severity;
 use crate::rule::RuleId;
 use crate::yaml::{self, Node, Value};
@@ -64,18 +65,14 @@ pub struct Selector {
 #[derive(Clone, Debug)]
 pub struct WorkloadKind {
     /// `group/version`, or just `group` to accept every version.
-    pub api_version: String,
+    pub api_group: ApiGroup,
     pub kind: String,
     pub template: Vec<String>,
 }
 
 impl WorkloadKind {
-    pub fn matches(&self, api_version: &str, kind: &str) -> bool {
-        kind == self.kind
-            && (api_version == self.api_version
-                || api_version
-                    .split_once('/')
-                    .is_some_and(|(group, _)| group == self.api_version))
+    pub fn matches(&self, gvk: &Gvk<'_>) -> bool {
+        gvk.kind == self.kind && self.api_group.matches(gvk)
     }
 }
 
@@ -406,7 +403,7 @@ fn workload_kind(node: &Node<'_>) -> Result<WorkloadKind, PolicyError> {
         ));
     }
     Ok(WorkloadKind {
-        api_version: get("apiVersion")?.to_string(),
+        api_group: ApiGroup::parse(get("apiVersion")?),
         kind: get("kind")?.to_string(),
         template,
     })

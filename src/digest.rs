@@ -47,7 +47,7 @@ impl<'t> Keys<'t> {
 pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
     let mut bytes = Vec::with_capacity(256);
     field(&mut bytes, DOMAIN);
-    field(&mut bytes, source.object.kind.as_bytes());
+    field(&mut bytes, source.object.gvk.kind.as_bytes());
     field(&mut bytes, source.secret_type.as_bytes());
     for (key, value) in &source.entries {
         if keys.includes(key) {

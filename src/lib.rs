@@ -14,6 +14,7 @@ pub mod digest;
 pub mod edit;
 pub mod explain;
 pub mod format;
+pub mod gvk;
 pub mod helm;
 pub mod inventory;
 pub mod policy;
@@ -115,8 +116,7 @@ pub fn with_model<'a, R>(
             ..DocFacts::default()
         };
         let wanted = objects.iter().any(|o| {
-            inventory::is_source_kind(o.api_version, o.kind)
-                || workload::is_workload_kind(o.api_version, o.kind, extra)
+            inventory::is_source_kind(&o.gvk) || workload::is_workload_kind(&o.gvk, extra)
         });
         if !wanted {
             return Ok(facts);

@@ -128,7 +128,7 @@ fn location(w: &Workload, span: Span) -> Location {
 
 /// Whether a selector matches a workload: every given field must match.
 pub fn selects(s: &Selector, w: &Workload) -> bool {
-    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.kind);
+    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.gvk.kind);
     let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, &w.object.name));
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
     let images = s.images.is_empty()
