@@ -178,7 +178,8 @@ fn load_policy(path: Option<&Path>) -> Result<Policy> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading policy {}", path.display()))?;
-            Policy::parse(&text).map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))
+            let dir = path.parent().unwrap_or(Path::new(""));
+            Policy::parse(&text, dir).with_context(|| format!("policy {}", path.display()))
         }
     }
 }

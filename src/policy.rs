@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::config::{glob_match, Policy, RequiredSource, Selector};
+use crate::config::{Policy, RequiredSource, Selector};
 use crate::inventory::{Index, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
@@ -129,12 +129,9 @@ fn location(w: &Workload, span: Span) -> Location {
 /// Whether a selector matches a workload: every given field must match.
 pub fn selects(s: &Selector, w: &Workload) -> bool {
     let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.gvk.kind);
-    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, &w.object.name));
+    let name = s.names.is_empty() || s.names.is_match(&w.object.name);
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
-    let images = s.images.is_empty()
-        || w.images
-            .iter()
-            .any(|image| s.images.iter().any(|p| glob_match(p, image)));
+    let images = s.images.is_empty() || w.images.iter().any(|image| s.images.is_match(image));
     kind && name && labels && images
 }
 
