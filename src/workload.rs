@@ -46,10 +46,6 @@ impl Workload {
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
     }
-
-    pub fn display(&self) -> String {
-        self.object.display()
-    }
 }
 
 /// A workload as found in a document's tree.
