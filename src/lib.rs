@@ -4,7 +4,7 @@
 //!
 //! The public API is small: [`analyze`] a stream under [`Options`] (which
 //! carry a [`Policy`]), look at its [`Finding`]s, [`apply`] the stamps. The
-//! [`report`] and [`format`] modules show findings to people and CI,
+//! [`report`] and [`format`](mod@format) modules show findings to people and CI,
 //! [`explain`] answers "which pods roll if I rotate this Secret?", [`helm`]
 //! knows what is special about running under Helm, and [`catalogue`] lists
 //! the rules a policy can report.
