@@ -1975,3 +1975,36 @@ fn a_reader_that_goes_away_ends_the_run_quietly_with_its_exit_code() {
         assert_eq!(err, normal.err, "{args:?}: only the usual diagnostics");
     }
 }
+
+// ---------------------------------------------------------------- environment
+
+#[test]
+fn options_come_from_the_environment_and_an_empty_variable_is_unset() {
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = cli();
+        cmd.args(["check", DEV]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = run_cmd(&mut cmd, "");
+        (
+            out.status.code().expect("exited normally"),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let plain = run(&[]);
+    let json = run(&[("SECRET_ROLLOUT_FORMAT", "json")]);
+    assert!(json.1.starts_with('{'), "{}", json.1);
+    let never = run(&[("SECRET_ROLLOUT_FAIL_ON", "never")]);
+    assert_eq!(never.0, 0);
+    assert_eq!(plain.0, 1, "the dev release has an error");
+    let empty = run(&[
+        ("SECRET_ROLLOUT_FORMAT", ""),
+        ("SECRET_ROLLOUT_FAIL_ON", ""),
+        ("SECRET_ROLLOUT_POLICY", ""),
+        ("SECRET_ROLLOUT_NAMESPACE", ""),
+        ("SECRET_ROLLOUT_DIGEST_KEY_FILE", ""),
+        ("SECRET_ROLLOUT_REPORT", ""),
+    ]);
+    assert_eq!(empty, plain);
+}
