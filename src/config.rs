@@ -34,8 +34,8 @@ pub struct Policy {
     pub workload_kinds: Vec<WorkloadKind>,
     pub stamp_config_maps: bool,
     /// Files and directories holding Secrets that are not in the render
-    /// (`secretsFrom:`), resolved against the policy file's directory. Read
-    /// by `--secrets-from` (coming); nothing reads them yet.
+    /// (`secretsFrom:`), resolved against the policy file's directory; to be
+    /// read like `--secrets-from` paths (coming: nothing reads them yet).
     pub secrets_from: Vec<PathBuf>,
 }
 

@@ -47,13 +47,20 @@ impl<'t> Keys<'t> {
 pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
     let mut bytes = Vec::with_capacity(256);
     field(&mut bytes, DOMAIN);
-    field(&mut bytes, source.object.gvk.kind.as_bytes());
+    field(&mut bytes, source.digest_kind.as_bytes());
     field(&mut bytes, source.secret_type.as_bytes());
     for (key, value) in &source.entries {
         if keys.includes(key) {
             field(&mut bytes, key.as_bytes());
             field(&mut bytes, value);
         }
+    }
+    // What stands for every key counts for every consumer. Kubernetes keys
+    // are never empty, so an empty key cannot be mistaken for an entry; and
+    // sources without it keep the digests they always had.
+    if let Some(shared) = &source.shared {
+        field(&mut bytes, b"");
+        field(&mut bytes, shared);
     }
     match hmac_key {
         None => format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
@@ -66,7 +73,7 @@ pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> Stri
 }
 
 /// Length-prefixed, so that no two different entry lists share bytes.
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
 }

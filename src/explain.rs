@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::inventory::TargetKind;
 use crate::reference::Via;
-use crate::stamp;
 use crate::workload::Rollout;
+use crate::{digest, stamp};
 use crate::{InputError, Model, Options};
 
 /// One workload and everything it consumes.
@@ -25,6 +25,9 @@ pub struct WorkloadUses {
     pub uses: Vec<Use>,
     /// Annotation key → digest that render would write.
     pub stamps: BTreeMap<String, String>,
+    /// The stamps whose source is a file, not the render: the rollout they
+    /// cause reads the new value only if that file is applied first.
+    pub from_files: Vec<String>,
 }
 
 /// One reference from a container (or a pod volume) to an object.
@@ -42,8 +45,11 @@ pub struct Use {
     /// The key read; `None` for the whole object.
     pub key: Option<String>,
     pub optional: bool,
-    /// Whether the object is in the stream (and so can be stamped).
+    /// Whether the object was found (in the stream or a `--secrets-from`
+    /// file), and so can be stamped.
     pub resolved: bool,
+    /// Where it was found: `render`, or `path:line` of a file.
+    pub origin: Option<String>,
 }
 
 /// Build the graph for a stream.
@@ -69,6 +75,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         Via::Volume { volume } => ("volume", Some(volume.clone())),
                         Via::Projected { volume } => ("projected", Some(volume.clone())),
                     };
+                    let found = m.index.find(r.target, &r.name, namespace);
                     Use {
                         container: r.container.clone(),
                         via,
@@ -77,17 +84,27 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         name: r.name.clone(),
                         key: r.key.clone(),
                         optional: r.optional,
-                        resolved: m.index.find(r.target, &r.name, namespace).is_some(),
+                        resolved: found.is_some(),
+                        origin: found.map(|s| s.origin.to_string()),
                     }
                 })
                 .collect();
-            let stamps = stamp::desired(
-                w,
-                m.index,
-                policy.stamp_config_maps,
-                m.options.digest_key.as_deref(),
-            )
-            .unwrap_or_default();
+            let consumed =
+                stamp::consumed(w, m.index, policy.stamp_config_maps).unwrap_or_default();
+            let stamps = consumed
+                .iter()
+                .map(|c| {
+                    (
+                        stamp::annotation_key(c.target, c.name),
+                        digest::digest(c.source, &c.keys, m.options.digest_key.as_deref()),
+                    )
+                })
+                .collect();
+            let from_files = consumed
+                .iter()
+                .filter(|c| c.source.origin.is_file())
+                .map(|c| stamp::annotation_key(c.target, c.name))
+                .collect();
             WorkloadUses {
                 workload: w.object.display(),
                 namespace: w.object.namespace.clone(),
@@ -99,6 +116,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                 },
                 uses,
                 stamps,
+                from_files,
             }
         })
         .filter(|w| !w.uses.is_empty())
@@ -114,6 +132,7 @@ pub fn only_secret(graph: Vec<WorkloadUses>, name: &str) -> Vec<WorkloadUses> {
             w.uses.retain(|u| u.kind == "Secret" && u.name == name);
             let key = stamp::annotation_key(TargetKind::Secret, name);
             w.stamps.retain(|k, _| *k == key);
+            w.from_files.retain(|k| *k == key);
             (!w.uses.is_empty()).then_some(w)
         })
         .collect()
@@ -151,23 +170,27 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                     .key
                     .as_ref()
                     .map_or_else(|| "all keys".to_string(), |k| format!("key {k}"));
-                let state = if u.resolved {
-                    "in stream"
-                } else if u.optional {
-                    "not in stream, optional"
-                } else {
-                    "NOT in stream: rotation not stamped"
+                let state = match &u.origin {
+                    Some(o) if o == "render" => "in stream".to_string(),
+                    Some(file) => format!("from {file}"),
+                    None if u.optional => "not found, optional".to_string(),
+                    None => "NOT found: rotation not stamped".to_string(),
                 };
                 let _ = writeln!(out, "    {how} <- {} {} {key} [{state}]", u.kind, u.name);
             }
         }
         match w.rollout {
             "stamped" if w.stamps.is_empty() => {
-                let _ = writeln!(out, "  stamps: none (nothing it reads is in the stream)");
+                let _ = writeln!(out, "  stamps: none (nothing it reads was found)");
             }
             "stamped" => {
                 for (k, d) in &w.stamps {
-                    let _ = writeln!(out, "  stamp {k} = {}", short(d));
+                    let order = if w.from_files.contains(k) {
+                        " (source from a file: apply it before the upgrade)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "  stamp {k} = {}{order}", short(d));
                 }
             }
             "immutable-job" => {
@@ -190,7 +213,14 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
     if graph.is_empty() {
         return format!("No workload in the stream uses Secret {name}.\n");
     }
-    let mut out = format!("Rotating Secret {name} affects:\n");
+    let origin = graph
+        .iter()
+        .flat_map(|w| &w.uses)
+        .find_map(|u| u.origin.as_deref());
+    let mut out = match origin {
+        Some(o) if o != "render" => format!("Rotating Secret {name} ({o}) affects:\n"),
+        _ => format!("Rotating Secret {name} affects:\n"),
+    };
     let width = graph.iter().map(|w| w.workload.len()).max().unwrap_or(0);
     for w in graph {
         let mut keys: Vec<String> = w
@@ -201,7 +231,10 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
         keys.sort();
         keys.dedup();
         let fate = match w.rollout {
-            "stamped" if w.stamps.is_empty() => "not stamped (the Secret is not in the stream)",
+            "stamped" if w.stamps.is_empty() => "not stamped (the Secret was not found)",
+            "stamped" if !w.from_files.is_empty() => {
+                "rolls when a key it reads changes, if the Secret's file is applied first"
+            }
             "stamped" => "rolls when a key it reads changes",
             "immutable-job" => "NOT rolled: immutable Job template",
             _ => "NOT rolled: bare Pod",
@@ -225,6 +258,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
             "template": w.template,
             "rollout": w.rollout,
             "stamps": w.stamps,
+            "stamps_from_files": w.from_files,
             "uses": w.uses.iter().map(|u| json!({
                 "container": u.container,
                 "via": u.via,
@@ -234,6 +268,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
                 "key": u.key,
                 "optional": u.optional,
                 "resolved": u.resolved,
+                "origin": u.origin,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

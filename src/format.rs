@@ -80,7 +80,7 @@ fn finding_json(file: &str, f: &Finding) -> Value {
         "severity": f.severity.as_str(),
         "suppressed": f.suppressed.is_some(),
         "suppression_reason": f.suppressed,
-        "file": file,
+        "file": f.location.file.as_deref().unwrap_or(file),
         "document": f.location.doc + 1,
         "template": f.location.template,
         "line": f.location.line,
@@ -129,7 +129,9 @@ fn sarif_level(s: Severity) -> &'static str {
 /// Where a finding lives for tools that open files: the input path, or for
 /// stdin the chart template it came from.
 fn artifact(file: &str, f: &Finding) -> String {
-    if file == STDIN {
+    if let Some(own) = &f.location.file {
+        own.trim_start_matches("./").to_string()
+    } else if file == STDIN {
         f.location
             .template
             .clone()

@@ -27,6 +27,7 @@ mod policy;
 mod reference;
 pub mod report;
 mod rule;
+mod secret_files;
 mod stamp;
 mod stream;
 mod workload;
@@ -35,6 +36,7 @@ mod yaml;
 pub use config::{Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY};
 pub use report::{Finding, Location, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};
+pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError};
 
 /// Settings that change what is computed (not how it is shown).
 #[derive(Clone, Debug, Default)]
@@ -44,6 +46,9 @@ pub struct Options {
     /// Key for `hmac-sha256` digests; plain `sha256` without one.
     pub digest_key: Option<Vec<u8>>,
     pub policy: config::Policy,
+    /// Sources read from `--secrets-from` files: pods that read them are
+    /// stamped as if they were in the stream (which wins when both have one).
+    pub secrets_from: Vec<inventory::Source>,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -156,7 +161,11 @@ pub(crate) fn with_model<'a, R>(
             sites.push(site);
         }
     }
-    let index = inventory::Index::new(&sources, options.namespace.as_deref());
+    let index = inventory::Index::new(
+        &sources,
+        &options.secrets_from,
+        options.namespace.as_deref(),
+    );
     f(&Model {
         options,
         workloads: &workloads,
@@ -195,7 +204,13 @@ pub(crate) fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let findings = policy::check(m.workloads, m.index, policy);
+        let mut findings = policy::check(m.workloads, m.index, policy);
+        findings.extend(policy::source_notes(
+            m.workloads,
+            m.index,
+            policy,
+            options.digest_key.is_some(),
+        ));
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::config::{Policy, RequiredSource, Selector};
-use crate::inventory::{Index, TargetKind};
+use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
 use crate::rule::{Rule, RuleId};
@@ -71,6 +71,94 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
     findings
 }
 
+/// Notes about what the stamps themselves reveal or cannot see, once per
+/// run: each names every source it concerns and points at the first.
+pub fn source_notes(
+    workloads: &[Workload],
+    index: &Index<'_>,
+    policy: &Policy,
+    keyed: bool,
+) -> Vec<Finding> {
+    let mut unkeyed: Vec<&Source> = Vec::new();
+    let mut referenced: Vec<&Source> = Vec::new();
+    for w in workloads {
+        for c in crate::stamp::consumed(w, index, policy.stamp_config_maps).unwrap_or_default() {
+            let s = c.source;
+            let list = match s.protection {
+                Protection::Plaintext | Protection::Ciphertext
+                    if s.target == TargetKind::Secret && s.has_plaintext && !keyed =>
+                {
+                    &mut unkeyed
+                }
+                Protection::Reference => &mut referenced,
+                _ => continue,
+            };
+            if !list.iter().any(|x| std::ptr::eq(*x, s)) {
+                list.push(s);
+            }
+        }
+    }
+    let names = |list: &[&Source]| {
+        let mut names: Vec<String> = list.iter().map(|s| s.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names.join(", ")
+    };
+    let mut out = Vec::new();
+    let mut note = |rule: Rule, list: &[&Source], message: String, help: &str| {
+        let rule = RuleId::from(rule);
+        let (Some(first), Some(severity)) = (list.first(), policy.level(&rule)) else {
+            return;
+        };
+        out.push(Finding {
+            rule,
+            severity,
+            location: source_location(first),
+            workload: None,
+            container: None,
+            variable: None,
+            message,
+            help: help.to_string(),
+            suppressed: None,
+        });
+    };
+    note(
+        Rule::UnkeyedDigest,
+        &unkeyed,
+        format!(
+            "pod templates carry a plain sha256 of the values of Secret {}: anyone who can read those workloads can test guesses of a short or weak value offline",
+            names(&unkeyed)
+        ),
+        "give a key with `--digest-key-file FILE` (SECRET_ROLLOUT_DIGEST_KEY_FILE) for hmac-sha256 digests; adding or changing the key rolls every stamped workload once",
+    );
+    note(
+        Rule::ProviderRotationNotSeen,
+        &referenced,
+        format!(
+            "Secret {} comes from an ExternalSecret: its stamp covers the ExternalSecret's spec, so a rotation inside the secret store changes nothing here and rolls nothing",
+            names(&referenced)
+        ),
+        "after rotating a value in the store, restart the consumers (or let a controller such as Reloader do it); changing the ExternalSecret's spec does roll them",
+    );
+    out
+}
+
+/// Where a finding about a source points: its document in the stream, or
+/// its file.
+fn source_location(s: &Source) -> Location {
+    let file = match &s.origin {
+        Origin::File { path, .. } => Some(path.clone()),
+        Origin::Render => None,
+    };
+    Location {
+        file,
+        doc: s.object.doc,
+        template: s.object.template.clone(),
+        line: s.object.span.line,
+        col: s.object.span.col,
+    }
+}
+
 /// Collects one workload's findings at the severities the policy sets.
 struct Out<'w> {
     w: &'w Workload,
@@ -119,6 +207,7 @@ impl Out<'_> {
 
 fn location(w: &Workload, span: Span) -> Location {
     Location {
+        file: None,
         doc: w.object.doc,
         template: w.object.template.clone(),
         line: span.line,
@@ -338,7 +427,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                             r.via.describe()
                         ),
                         format!(
-                            "render the {kind} in the same release (with Helm 4's `separate` post-render strategy, hooks and manifests arrive in two calls), or restart {} yourself when it changes",
+                            "give the file or directory that holds it to `--secrets-from PATH` (or list it under `secretsFrom:` in the policy file), render it in the same release, or restart {} yourself when it changes",
                             w.object.display()
                         ),
                     );
@@ -356,10 +445,14 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                     r.container.as_deref(),
                     var,
                     format!(
-                        "{} reads key `{key}` of {kind} {} ({}), but that {kind} has no such key; the pod will not start",
+                        "{} reads key `{key}` of {kind} {} ({}), but that {kind}{} has no such key; the pod will not start",
                         w.object.display(),
                         r.name,
-                        r.via.describe()
+                        r.via.describe(),
+                        match &source.origin {
+                            Origin::File { .. } => format!(" ({})", source.origin),
+                            Origin::Render => String::new(),
+                        }
                     ),
                     format!(
                         "add `{key}` to {kind} {}, fix the key name, or mark the reference `optional: true`",

@@ -25,6 +25,9 @@ impl Severity {
 /// and the line and column in the input stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
+    /// The file the finding is about when it is not the input: a
+    /// `--secrets-from` file. Line and column are then that file's.
+    pub file: Option<String>,
     /// 0-based document index.
     pub doc: usize,
     pub template: Option<String>,
@@ -70,14 +73,21 @@ pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &st
     for f in findings {
         let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
         let l = &f.location;
-        let template = l.template.as_deref().unwrap_or("(no template)");
-        let _ = writeln!(
-            out,
-            "  --> {template} (document {}) at {input_name}:{}:{}",
-            l.doc + 1,
-            l.line,
-            l.col
-        );
+        match &l.file {
+            Some(file) => {
+                let _ = writeln!(out, "  --> {file}:{}:{}", l.line, l.col);
+            }
+            None => {
+                let template = l.template.as_deref().unwrap_or("(no template)");
+                let _ = writeln!(
+                    out,
+                    "  --> {template} (document {}) at {input_name}:{}:{}",
+                    l.doc + 1,
+                    l.line,
+                    l.col
+                );
+            }
+        }
         let mut subject = Vec::new();
         if let Some(w) = &f.workload {
             subject.push(format!("workload: {w}"));

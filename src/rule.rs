@@ -20,16 +20,20 @@ pub enum Rule {
     DuplicateEnv,
     ImmutableJobNotStamped,
     UnknownSuppression,
+    UnkeyedDigest,
+    ProviderRotationNotSeen,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 8] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
         Rule::ImmutableJobNotStamped,
         Rule::UnknownSuppression,
+        Rule::UnkeyedDigest,
+        Rule::ProviderRotationNotSeen,
     ];
 
     pub fn id(self) -> &'static str {
@@ -40,6 +44,8 @@ impl Rule {
             Rule::DuplicateEnv => "duplicate-env",
             Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
             Rule::UnknownSuppression => "unknown-suppression",
+            Rule::UnkeyedDigest => "unkeyed-digest",
+            Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
         }
     }
 
@@ -50,7 +56,9 @@ impl Rule {
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression => Severity::Warning,
-            Rule::ImmutableJobNotStamped => Severity::Note,
+            Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
+                Severity::Note
+            }
         }
     }
 
@@ -71,6 +79,12 @@ impl Rule {
                 "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
             }
             Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
+            Rule::UnkeyedDigest => {
+                "Secret values are stamped as a plain sha256, which lets anyone who can read the workloads test guesses of a weak value; give a --digest-key-file"
+            }
+            Rule::ProviderRotationNotSeen => {
+                "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
+            }
         }
     }
 }

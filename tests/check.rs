@@ -65,8 +65,15 @@ fn cli() -> Command {
     cmd
 }
 
+/// `check` runs with a digest key, as a production gate should: the
+/// `unkeyed-digest` note a keyless run adds to every release is specified on
+/// its own (tests/secrets_from.rs), not in each of these findings lists.
 fn sr_stdin(args: &[&str], stdin: &str) -> Run {
-    let out = run_cmd(cli().args(args), stdin);
+    let mut cmd = cli();
+    if args.first() == Some(&"check") {
+        cmd.env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key");
+    }
+    let out = run_cmd(cmd.args(args), stdin);
     Run {
         code: out.status.code().expect("exited normally"),
         out: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
@@ -1723,6 +1730,7 @@ fn explain_json(args: &[&str]) -> Value {
             "template",
             "rollout",
             "stamps",
+            "stamps_from_files",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -1746,8 +1754,15 @@ fn explain_json(args: &[&str]) -> Value {
                     "name",
                     "key",
                     "optional",
-                    "resolved"
+                    "resolved",
+                    "origin"
                 ]),
+                "{u:#}"
+            );
+            // Found means found somewhere: the render, or a file.
+            assert_eq!(
+                u["resolved"].as_bool(),
+                Some(!u["origin"].is_null()),
                 "{u:#}"
             );
             assert!(

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::manifests::{all_stamps, docs, find, stamps, Doc};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -165,75 +167,6 @@ fn on_terminal(cmd: &Command) -> (bool, String) {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// One document of helm's output.
-#[derive(Debug)]
-struct Doc {
-    source: String,
-    kind: String,
-    name: String,
-    text: String,
-}
-
-fn docs(text: &str) -> Vec<Doc> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, out: &mut Vec<Doc>| {
-        let t = std::mem::take(cur);
-        let find = |prefix: &str| {
-            t.lines()
-                .find_map(|l| l.strip_prefix(prefix))
-                .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
-                .unwrap_or_default()
-        };
-        let kind = find("kind: ");
-        if !kind.is_empty() {
-            out.push(Doc {
-                source: find("# Source: "),
-                kind,
-                name: find("  name: "),
-                text: t,
-            });
-        }
-    };
-    for line in text.lines() {
-        if line.starts_with("---") {
-            flush(&mut cur, &mut out);
-        }
-        cur.push_str(line);
-        cur.push('\n');
-    }
-    flush(&mut cur, &mut out);
-    out
-}
-
-fn find<'d>(docs: &'d [Doc], kind: &str, name: &str) -> &'d Doc {
-    docs.iter()
-        .find(|d| d.kind == kind && d.name == name)
-        .unwrap_or_else(|| panic!("{kind}/{name} not in output"))
-}
-
-/// `secret-rollout/...` annotations of a document.
-fn stamps(doc: &Doc) -> BTreeMap<String, String> {
-    doc.text
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let rest = l.strip_prefix("secret-rollout/")?;
-            let (k, v) = rest.split_once(": ")?;
-            Some((k.to_string(), v.trim_matches('"').to_string()))
-        })
-        .collect()
-}
-
-/// Every stamp in a stream, by `Kind/name`.
-fn all_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    docs(text)
-        .iter()
-        .map(|d| (format!("{}/{}", d.kind, d.name), stamps(d)))
-        .filter(|(_, s)| !s.is_empty())
-        .collect()
 }
 
 /// What secret-rollout itself makes of a captured post-renderer input.
@@ -474,8 +407,9 @@ fn helm4_post_renderer_args_reach_the_tool() {
     assert_ok(&out, "helm template with post-renderer args");
     let text = std::fs::read_to_string(&report2).unwrap();
     assert!(
-        text.contains("warning[unresolved-reference]: Deployment/the0-api uses Secret the0-admin")
-            && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 0 notes\n"),
+        text.contains(
+            "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin"
+        ) && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 1 note\n"),
         "{text}"
     );
 }
@@ -882,4 +816,94 @@ fn sdk_bad_values_fail_and_the_report_has_the_reason() {
         "nothing on stdout on failure"
     );
     assert!(!run.report.contains(BAD_PASSWORD));
+}
+
+// ------------------------------------------------------------------ --secrets-from
+
+/// The bundled `clusters/prod` (the sealed `the0-root-admin`, as the0's docs
+/// keep it), copied where a test may re-seal it.
+fn gitops_copy(name: &str) -> PathBuf {
+    let dir = common::temp_dir(&format!("helm/gitops-{name}"));
+    let from = common::root().join("testdata/gitops/clusters/prod");
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// `kubectl create secret … | kubeseal --merge-into`: a new admin password.
+fn reseal_admin_password(gitops: &Path, password: &str) {
+    let secret = common::gitops::write(
+        gitops.parent().unwrap(),
+        "new-admin.yaml",
+        &common::gitops::kubectl_secret(
+            gitops,
+            "the0-root-admin",
+            &[("password", password)],
+            "yaml",
+        ),
+    );
+    let sealed = gitops.join("the0-root-admin.sealed.yaml");
+    let merged = common::gitops::seal(&secret, Some(&sealed));
+    std::fs::write(&sealed, merged).unwrap();
+}
+
+/// Only the api carries the admin password's stamp, and a re-seal changes
+/// that stamp and nothing else in the whole release.
+fn assert_admin_rotation(before: &str, after: &str) {
+    let (a, b) = (all_stamps(before), all_stamps(after));
+    let key = "secret.the0-root-admin";
+    let stamped: Vec<&String> = b
+        .iter()
+        .filter(|(_, s)| s.contains_key(key))
+        .map(|(w, _)| w)
+        .collect();
+    assert_eq!(stamped, ["Deployment/the0-api"]);
+    assert_ne!(a["Deployment/the0-api"][key], b["Deployment/the0-api"][key]);
+    let changed = changed_lines(before, after);
+    assert!(
+        changed
+            .iter()
+            .all(|(source, old, _)| source == "the0/templates/the0-api.yaml"
+                && old
+                    .trim_start()
+                    .starts_with("secret-rollout/secret.the0-root-admin: ")),
+        "{changed:#?}"
+    );
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+}
+
+#[test]
+fn helm4_secrets_from_rolls_the_api_when_the_sealed_admin_password_rotates() {
+    let home = Home::new("h4-secrets-from");
+    home.install_plugin(Path::new("."));
+    let gitops = gitops_copy("h4");
+    let arg = format!("--post-renderer-args=--secrets-from={}", gitops.display());
+    let before = template(&home, GOOD, &[&arg]);
+    assert_ok(&before, "helm template --secrets-from");
+    reseal_admin_password(&gitops, "rotated-admin-password");
+    let after = template(&home, GOOD, &[&arg]);
+    assert_ok(&after, "helm template after the re-seal");
+    assert_admin_rotation(&common::stdout(&before), &common::stdout(&after));
+    // A plugin call needs no arguments: the variable says the same.
+    let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    cmd.env("SECRET_ROLLOUT_SECRETS_FROM", &gitops);
+    let from_env = output(cmd);
+    assert_ok(&from_env, "helm template with SECRET_ROLLOUT_SECRETS_FROM");
+    assert_eq!(common::stdout(&from_env), common::stdout(&after));
+}
+
+#[test]
+fn helm3_secrets_from_rolls_the_api_when_the_sealed_admin_password_rotates() {
+    let home = Home::new("h3-secrets-from");
+    let gitops = gitops_copy("h3");
+    let bin = test_bin();
+    let arg = format!("--post-renderer-args=--secrets-from={}", gitops.display());
+    let before = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[&arg]);
+    assert_ok(&before, "helm3 template --secrets-from");
+    reseal_admin_password(&gitops, "rotated-admin-password");
+    let after = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[&arg]);
+    assert_ok(&after, "helm3 template after the re-seal");
+    assert_admin_rotation(&common::stdout(&before), &common::stdout(&after));
 }

@@ -142,6 +142,17 @@ pub struct CommonArgs {
     /// reason for a refused render.
     #[arg(long, env = REPORT_ENV, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also read Secrets and ConfigMaps (and SealedSecrets, SOPS-encrypted
+    /// Secrets, ExternalSecrets) from PATH, a file or a directory (*.yaml,
+    /// *.yml, *.json): pods that read them are stamped too. Repeatable; the
+    /// variable takes `:`-separated paths.
+    #[arg(
+        long,
+        env = "SECRET_ROLLOUT_SECRETS_FROM",
+        value_name = "PATH",
+        value_delimiter = ':'
+    )]
+    pub secrets_from: Vec<PathBuf>,
 }
 
 impl Cli {

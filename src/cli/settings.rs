@@ -113,6 +113,10 @@ fn options(common: &CommonArgs) -> Result<Options> {
             .map(digest_key)
             .transpose()?,
         policy: policy(common.policy.as_deref())?,
+        secrets_from: secret_rollout::read_secrets_from(
+            &common.secrets_from,
+            common.namespace.as_deref(),
+        )?,
     })
 }
 

@@ -86,4 +86,6 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+pub mod gitops;
+pub mod manifests;
 pub mod oracle;
