@@ -105,6 +105,15 @@ impl Settings {
 }
 
 fn options(common: &CommonArgs) -> Result<Options> {
+    let policy = policy(common.policy.as_deref())?;
+    // The policy's `secretsFrom:` (relative to the policy file) and the
+    // flag's paths together: a Helm 4 plugin call can then carry none.
+    let paths: Vec<PathBuf> = policy
+        .secrets_from
+        .iter()
+        .chain(&common.secrets_from)
+        .cloned()
+        .collect();
     Ok(Options {
         namespace: common.namespace.clone(),
         digest_key: common
@@ -112,11 +121,8 @@ fn options(common: &CommonArgs) -> Result<Options> {
             .as_deref()
             .map(digest_key)
             .transpose()?,
-        policy: policy(common.policy.as_deref())?,
-        secrets_from: secret_rollout::read_secrets_from(
-            &common.secrets_from,
-            common.namespace.as_deref(),
-        )?,
+        secrets_from: secret_rollout::read_secrets_from(&paths, common.namespace.as_deref())?,
+        policy,
     })
 }
 
