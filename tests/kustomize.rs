@@ -1,0 +1,691 @@
+//! kustomize end to end, with the real `kubectl kustomize` (kustomize v5.8.1
+//! inside kubectl v1.37.1), helm v4.3.1 and v3.17.2 as its `--helm-command`,
+//! and a real container engine: Debian's `docker.io`, whose `dockerd` the
+//! container test starts and stops itself. Nothing here skips: a missing tool
+//! fails the test.
+//!
+//! Every kustomization inflates the0's chart with `helmCharts` and then runs
+//! secret-rollout as a transformer: as a container KRM function, or as a
+//! legacy exec plugin. What comes out must mean what plain inflation means
+//! (the kubectl oracle) plus exactly the stamps `secret-rollout render` gives
+//! the same objects.
+//!
+//! The KRM protocol itself is tested on ResourceLists that kubectl kustomize
+//! really sent (`testdata/krm`, from `scripts/capture-krm-input`).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::oracle;
+use serde_json::Value;
+
+/// The plain-text password in `bad-plain-env.yaml`: must never be shown.
+const BAD_PASSWORD: &str = "plain-admin-password-123";
+const GOOD: &str = "testdata/charts/values/good.yaml";
+const BAD: &str = "testdata/charts/values/bad-plain-env.yaml";
+const IMAGE: &str = "secret-rollout:test";
+
+/// The README's one command that installs the legacy exec plugin.
+const INSTALL_PLUGIN: &str = r#"install -D "$(command -v secret-rollout)" "${KUSTOMIZE_PLUGIN_HOME:-${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin}/secret-rollout/v1/secretrollout/SecretRollout""#;
+
+/// The transformer config as the README shows it; the container form adds
+/// the function annotation.
+const TRANSFORMER: &str = "\
+apiVersion: secret-rollout/v1
+kind: SecretRollout
+metadata:
+  name: stamp
+namespace: the0
+";
+
+fn container_transformer(image: &str) -> String {
+    format!(
+        "\
+apiVersion: secret-rollout/v1
+kind: SecretRollout
+metadata:
+  name: stamp
+  annotations:
+    config.kubernetes.io/function: |
+      container:
+        image: {image}
+namespace: the0
+"
+    )
+}
+
+fn helm(major: u8) -> PathBuf {
+    common::tool(if major == 4 { "helm" } else { "helm3" })
+}
+
+/// A kustomization that inflates the0 with `values` and, when given, runs
+/// `transformer` on the result.
+struct App {
+    dir: PathBuf,
+    scratch: PathBuf,
+}
+
+impl App {
+    fn new(name: &str, values: &str, transformer: Option<&str>) -> App {
+        let base = common::temp_dir(&format!("kustomize/{name}"));
+        let dir = base.join("app");
+        let scratch = base.join("scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
+        common::copy_dir(
+            &common::root().join("testdata/charts/the0"),
+            &dir.join("charts/the0"),
+        );
+        std::fs::copy(common::root().join(values), dir.join("values.yaml")).unwrap();
+        let mut kustomization = String::from(
+            "helmCharts:\n- name: the0\n  releaseName: the0\n  namespace: the0\n  valuesFile: values.yaml\n",
+        );
+        if let Some(t) = transformer {
+            common::write_temp(&dir, "secret-rollout.yaml", t);
+            kustomization.push_str("transformers:\n- secret-rollout.yaml\n");
+        }
+        common::write_temp(&dir, "kustomization.yaml", &kustomization);
+        App { dir, scratch }
+    }
+
+    /// `kubectl kustomize --enable-helm --helm-command HELM --enable-alpha-plugins`,
+    /// offline, with a scratch HOME (so kustomize's plugin home is
+    /// `$HOME/.config/kustomize/plugin`) and scratch Helm homes.
+    fn kustomize(&self, helm: &Path, env: &[(&str, &str)]) -> Output {
+        let mut cmd = oracle::kubectl(&self.scratch);
+        cmd.args(["kustomize", "--enable-helm", "--helm-command"])
+            .arg(helm)
+            .arg("--enable-alpha-plugins")
+            .arg(&self.dir)
+            .env("HELM_DATA_HOME", self.scratch.join("helm/data"))
+            .env("HELM_CONFIG_HOME", self.scratch.join("helm/config"))
+            .env("HELM_CACHE_HOME", self.scratch.join("helm/cache"))
+            .env_remove("KUSTOMIZE_PLUGIN_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null());
+        for var in std::env::vars().map(|(k, _)| k) {
+            if var.starts_with("SECRET_ROLLOUT_") {
+                cmd.env_remove(var);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("running kubectl kustomize")
+    }
+
+    fn decode(&self, name: &str, stream: &str) -> Vec<Value> {
+        let file = common::write_temp(&self.scratch, name, stream);
+        oracle::decode(&self.scratch, &[&file]).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+fn assert_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::stdout(out)
+}
+
+/// `with` must be `plain` plus our stamps, and the stamps those that
+/// `secret-rollout render --namespace the0` writes on `plain`.
+fn assert_stamped_like_render(app: &App, plain: &str, with: &str) {
+    let plain_objects = app.decode("plain.yaml", plain);
+    let with_objects = app.decode("with.yaml", with);
+    assert_eq!(plain_objects.len(), with_objects.len());
+    for (p, w) in plain_objects.iter().zip(&with_objects) {
+        let w = oracle::without_ours(w.clone());
+        if *p != w {
+            let (p, w) = (
+                serde_json::to_string_pretty(p).unwrap(),
+                serde_json::to_string_pretty(&w).unwrap(),
+            );
+            panic!(
+                "{} means something else:\n{}",
+                oracle::object_id(&w.parse().unwrap()),
+                oracle::diff(&p, &w)
+            );
+        }
+    }
+    let rendered = common::run(&["render", "--namespace", "the0"], plain);
+    let rendered = assert_ok(&rendered, "secret-rollout render of the plain inflation");
+    let expected = common::stamps(&app.decode("rendered.yaml", &rendered));
+    let got = common::stamps(&with_objects);
+    assert!(
+        expected.contains_key("Deployment/the0-api") && expected.len() >= 8,
+        "{expected:#?}"
+    );
+    assert_eq!(got, expected);
+}
+
+fn assert_refused_with_reason(out: &Output, what: &str) {
+    let stderr = common::stderr(out);
+    assert!(!out.status.success(), "{what} should fail:\n{stderr}");
+    assert!(
+        stderr.contains(
+            "error[admin-password-not-from-secret]: THE0_ADMIN_PASSWORD in Deployment/the0-api"
+        ),
+        "{what}: the reason does not reach the terminal:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("secret-rollout: refusing to render: 1 error"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(BAD_PASSWORD), "{what} shows the password");
+    assert!(out.stdout.is_empty(), "{what}: output on failure");
+}
+
+// ---------------------------------------------------------------- the KRM protocol
+
+fn krm(input: &str) -> Output {
+    common::run(&["krm"], input)
+}
+
+/// `output` is `input` with lines added and none changed or lost; the added
+/// lines are our stamps (with the `metadata:`/`annotations:` they may need)
+/// and, at the end, the `results`.
+fn assert_only_additions(input: &str, output: &str) {
+    let results_at = output.find("\nresults:\n").map_or(output.len(), |i| i + 1);
+    let (items, results) = output.split_at(results_at);
+    let mut want = input.lines().peekable();
+    for line in items.lines() {
+        if want.peek() == Some(&line) {
+            want.next();
+            continue;
+        }
+        let t = line.trim_start();
+        assert!(
+            t.starts_with("secret-rollout/") || t == "annotations:" || t == "metadata:",
+            "line added or changed that is not ours: {line:?}"
+        );
+    }
+    assert_eq!(want.next(), None, "input lines went missing");
+    assert!(results.is_empty() || results.starts_with("results:\n- message: "));
+}
+
+/// The objects of a ResourceList's items, as Go reads them: kubectl reads
+/// any `*List` kind with `items` as a list.
+fn items(scratch: &Path, name: &str, list: &str) -> Vec<Value> {
+    let file = common::write_temp(scratch, name, list);
+    oracle::decode(scratch, &[&file]).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The `results` of a ResourceList.
+fn results(list: &str) -> Vec<Value> {
+    let list: serde_yaml::Value = serde_yaml::from_str(list).expect("output is YAML");
+    let list: Value = serde_json::to_value(list).unwrap();
+    list["results"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn krm_function_stamps_a_real_resource_list_and_returns_results() {
+    let scratch = common::temp_dir("kustomize/krm-good");
+    let input = common::fixture("krm/the0-good.yaml");
+    let out = krm(&input);
+    let output = assert_ok(&out, "secret-rollout krm");
+    assert_only_additions(&input, &output);
+
+    let before = items(&scratch, "in.yaml", &input);
+    let after = items(&scratch, "out.yaml", &output);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            *b,
+            oracle::without_ours(a.clone()),
+            "{}",
+            oracle::object_id(b)
+        );
+    }
+    // The same stamps as the post-renderer gives the same release.
+    let rendered = common::run(
+        &["render", "--namespace", "the0"],
+        &common::fixture("helm4/the0-good.yaml"),
+    );
+    let rendered = assert_ok(&rendered, "render");
+    let file = common::write_temp(&scratch, "rendered.yaml", &rendered);
+    let expected = common::stamps(&oracle::decode(&scratch, &[&file]).unwrap());
+    assert!(!expected.is_empty());
+    assert_eq!(common::stamps(&after), expected);
+
+    // One warning: the admin Secret is not in the render.
+    let results = results(&output);
+    assert_eq!(results.len(), 1, "{results:#?}");
+    let r = &results[0];
+    assert_eq!(r["severity"], "warning");
+    assert_eq!(r["tags"]["rule"], "unresolved-reference");
+    assert_eq!(
+        r["resourceRef"],
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "the0-api"})
+    );
+    let path = r["field"]["path"].as_str().unwrap();
+    let env = path
+        .strip_prefix("spec.template.spec.containers[0].env[")
+        .and_then(|p| p.strip_suffix("].valueFrom.secretKeyRef"))
+        .unwrap_or_else(|| panic!("field path {path}"));
+    let env: usize = env.parse().unwrap();
+    let api = after
+        .iter()
+        .find(|o| oracle::object_id(o) == "Deployment/the0-api")
+        .unwrap();
+    assert_eq!(
+        api["spec"]["template"]["spec"]["containers"][0]["env"][env]["name"], "THE0_ADMIN_PASSWORD",
+        "the field path points at the variable"
+    );
+    assert!(common::stderr(&out).contains("warning[unresolved-reference]"));
+
+    // A second run is a no-op.
+    assert_eq!(assert_ok(&krm(&output), "second run"), output);
+}
+
+#[test]
+fn krm_function_policy_error_exits_1_with_results_and_the_reason() {
+    let input = common::fixture("krm/the0-bad-plain-env.yaml");
+    let out = krm(&input);
+    assert_eq!(out.status.code(), Some(1));
+    let output = common::stdout(&out);
+    let results = output
+        .strip_prefix(input.as_str())
+        .expect("items come back untouched");
+    assert!(results.starts_with("results:\n- message: \"THE0_ADMIN_PASSWORD in Deployment/the0-api (container api) is set as a plain `value:`"), "{results}");
+    assert!(results.contains("  severity: \"error\"\n"));
+    assert!(results.contains("    rule: \"admin-password-not-from-secret\"\n"));
+    assert!(!results.contains("plain-admin-password") && !results.contains(BAD_PASSWORD));
+    let stderr = common::stderr(&out);
+    assert!(
+        stderr.contains("error[admin-password-not-from-secret]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(BAD_PASSWORD));
+}
+
+#[test]
+fn orchestrator_annotations_are_kept_and_never_digested() {
+    let input = common::fixture("krm/the0-good.yaml");
+    // Move the Secret to another file and index, as kpt would record it.
+    let secret = input.find("        name: the0-secrets\n").unwrap();
+    let index =
+        "      config.kubernetes.io/index: '1'\n      internal.config.kubernetes.io/index: '1'\n";
+    let at = secret + input[secret..].find(index).unwrap();
+    let moved = format!(
+        "{}      config.kubernetes.io/index: '7'\n      internal.config.kubernetes.io/index: '7'\n      \
+         config.kubernetes.io/path: 'secrets/the0.yaml'\n      internal.config.kubernetes.io/path: 'secrets/the0.yaml'\n{}",
+        &input[..at],
+        &input[at + index.len()..]
+    );
+    assert_ne!(moved, input);
+    let a = assert_ok(&krm(&input), "krm");
+    let b = assert_ok(&krm(&moved), "krm on the moved Secret");
+    let stamps = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.trim_start().starts_with("secret-rollout/"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!stamps(&a).is_empty());
+    assert_eq!(
+        stamps(&a),
+        stamps(&b),
+        "orchestrator annotations changed a digest"
+    );
+    let orchestration = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains("config.kubernetes.io/") || l.contains("config.k8s.io/"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        orchestration(&b),
+        orchestration(&moved),
+        "orchestrator annotations changed"
+    );
+}
+
+#[test]
+fn function_config_forms_carry_the_settings() {
+    let input = common::fixture("krm/the0-good.yaml");
+    let at = input.find("functionConfig:\n").unwrap();
+    let with_config = |config: &str| format!("{}{config}", &input[..at]);
+
+    // A ConfigMap with a policy file: here one that makes an unresolved
+    // reference an error.
+    let config_map = "\
+functionConfig:
+  apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: secret-rollout
+  data:
+    namespace: the0
+    policy: |
+      apiVersion: secret-rollout/v1
+      kind: Policy
+      rules:
+        unresolved-reference: error
+";
+    let out = krm(&with_config(config_map));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("error[unresolved-reference]"));
+
+    // The same through SecretRollout's own fields.
+    let own = "\
+functionConfig:
+  apiVersion: secret-rollout/v1
+  kind: SecretRollout
+  metadata:
+    name: stamp
+  namespace: the0
+  rules:
+    unresolved-reference: error
+";
+    assert_eq!(krm(&with_config(own)).status.code(), Some(1));
+
+    // A typo is refused, not ignored.
+    let typo = own.replace("  rules:", "  rule:");
+    let out = krm(&with_config(&typo));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("unknown field `rule`"),
+        "{}",
+        common::stderr(&out)
+    );
+    assert!(common::stdout(&out).contains("results:\n- message: \"<stdin>: functionConfig: line "));
+}
+
+#[test]
+fn render_recognises_a_resource_list() {
+    let input = common::fixture("krm/the0-good.yaml");
+    assert_eq!(
+        common::stdout(&common::run(&[], &input)),
+        common::stdout(&krm(&input))
+    );
+}
+
+// ---------------------------------------------------------------- the legacy exec plugin
+
+#[test]
+fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(INSTALL_PLUGIN),
+        "the README's install command is not the one tested"
+    );
+    assert!(
+        readme.contains(TRANSFORMER),
+        "the README's transformer config is not the one tested"
+    );
+
+    let plain = App::new("legacy-plain", GOOD, None);
+    let good = App::new("legacy-good", GOOD, Some(TRANSFORMER));
+    let bad = App::new("legacy-bad", BAD, Some(TRANSFORMER));
+    // secret-rollout on PATH, as after `cargo install --path .`.
+    let path_dir = common::temp_dir("kustomize/legacy-path");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_secret-rollout"),
+        path_dir.join("secret-rollout"),
+    )
+    .unwrap();
+    let path = format!("{}:{}", path_dir.display(), std::env::var("PATH").unwrap());
+    for app in [&good, &bad] {
+        let home = app.scratch.to_str().unwrap();
+        let out = Command::new("sh")
+            .args(["-c", INSTALL_PLUGIN])
+            .env("PATH", &path)
+            .env("HOME", home)
+            .env_remove("KUSTOMIZE_PLUGIN_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap();
+        assert_ok(&out, "the install command");
+        assert!(app
+            .scratch
+            .join(".config/kustomize/plugin/secret-rollout/v1/secretrollout/SecretRollout")
+            .is_file());
+    }
+    for major in [4, 3] {
+        let helm = helm(major);
+        let plain_out = assert_ok(&plain.kustomize(&helm, &[]), "plain inflation");
+        let out = assert_ok(
+            &good.kustomize(&helm, &[]),
+            &format!("legacy plugin, helm {major}"),
+        );
+        assert_stamped_like_render(&good, &plain_out, &out);
+        assert_refused_with_reason(
+            &bad.kustomize(&helm, &[]),
+            &format!("legacy plugin, bad values, helm {major}"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- the container function
+
+/// A `dockerd` of our own: its data root, exec root, pidfile and socket live
+/// under the test directory; it is stopped by its PID when dropped.
+struct Dockerd {
+    child: Child,
+    dir: PathBuf,
+    host: String,
+    /// `docker` (Debian's client) first on PATH, for kustomize and the scripts.
+    path: String,
+}
+
+impl Dockerd {
+    fn start() -> Dockerd {
+        let dockerd = Path::new("/usr/sbin/dockerd");
+        let client = Path::new("/usr/bin/docker");
+        assert!(
+            dockerd.exists() && client.exists(),
+            "Debian's docker.io is not installed: run scripts/install-test-tools (it apt-get installs it)"
+        );
+        let dir = common::root().join("target/test-tmp/dockerd");
+        stop_stale(&dir.join("dockerd.pid"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::os::unix::fs::symlink(client, dir.join("bin/docker")).unwrap();
+        let socket = dir.join("docker.sock");
+        assert!(
+            socket.as_os_str().len() < 90,
+            "socket path {} is too long for a unix socket",
+            socket.display()
+        );
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let child = Command::new(dockerd)
+            .args([
+                "--storage-driver=vfs",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+            ])
+            .arg(format!("--data-root={}", dir.join("data").display()))
+            .arg(format!("--exec-root={}", dir.join("exec").display()))
+            .arg(format!("--pidfile={}", dir.join("dockerd.pid").display()))
+            .arg(format!("--host=unix://{}", socket.display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting dockerd");
+        let host = format!("unix://{}", socket.display());
+        let path = format!(
+            "{}:{}",
+            dir.join("bin").display(),
+            std::env::var("PATH").unwrap()
+        );
+        let mut d = Dockerd {
+            child,
+            dir,
+            host,
+            path,
+        };
+        let started = Instant::now();
+        loop {
+            let ready = d.docker(&["version"]).status.success();
+            if ready {
+                break;
+            }
+            let exited = d.child.try_wait().unwrap();
+            if exited.is_some() || started.elapsed() > Duration::from_secs(30) {
+                let log = std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                panic!(
+                    "dockerd did not start ({exited:?} after {:?}):\n{}",
+                    started.elapsed(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        d
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("DOCKER_HOST", &self.host)
+            .env("PATH", &self.path)
+            .env("DOCKER_CONFIG", self.dir.join("client"));
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("docker");
+        self.env(&mut cmd);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running docker")
+    }
+
+    /// Stop the daemon by its PID and wait for it.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = self.child.kill();
+                return self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.stop();
+        }
+    }
+}
+
+/// A daemon an earlier, interrupted run of this test left behind (its
+/// pidfile is in our directory): stop it, by its PID.
+fn stop_stale(pidfile: &Path) {
+    let Ok(pid) = std::fs::read_to_string(pidfile) else {
+        return;
+    };
+    let pid = pid.trim();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if String::from_utf8_lossy(&cmdline).contains(&pidfile.display().to_string()) {
+        let _ = Command::new("kill").args(["-TERM", pid]).status();
+        let started = Instant::now();
+        while Path::new(&format!("/proc/{pid}")).exists()
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn container_function_runs_in_docker_under_kubectl_kustomize() {
+    let mut dockerd = Dockerd::start();
+    let mut build = Command::new(common::root().join("scripts/build-image"));
+    dockerd.env(&mut build);
+    build
+        .arg(IMAGE)
+        .current_dir(common::root())
+        .env_remove("CARGO_TARGET_DIR");
+    let built = build.output().expect("running scripts/build-image");
+    assert_eq!(assert_ok(&built, "scripts/build-image").trim(), IMAGE);
+    let inspect = dockerd.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Config.User}} {{json .Config.Entrypoint}}",
+        IMAGE,
+    ]);
+    assert_eq!(
+        assert_ok(&inspect, "docker image inspect").trim(),
+        r#"65534:65534 ["/usr/local/bin/secret-rollout","krm"]"#
+    );
+
+    let env = [
+        ("DOCKER_HOST", dockerd.host.as_str()),
+        ("PATH", dockerd.path.as_str()),
+    ];
+    let transformer = container_transformer(IMAGE);
+    let plain = App::new("container-plain", GOOD, None);
+    let good = App::new("container-good", GOOD, Some(&transformer));
+    let bad = App::new("container-bad", BAD, Some(&transformer));
+    let mut outputs = BTreeMap::new();
+    for major in [4, 3] {
+        let helm = helm(major);
+        let plain_out = assert_ok(&plain.kustomize(&helm, &env), "plain inflation");
+        let out = good.kustomize(&helm, &env);
+        let text = assert_ok(&out, &format!("container function, helm {major}"));
+        assert!(
+            common::stderr(&out).contains("warning[unresolved-reference]"),
+            "the function's stderr reaches the terminal"
+        );
+        assert_stamped_like_render(&good, &plain_out, &text);
+        outputs.insert(major, text);
+    }
+    assert_eq!(outputs[&4], outputs[&3], "helm 4 and helm 3 inflate alike");
+    assert_refused_with_reason(
+        &bad.kustomize(&helm(4), &env),
+        "container function, bad values",
+    );
+
+    // The ConfigMap form of the function config.
+    let config_map = format!(
+        "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: secret-rollout
+  annotations:
+    config.kubernetes.io/function: |
+      container:
+        image: {IMAGE}
+data:
+  namespace: the0
+  policy: |
+    apiVersion: secret-rollout/v1
+    kind: Policy
+    rules:
+      unresolved-reference: error
+"
+    );
+    let strict = App::new("container-configmap", GOOD, Some(&config_map));
+    let out = strict.kustomize(&helm(4), &env);
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out)
+            .contains("error[unresolved-reference]: Deployment/the0-api uses Secret the0-admin"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    dockerd.stop();
+    assert!(
+        !dockerd.dir.join("dockerd.pid").exists(),
+        "dockerd did not shut down cleanly (its pidfile is still there)"
+    );
+}
