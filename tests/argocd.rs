@@ -9,17 +9,43 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
+use common::docker::Dockerd;
 use common::oracle;
 use serde_json::Value;
 
 const BAD_PASSWORD: &str = "plain-admin-password-123";
 
+/// The build environment the repo-server hands a plugin, besides the
+/// Application's own `ARGOCD_ENV_*`.
+const ARGOCD_ENV: [(&str, &str); 10] = [
+    ("ARGOCD_APP_NAME", "the0"),
+    ("ARGOCD_APP_NAMESPACE", "the0-prod"),
+    ("ARGOCD_APP_PROJECT_NAME", "default"),
+    (
+        "ARGOCD_APP_REVISION",
+        "f913b6cbf58aa5ae5ca1f8a2b149477aebcbd9d8",
+    ),
+    ("ARGOCD_APP_REVISION_SHORT", "f913b6c"),
+    ("ARGOCD_APP_SOURCE_PATH", "charts/the0"),
+    (
+        "ARGOCD_APP_SOURCE_REPO_URL",
+        "https://git.example.com/the0/deploy.git",
+    ),
+    ("ARGOCD_APP_SOURCE_TARGET_REVISION", "HEAD"),
+    ("KUBE_VERSION", "1.35"),
+    ("KUBE_API_VERSIONS", "v1,apps/v1,batch/v1,example.com/v1"),
+];
+
 /// The plugin's generate command, read from plugin.yaml as cmp-server reads it.
 fn generate_command() -> Vec<String> {
     let text = std::fs::read_to_string(common::root().join("deploy/argocd/plugin.yaml")).unwrap();
-    let plugin: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    generate_command_of(&text)
+}
+
+fn generate_command_of(text: &str) -> Vec<String> {
+    let plugin: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
     assert_eq!(plugin["apiVersion"].as_str(), Some("argoproj.io/v1alpha1"));
     assert_eq!(plugin["kind"].as_str(), Some("ConfigManagementPlugin"));
     assert_eq!(plugin["metadata"]["name"].as_str(), Some("secret-rollout"));
@@ -90,22 +116,7 @@ fn generate(
         .env("HELM_CONFIG_HOME", scratch.join("helm/config"))
         .env("HELM_DATA_HOME", scratch.join("helm/data"))
         // ... and the build environment Argo CD adds.
-        .env("ARGOCD_APP_NAME", "the0")
-        .env("ARGOCD_APP_NAMESPACE", "the0-prod")
-        .env("ARGOCD_APP_PROJECT_NAME", "default")
-        .env(
-            "ARGOCD_APP_REVISION",
-            "f913b6cbf58aa5ae5ca1f8a2b149477aebcbd9d8",
-        )
-        .env("ARGOCD_APP_REVISION_SHORT", "f913b6c")
-        .env("ARGOCD_APP_SOURCE_PATH", "charts/the0")
-        .env(
-            "ARGOCD_APP_SOURCE_REPO_URL",
-            "https://git.example.com/the0/deploy.git",
-        )
-        .env("ARGOCD_APP_SOURCE_TARGET_REVISION", "HEAD")
-        .env("KUBE_VERSION", "1.35")
-        .env("KUBE_API_VERSIONS", "v1,apps/v1,batch/v1,example.com/v1")
+        .envs(ARGOCD_ENV)
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -125,6 +136,50 @@ fn generate(
 fn decode(scratch: &Path, name: &str, stream: &str) -> Vec<Value> {
     let file = common::write_temp(scratch, name, stream);
     oracle::decode(scratch, &[&file]).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// `objects` are a plain `helm template` of the app plus exactly the stamps
+/// that `secret-rollout render` writes for the release namespace.
+fn assert_means_the_chart_plus_stamps(app: &Path, scratch: &Path, helm: &str, objects: &[Value]) {
+    let plain = Command::new(common::tool(helm))
+        .args([
+            "template",
+            "the0",
+            ".",
+            "--namespace",
+            "the0-prod",
+            "--kube-version",
+            "1.35",
+        ])
+        .args([
+            "--api-versions",
+            "v1,apps/v1,batch/v1,example.com/v1",
+            "--values",
+            "values-good.yaml",
+        ])
+        .current_dir(app)
+        .env("HELM_CACHE_HOME", scratch.join("helm/cache"))
+        .env("HELM_CONFIG_HOME", scratch.join("helm/config"))
+        .env("HELM_DATA_HOME", scratch.join("helm/data"))
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", common::stderr(&plain));
+    let plain = common::stdout(&plain);
+    let plain_objects = decode(scratch, "plain.yaml", &plain);
+    let stripped: Vec<Value> = objects.iter().cloned().map(oracle::without_ours).collect();
+    assert_eq!(
+        stripped, plain_objects,
+        "{helm}: generate changed what the chart means"
+    );
+    let rendered = common::run(&["render", "--namespace", "the0-prod"], &plain);
+    assert!(rendered.status.success());
+    let expected = common::stamps(&decode(
+        scratch,
+        "rendered.yaml",
+        &common::stdout(&rendered),
+    ));
+    assert!(expected.contains_key("Deployment/the0-api"));
+    assert_eq!(common::stamps(objects), expected, "{helm}");
 }
 
 #[test]
@@ -159,47 +214,7 @@ fn generate_renders_the_chart_with_argo_cds_environment_and_stamps_it() {
             "{helm}: {data}"
         );
 
-        // The same objects as a plain `helm template`, plus the stamps that
-        // `secret-rollout render` writes for the release namespace.
-        let plain = Command::new(common::tool(helm))
-            .args([
-                "template",
-                "the0",
-                ".",
-                "--namespace",
-                "the0-prod",
-                "--kube-version",
-                "1.35",
-            ])
-            .args([
-                "--api-versions",
-                "v1,apps/v1,batch/v1,example.com/v1",
-                "--values",
-                "values-good.yaml",
-            ])
-            .current_dir(&app)
-            .env("HELM_CACHE_HOME", scratch.join("helm/cache"))
-            .env("HELM_CONFIG_HOME", scratch.join("helm/config"))
-            .env("HELM_DATA_HOME", scratch.join("helm/data"))
-            .output()
-            .unwrap();
-        assert!(plain.status.success(), "{}", common::stderr(&plain));
-        let plain = common::stdout(&plain);
-        let plain_objects = decode(&scratch, "plain.yaml", &plain);
-        let stripped: Vec<Value> = objects.iter().cloned().map(oracle::without_ours).collect();
-        assert_eq!(
-            stripped, plain_objects,
-            "{helm}: generate changed what the chart means"
-        );
-        let rendered = common::run(&["render", "--namespace", "the0-prod"], &plain);
-        assert!(rendered.status.success());
-        let expected = common::stamps(&decode(
-            &scratch,
-            "rendered.yaml",
-            &common::stdout(&rendered),
-        ));
-        assert!(expected.contains_key("Deployment/the0-api"));
-        assert_eq!(common::stamps(&objects), expected, "{helm}");
+        assert_means_the_chart_plus_stamps(&app, &scratch, helm, &objects);
     }
 }
 
@@ -371,4 +386,119 @@ fn the_sidecar_patch_adds_the_plugin_container_to_the_repo_server() {
             "{mount} has no volume"
         );
     }
+}
+
+/// The sidecar image of `deploy/argocd/Dockerfile` runs the plugin in a real
+/// container: plugin.yaml read from where cmp-server reads it, the generate
+/// command run as user 999 in the application directory with Argo CD's
+/// environment. Argo CD's own image cannot be pulled here, so the base is a
+/// stand-in with what the plugin needs of it: a POSIX sh (busybox) and helm.
+#[test]
+fn sidecar_image_runs_the_plugin_in_a_container() {
+    let mut dockerd = Dockerd::start("argocd");
+    dockerd.build_image(&format!("secret-rollout:{}", env!("CARGO_PKG_VERSION")));
+
+    let base = common::temp_dir("argocd/standin");
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "busybox-static is missing: run scripts/install-test-tools"
+    );
+    std::fs::copy(busybox, base.join("busybox")).unwrap();
+    std::fs::copy(common::tool("helm"), base.join("helm")).unwrap();
+    common::write_temp(
+        &base,
+        "passwd",
+        "root:x:0:0::/root:/bin/sh\nargocd:x:999:999::/home/argocd:/bin/sh\n",
+    );
+    common::write_temp(
+        &base,
+        "Dockerfile",
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY helm /usr/local/bin/helm\nCOPY passwd /etc/passwd\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN mkdir -p /home/argocd /tmp && chown 999:999 /home/argocd && chmod 1777 /tmp\n\
+         ENV HOME=/home/argocd PATH=/usr/local/bin:/usr/bin:/bin\nUSER 999\n",
+    );
+    let build = |args: &[&str], dir: &Path| {
+        let out = dockerd.docker_in(
+            dir,
+            &[&["build", "--quiet", "--network", "none"], args].concat(),
+        );
+        assert!(
+            out.status.success(),
+            "docker build {args:?}: {}",
+            common::stderr(&out)
+        );
+    };
+    build(&["-t", "argocd-standin:test", "."], &base);
+    // The README's command, with the stand-in as Argo CD's image.
+    build(
+        &[
+            "-f",
+            "deploy/argocd/Dockerfile",
+            "-t",
+            "argocd-secret-rollout:test",
+            "--build-arg",
+            "ARGOCD_IMAGE=argocd-standin:test",
+            ".",
+        ],
+        &common::root(),
+    );
+    let image = "argocd-secret-rollout:test";
+    let cat = dockerd.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "cat",
+        image,
+        "/home/argocd/cmp-server/config/plugin.yaml",
+    ]);
+    let plugin = common::stdout(&cat);
+    assert_eq!(
+        plugin,
+        std::fs::read_to_string(common::root().join("deploy/argocd/plugin.yaml")).unwrap()
+    );
+    let command = generate_command_of(&plugin);
+
+    let (app, scratch) = app("sidecar");
+    let repo = app.parent().unwrap().parent().unwrap();
+    let run = |values: &str| -> Output {
+        let mut args: Vec<String> = ["run", "--rm", "--network", "none", "--user", "999"]
+            .map(String::from)
+            .to_vec();
+        args.push("-v".into());
+        args.push(format!("{}:/tmp/_cmp_server/repo:ro", repo.display()));
+        args.extend(["-w".into(), "/tmp/_cmp_server/repo/charts/the0".into()]);
+        for (k, v) in ARGOCD_ENV
+            .iter()
+            .chain(&[("ARGOCD_ENV_HELM_VALUES", values)])
+        {
+            args.extend(["-e".into(), format!("{k}={v}")]);
+        }
+        args.extend(["--entrypoint".into(), command[0].clone(), image.into()]);
+        args.extend(command[1..].iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dockerd.docker(&args)
+    };
+    let good = run("values-good.yaml");
+    assert!(
+        good.status.success(),
+        "generate in the sidecar: {}",
+        common::stderr(&good)
+    );
+    let objects = decode(&scratch, "sidecar.yaml", &common::stdout(&good));
+    assert_means_the_chart_plus_stamps(&app, &scratch, "helm", &objects);
+
+    let bad = run("values-bad-plain-env.yaml");
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = common::stderr(&bad);
+    assert!(
+        stderr.contains("error[admin-password-not-from-secret]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(BAD_PASSWORD));
+    assert!(common::stdout(&bad).is_empty());
+    dockerd.stop();
 }

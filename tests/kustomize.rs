@@ -17,9 +17,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
+use common::docker::Dockerd;
 use common::oracle;
 use serde_json::Value;
 
@@ -464,167 +464,10 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
 
 // ---------------------------------------------------------------- the container function
 
-/// A `dockerd` of our own: its data root, exec root, pidfile and socket live
-/// under the test directory; it is stopped by its PID when dropped.
-struct Dockerd {
-    child: Child,
-    dir: PathBuf,
-    host: String,
-    /// `docker` (Debian's client) first on PATH, for kustomize and the scripts.
-    path: String,
-}
-
-impl Dockerd {
-    fn start() -> Dockerd {
-        let dockerd = Path::new("/usr/sbin/dockerd");
-        let client = Path::new("/usr/bin/docker");
-        assert!(
-            dockerd.exists() && client.exists(),
-            "Debian's docker.io is not installed: run scripts/install-test-tools (it apt-get installs it)"
-        );
-        let dir = common::root().join("target/test-tmp/dockerd");
-        stop_stale(&dir.join("dockerd.pid"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("bin")).unwrap();
-        std::os::unix::fs::symlink(client, dir.join("bin/docker")).unwrap();
-        let socket = dir.join("docker.sock");
-        assert!(
-            socket.as_os_str().len() < 90,
-            "socket path {} is too long for a unix socket",
-            socket.display()
-        );
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let child = Command::new(dockerd)
-            .args([
-                "--storage-driver=vfs",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--bridge=none",
-            ])
-            .arg(format!("--data-root={}", dir.join("data").display()))
-            .arg(format!("--exec-root={}", dir.join("exec").display()))
-            .arg(format!("--pidfile={}", dir.join("dockerd.pid").display()))
-            .arg(format!("--host=unix://{}", socket.display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting dockerd");
-        let host = format!("unix://{}", socket.display());
-        let path = format!(
-            "{}:{}",
-            dir.join("bin").display(),
-            std::env::var("PATH").unwrap()
-        );
-        let mut d = Dockerd {
-            child,
-            dir,
-            host,
-            path,
-        };
-        let started = Instant::now();
-        loop {
-            let ready = d.docker(&["version"]).status.success();
-            if ready {
-                break;
-            }
-            let exited = d.child.try_wait().unwrap();
-            if exited.is_some() || started.elapsed() > Duration::from_secs(30) {
-                let log = std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(20).collect();
-                panic!(
-                    "dockerd did not start ({exited:?} after {:?}):\n{}",
-                    started.elapsed(),
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        d
-    }
-
-    fn env(&self, cmd: &mut Command) {
-        cmd.env("DOCKER_HOST", &self.host)
-            .env("PATH", &self.path)
-            .env("DOCKER_CONFIG", self.dir.join("client"));
-    }
-
-    fn docker(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("docker");
-        self.env(&mut cmd);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("running docker")
-    }
-
-    /// Stop the daemon by its PID and wait for it.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if started.elapsed() > Duration::from_secs(20) {
-                let _ = self.child.kill();
-                return self.child.wait().unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            self.stop();
-        }
-    }
-}
-
-/// A daemon an earlier, interrupted run of this test left behind (its
-/// pidfile is in our directory): stop it, by its PID.
-fn stop_stale(pidfile: &Path) {
-    let Ok(pid) = std::fs::read_to_string(pidfile) else {
-        return;
-    };
-    let pid = pid.trim();
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if String::from_utf8_lossy(&cmdline).contains(&pidfile.display().to_string()) {
-        let _ = Command::new("kill").args(["-TERM", pid]).status();
-        let started = Instant::now();
-        while Path::new(&format!("/proc/{pid}")).exists()
-            && started.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 #[test]
 fn container_function_runs_in_docker_under_kubectl_kustomize() {
-    let mut dockerd = Dockerd::start();
-    let mut build = Command::new(common::root().join("scripts/build-image"));
-    dockerd.env(&mut build);
-    build
-        .arg(IMAGE)
-        .current_dir(common::root())
-        .env_remove("CARGO_TARGET_DIR");
-    let built = build.output().expect("running scripts/build-image");
-    assert_eq!(assert_ok(&built, "scripts/build-image").trim(), IMAGE);
-    let inspect = dockerd.docker(&[
-        "image",
-        "inspect",
-        "--format",
-        "{{.Config.User}} {{json .Config.Entrypoint}}",
-        IMAGE,
-    ]);
-    assert_eq!(
-        assert_ok(&inspect, "docker image inspect").trim(),
-        r#"65534:65534 ["/usr/local/bin/secret-rollout","krm"]"#
-    );
+    let mut dockerd = Dockerd::start("kustomize");
+    dockerd.build_image(IMAGE);
 
     let env = [
         ("DOCKER_HOST", dockerd.host.as_str()),

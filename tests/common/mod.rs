@@ -86,6 +86,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+pub mod docker;
 pub mod gitops;
 pub mod manifests;
 pub mod oracle;
