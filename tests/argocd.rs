@@ -67,10 +67,14 @@ fn app(name: &str) -> (PathBuf, PathBuf) {
     let base = common::temp_dir(&format!("argocd/{name}"));
     let dir = base.join("repo/charts/the0");
     common::copy_dir(&common::root().join("testdata/charts/the0"), &dir);
-    for values in ["good", "bad-plain-env"] {
+    for (values, name) in [
+        ("good", "good"),
+        ("bad-plain-env", "bad-plain-env"),
+        ("good", "prod"),
+    ] {
         std::fs::copy(
             common::root().join(format!("testdata/charts/values/{values}.yaml")),
-            dir.join(format!("values-{values}.yaml")),
+            dir.join(format!("values-{name}.yaml")),
         )
         .unwrap();
     }
@@ -343,19 +347,13 @@ fn the_sidecar_patch_adds_the_plugin_container_to_the_repo_server() {
          image: quay.io/argoproj/argocd:latest\n      volumes:\n      - name: var-files\n        emptyDir: {}\n      \
          - name: plugins\n        emptyDir: {}\n",
     );
-    std::fs::copy(
-        common::root().join("deploy/argocd/repo-server-patch.yaml"),
-        dir.join("repo-server-patch.yaml"),
-    )
-    .unwrap();
-    common::write_temp(
-        &dir,
-        "kustomization.yaml",
-        "resources: [repo-server.yaml]\npatches:\n- path: repo-server-patch.yaml\n",
-    );
+    // The README's `kubectl -n argocd patch deployment argocd-repo-server
+    // --patch-file …`, on a local copy instead of a cluster.
     let out = oracle::kubectl(&dir)
-        .arg("kustomize")
-        .arg(&dir)
+        .args(["patch", "--local", "-o", "json", "-f"])
+        .arg(dir.join("repo-server.yaml"))
+        .arg("--patch-file")
+        .arg(common::root().join("deploy/argocd/repo-server-patch.yaml"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -501,4 +499,43 @@ fn sidecar_image_runs_the_plugin_in_a_container() {
     assert!(!stderr.contains(BAD_PASSWORD));
     assert!(common::stdout(&bad).is_empty());
     dockerd.stop();
+}
+
+/// The README's Application, as Argo CD would hand it to the plugin.
+#[test]
+fn the_readme_application_renders() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let start = readme
+        .find("```yaml\napiVersion: argoproj.io/v1alpha1\nkind: Application\n")
+        .expect("README has an Application");
+    let block = &readme[start + "```yaml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let application: serde_yaml::Value = serde_yaml::from_str(block).unwrap();
+    let source = &application["spec"]["source"];
+    assert_eq!(source["plugin"]["name"].as_str(), Some("secret-rollout"));
+    assert_eq!(source["path"].as_str(), Some("charts/the0"));
+    let name = application["metadata"]["name"].as_str().unwrap();
+    let namespace = application["spec"]["destination"]["namespace"]
+        .as_str()
+        .unwrap();
+    let mut env: Vec<(String, String)> = vec![
+        ("ARGOCD_APP_NAME".into(), name.into()),
+        ("ARGOCD_APP_NAMESPACE".into(), namespace.into()),
+    ];
+    for e in source["plugin"]["env"].as_sequence().unwrap() {
+        env.push((
+            format!("ARGOCD_ENV_{}", e["name"].as_str().unwrap()),
+            e["value"].as_str().unwrap().into(),
+        ));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (app, scratch) = app("readme");
+    let out = generate(&app, &scratch, "helm", &env).unwrap_or_else(|e| panic!("{e}"));
+    let objects = decode(&scratch, "readme.yaml", &out);
+    let probe = objects
+        .iter()
+        .find(|o| oracle::object_id(o) == "ConfigMap/argocd-probe")
+        .unwrap();
+    assert_eq!(probe["data"]["namespace"], namespace);
+    assert!(!common::stamps(&objects).is_empty());
 }

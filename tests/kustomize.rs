@@ -27,7 +27,8 @@ use serde_json::Value;
 const BAD_PASSWORD: &str = "plain-admin-password-123";
 const GOOD: &str = "testdata/charts/values/good.yaml";
 const BAD: &str = "testdata/charts/values/bad-plain-env.yaml";
-const IMAGE: &str = "secret-rollout:test";
+/// The README's tag: the crate's version.
+const IMAGE: &str = concat!("secret-rollout:", env!("CARGO_PKG_VERSION"));
 
 /// The README's one command that installs the legacy exec plugin.
 const INSTALL_PLUGIN: &str = r#"install -D "$(command -v secret-rollout)" "${KUSTOMIZE_PLUGIN_HOME:-${XDG_CONFIG_HOME:-$HOME/.config}/kustomize/plugin}/secret-rollout/v1/secretrollout/SecretRollout""#;
@@ -469,11 +470,16 @@ fn container_function_runs_in_docker_under_kubectl_kustomize() {
     let mut dockerd = Dockerd::start("kustomize");
     dockerd.build_image(IMAGE);
 
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let transformer = container_transformer(IMAGE);
+    assert!(
+        readme.contains(&transformer),
+        "the README's function config is not the one tested"
+    );
     let env = [
         ("DOCKER_HOST", dockerd.host.as_str()),
         ("PATH", dockerd.path.as_str()),
     ];
-    let transformer = container_transformer(IMAGE);
     let plain = App::new("container-plain", GOOD, None);
     let good = App::new("container-good", GOOD, Some(&transformer));
     let bad = App::new("container-bad", BAD, Some(&transformer));
@@ -491,10 +497,19 @@ fn container_function_runs_in_docker_under_kubectl_kustomize() {
         outputs.insert(major, text);
     }
     assert_eq!(outputs[&4], outputs[&3], "helm 4 and helm 3 inflate alike");
-    assert_refused_with_reason(
-        &bad.kustomize(&helm(4), &env),
-        "container function, bad values",
-    );
+    let refused = bad.kustomize(&helm(4), &env);
+    assert_refused_with_reason(&refused, "container function, bad values");
+    let stderr = common::stderr(&refused);
+    for line in [
+        "  --> ResourceList items[20] (document 1) at <stdin>:981:13",
+        "error: couldn't execute function: exit status 1",
+    ] {
+        assert!(
+            stderr.contains(line),
+            "the README shows {line:?}:\n{stderr}"
+        );
+        assert!(readme.contains(line));
+    }
 
     // The ConfigMap form of the function config.
     let config_map = format!(
@@ -515,6 +530,10 @@ data:
     rules:
       unresolved-reference: error
 "
+    );
+    assert!(
+        readme.contains(&config_map),
+        "the README's ConfigMap form is not the one tested"
     );
     let strict = App::new("container-configmap", GOOD, Some(&config_map));
     let out = strict.kustomize(&helm(4), &env);

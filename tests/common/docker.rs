@@ -26,7 +26,9 @@ impl Dockerd {
             dockerd.exists() && client.exists(),
             "Debian's docker.io is not installed: run scripts/install-test-tools (it apt-get installs it)"
         );
-        let dir = super::root().join("target/test-tmp").join(format!("dockerd-{name}"));
+        let dir = super::root()
+            .join("target/test-tmp")
+            .join(format!("dockerd-{name}"));
         stop_stale(&dir.join("dockerd.pid"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
