@@ -190,7 +190,24 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
 /// Whether `text` is a single `ResourceList`: what a KRM function receives.
 /// Cheap for everything else, which never names the kind.
 pub fn is_resource_list(text: &str) -> bool {
-    text.contains("ResourceList") && parse(text).is_ok_and(|docs| resource_list(&docs).is_ok())
+    if !text.contains("ResourceList") {
+        return false;
+    }
+    // Only a stream of one document can be one; split (cheap) before parsing.
+    let docs = stream::split(text);
+    let mut with_content = docs.iter().filter(|d| has_content(&text[d.range.clone()]));
+    let (Some(doc), None) = (with_content.next(), with_content.next()) else {
+        return false;
+    };
+    parse(&text[doc.range.clone()]).is_ok_and(|docs| resource_list(&docs).is_ok())
+}
+
+/// A line that is not blank, a comment or a document marker.
+fn has_content(doc: &str) -> bool {
+    doc.lines().any(|l| {
+        let t = l.trim();
+        !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || t.starts_with("..."))
+    })
 }
 
 /// A KRM function's input and output (kustomize, kpt). The pipeline reads
@@ -506,6 +523,7 @@ impl<'t, 'a> List<'t, 'a> {
         let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let indent =
             map.entries[0].key.span.start - line_start(text, map.entries[0].key.span.start);
+        let mut removed = None;
         if let Some(e) = existing {
             let from = line_start(text, e.key.span.start);
             let to = after_line(text, e.value.span.end);
@@ -513,6 +531,7 @@ impl<'t, 'a> List<'t, 'a> {
                 range: from..to,
                 text: String::new(),
             });
+            removed = Some(from..to);
         }
         if results.is_empty() {
             return edits;
@@ -532,9 +551,13 @@ impl<'t, 'a> List<'t, 'a> {
             r.block(&mut block, indent, eol);
         }
         let at = after_line(text, last.value.span.end.max(last.key.span.end));
-        if at == text.len() && !text.ends_with('\n') {
-            // The input ends without a newline: so does the output.
-            block.insert_str(0, eol);
+        // The input ends without a newline: so does the output, also when our
+        // block replaces old results that were the last thing in it.
+        let replaces_the_end = removed.is_some_and(|r| r.start == at && r.end == text.len());
+        if !text.ends_with('\n') && (at == text.len() || replaces_the_end) {
+            if at == text.len() {
+                block.insert_str(0, eol);
+            }
             block.truncate(block.len() - eol.len());
         }
         edits.push(Edit {
@@ -829,6 +852,30 @@ functionConfig:
             v["items"],
             serde_json::from_str::<Json>(input).unwrap()["items"]
         );
+    }
+
+    #[test]
+    fn line_ends_and_a_missing_final_newline_survive_two_runs() {
+        for input in [
+            LIST.trim_end().to_string(),
+            LIST.replace('\n', "\r\n"),
+            LIST.trim_end().replace('\n', "\r\n"),
+        ] {
+            let once = function(&input, &opts());
+            assert_eq!(once.exit, 0, "{}", once.stderr);
+            assert_eq!(once.stdout.ends_with('\n'), input.ends_with('\n'));
+            if input.contains("\r\n") {
+                let lines = once.stdout.matches('\n').count();
+                assert_eq!(
+                    once.stdout.matches("\r\n").count(),
+                    lines,
+                    "every line ends in CRLF"
+                );
+            }
+            assert!(once.stdout.contains("results:"));
+            let twice = function(&once.stdout, &opts());
+            assert_eq!(twice.stdout, once.stdout, "{input:?}");
+        }
     }
 
     #[test]

@@ -407,6 +407,13 @@ fn render_recognises_a_resource_list() {
     );
 }
 
+#[test]
+fn check_reads_a_saved_resource_list() {
+    let out = common::run(&["check"], &common::fixture("krm/the0-bad-plain-env.yaml"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stdout(&out).contains("error[admin-password-not-from-secret]"));
+}
+
 // ---------------------------------------------------------------- the legacy exec plugin
 
 #[test]
