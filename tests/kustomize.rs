@@ -558,3 +558,125 @@ data:
         "dockerd did not shut down cleanly (its pidfile is still there)"
     );
 }
+
+// ---------------------------------------------------------------- properties of the wrapper
+
+mod wrapper {
+    use proptest::prelude::*;
+    use secret_rollout::{krm, Options};
+    use serde_yaml::Value;
+
+    const SECRET: &str = "- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: db\n    annotations:\n      config.kubernetes.io/index: '0'\n  stringData: {password: pw}\n";
+
+    fn workload(i: usize, metadata: &str, plain: bool) -> String {
+        let env = if plain {
+            "          env:\n          - name: DB_PASSWORD\n            value: hunter2\n"
+        } else {
+            ""
+        };
+        format!(
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: w{i}\n    annotations:\n      internal.config.kubernetes.io/index: '{i}'\n  spec:\n    template:\n{metadata}      spec:\n        containers:\n        - name: c\n          envFrom: [{{secretRef: {{name: db}}}}]\n{env}"
+        )
+    }
+
+    fn parts() -> impl Strategy<Value = (Vec<(&'static str, bool)>, usize, usize, usize, bool, bool)>
+    {
+        let metadata = prop::sample::select(vec![
+            "",
+            "      metadata: {}\n",
+            "      metadata:\n        labels: {app: web}\n",
+            "      metadata:\n        annotations:\n          secret-rollout/secret.db: stale\n",
+        ]);
+        (
+            prop::collection::vec((metadata, any::<bool>()), 1..4),
+            0..3usize, // functionConfig: none, before items, after items
+            0..4usize, // old results: none, block, flow, null
+            0..2usize, // old results before or after items
+            any::<bool>(),
+            any::<bool>(),
+        )
+    }
+
+    fn list(
+        workloads: &[(&str, bool)],
+        config: usize,
+        old: usize,
+        old_first: usize,
+        crlf: bool,
+        newline: bool,
+    ) -> String {
+        let mut items = String::from("items:\n");
+        items.push_str(SECRET);
+        for (i, (m, plain)) in workloads.iter().enumerate() {
+            items.push_str(&workload(i, m, *plain));
+        }
+        let config_text = "functionConfig:\n  apiVersion: secret-rollout/v1\n  kind: SecretRollout\n  metadata: {name: x}\n  namespace: prod\n";
+        let old_text = [
+            "",
+            "results:\n- message: old\n  severity: error\n",
+            "results: [{message: old}]\n",
+            "results:\n",
+        ][old];
+        let mut s = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n");
+        if config == 1 {
+            s.push_str(config_text);
+        }
+        if old_first == 0 {
+            s.push_str(old_text);
+        }
+        s.push_str(&items);
+        if old_first == 1 {
+            s.push_str(old_text);
+        }
+        if config == 2 {
+            s.push_str(config_text);
+        }
+        if !newline {
+            s.pop();
+        }
+        if crlf {
+            s = s.replace('\n', "\r\n");
+        }
+        s
+    }
+
+    /// The items as JSON, without our annotations (the oracle's rule).
+    fn items(v: &Value) -> Vec<serde_json::Value> {
+        let items = serde_json::to_value(&v["items"]).unwrap();
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(super::oracle::without_ours)
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn results_and_stamps_splice_into_any_wrapper((workloads, config, old, old_first, crlf, newline) in parts()) {
+            let input = list(&workloads, config, old, old_first, crlf, newline);
+            let out = krm::function(&input, &Options::default());
+            prop_assert_eq!(out.exit, 0, "{}\n{}", out.stderr, input);
+            let before: Value = serde_yaml::from_str(&input).unwrap();
+            let after: Value = serde_yaml::from_str(&out.stdout).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.stdout)))?;
+            prop_assert_eq!(items(&after), items(&before));
+            prop_assert_eq!(&after["functionConfig"], &before["functionConfig"]);
+            let warnings = workloads.iter().filter(|(_, plain)| *plain).count();
+            let results = after["results"].as_sequence().map_or(0, Vec::len);
+            prop_assert_eq!(results, warnings, "{}", out.stdout);
+            for (i, _) in workloads.iter().enumerate() {
+                let stamp = &after["items"][i + 1]["spec"]["template"]["metadata"]["annotations"]["secret-rollout/secret.db"];
+                prop_assert!(stamp.as_str().is_some_and(|s| s.starts_with("sha256:")), "w{} not stamped:\n{}", i, out.stdout);
+            }
+            // Old results that ended the input go with their line; the line
+            // before them keeps its newline.
+            let old_results_ended_it = old != 0 && old_first == 1 && config != 2 && results == 0;
+            if !old_results_ended_it {
+                prop_assert_eq!(out.stdout.ends_with('\n'), newline);
+            }
+            let twice = krm::function(&out.stdout, &Options::default());
+            prop_assert_eq!(twice.stdout, out.stdout);
+        }
+    }
+}
