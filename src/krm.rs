@@ -781,9 +781,14 @@ items:
         );
         assert!(after.starts_with("      metadata:\n        annotations:\n          secret-rollout/secret.db: \"sha256:"), "{after}");
         let results = &out.stdout[out.stdout.find("\nresults:\n").expect("results") + 1..];
+        // The warning, and the note that the Secret's digest has no key.
         assert_eq!(
             results.lines().filter(|l| l.starts_with("- ")).count(),
-            1,
+            2,
+            "{results}"
+        );
+        assert!(
+            results.contains("    rule: \"unkeyed-digest\"\n"),
             "{results}"
         );
         assert!(results.contains("  severity: \"warning\"\n"), "{results}");

@@ -281,7 +281,9 @@ fn application_env_reaches_only_what_the_plugin_allows() {
     )
     .expect_err("the policy makes the unresolved admin Secret an error");
     assert!(
-        err.contains("error[unresolved-reference]: Deployment/the0-api uses Secret the0-admin"),
+        err.contains(
+            "error[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin"
+        ),
         "{err}"
     );
 
