@@ -76,12 +76,25 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn over(self, base: &Options) -> Options {
-        Options {
+    /// These settings over the command line's. A policy's `secretsFrom:`
+    /// paths are read here, relative to the working directory (kustomize
+    /// runs a legacy exec plugin in the kustomization's directory; a
+    /// container function sees no files, and says so).
+    pub fn over(self, base: &Options) -> Result<Options, String> {
+        let mut options = Options {
             namespace: self.namespace.or_else(|| base.namespace.clone()),
-            policy: self.policy.unwrap_or_else(|| base.policy.clone()),
             ..base.clone()
+        };
+        if let Some(policy) = self.policy {
+            if !policy.secrets_from.is_empty() {
+                let more =
+                    crate::secret_files::read(&policy.secrets_from, options.namespace.as_deref())
+                        .map_err(|e| format!("secretsFrom: {e}"))?;
+                options.secrets_from.extend(more);
+            }
+            options.policy = policy;
         }
+        Ok(options)
     }
 }
 
@@ -269,7 +282,10 @@ pub fn function(input: &str, base: &Options) -> Output {
     let options = match root.get("functionConfig").filter(|c| !c.is_null()) {
         None => base.clone(),
         Some(config) => match settings(config, input, true) {
-            Ok(s) => s.over(base),
+            Ok(s) => match s.over(base) {
+                Ok(options) => options,
+                Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
+            },
             Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
         },
     };
@@ -313,7 +329,10 @@ pub fn legacy(config_name: &str, config: &str, input: &str, base: &Options) -> O
         ));
     }
     let options = match settings(&root, config, false) {
-        Ok(s) => s.over(base),
+        Ok(s) => match s.over(base) {
+            Ok(options) => options,
+            Err(e) => return Output::bad(format!("{config_name}: {e}")),
+        },
         Err(e) => return Output::bad(format!("{config_name}: {e}")),
     };
     let mut analysis = match crate::analyze(input, &options) {

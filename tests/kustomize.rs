@@ -391,6 +391,32 @@ functionConfig:
 ";
     assert_eq!(krm(&with_config(own)).status.code(), Some(1));
 
+    // A policy's secretsFrom: read relative to the working directory, so
+    // the admin Secret outside the chart is found and its consumers stamped.
+    let files = "\
+functionConfig:
+  apiVersion: secret-rollout/v1
+  kind: SecretRollout
+  metadata:
+    name: stamp
+  namespace: the0
+  secretsFrom:
+  - testdata/gitops/clusters/prod
+";
+    let out = krm(&with_config(files));
+    let output = assert_ok(&out, "secretsFrom in the function config");
+    assert!(!output.contains("unresolved-reference"), "{output}");
+    assert!(output.contains("secret-rollout/secret.the0-root-admin: "));
+    let missing = krm(&with_config(
+        &files.replace("clusters/prod", "clusters/nowhere"),
+    ));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        common::stderr(&missing).contains("functionConfig: secretsFrom: "),
+        "{}",
+        common::stderr(&missing)
+    );
+
     // A typo is refused, not ignored.
     let typo = own.replace("  rules:", "  rule:");
     let out = krm(&with_config(&typo));
