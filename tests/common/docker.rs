@@ -145,21 +145,24 @@ impl Dockerd {
             .expect("running docker")
     }
 
-    /// Stop the daemon by its PID and wait for it.
+    /// Stop the daemon by its PID, wait for it, and drop its images (vfs
+    /// keeps a full copy of every layer); the log stays.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let started = Instant::now();
-        loop {
+        let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                break status;
             }
             if started.elapsed() > Duration::from_secs(20) {
                 let _ = self.child.kill();
-                return self.child.wait().unwrap();
+                break self.child.wait().unwrap();
             }
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        status
     }
 }
 
