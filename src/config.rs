@@ -127,15 +127,76 @@ fn line_of(at: &serde_saphyr::Location) -> usize {
 
 type Located<T> = Spanned<T>;
 
+/// The kind of a kustomize function config (see `krm`).
+pub const FUNCTION_CONFIG_KIND: &str = "SecretRollout";
+
+/// What a function config sets; `None` leaves the setting as it was.
+#[derive(Debug)]
+pub struct FunctionConfig {
+    pub namespace: Option<String>,
+    pub policy: Option<Policy>,
+}
+
 impl Policy {
     /// Read a policy file's text. Relative paths in it are resolved against
     /// `dir`, the directory of the file.
     pub fn parse(text: &str, dir: &Path) -> Result<Policy, PolicyError> {
-        let raw = raw::read(text)?;
-        let top = serde_saphyr::Location::UNKNOWN;
+        let raw: raw::Policy = raw::read(text)?;
         if raw.is_empty() {
+            let top = serde_saphyr::Location::UNKNOWN;
             return Err(PolicyError::at(&top, "the policy is empty"));
         }
+        Policy::from_raw(raw, dir)
+    }
+
+    /// What a kustomize function config of kind `SecretRollout` sets: the
+    /// fields of a policy, next to its `metadata` and the release
+    /// `namespace`. `text` is the config itself, or (`in_list`) the
+    /// ResourceList whose `functionConfig` it is, so that errors name lines
+    /// of the text the user has. Without a policy field, `policy` is `None`:
+    /// the config leaves the policy alone.
+    pub fn function_config(
+        text: &str,
+        in_list: bool,
+        dir: &Path,
+    ) -> Result<FunctionConfig, PolicyError> {
+        let config = if in_list {
+            let list: raw::InList = raw::read(text)?;
+            list.function_config.unwrap_or_default()
+        } else {
+            raw::read(text)?
+        };
+        match &config.kind {
+            Some(k) if k.value == FUNCTION_CONFIG_KIND => {}
+            Some(k) => {
+                return Err(PolicyError::at(
+                    &k.referenced,
+                    format!("kind must be {FUNCTION_CONFIG_KIND}"),
+                ))
+            }
+            None => {
+                return Err(PolicyError::at(
+                    &serde_saphyr::Location::UNKNOWN,
+                    format!("kind: {FUNCTION_CONFIG_KIND} is required"),
+                ))
+            }
+        }
+        let namespace = config
+            .namespace
+            .as_ref()
+            .map(|n| n.value.clone())
+            .filter(|n| !n.is_empty());
+        let (raw, has_policy) = config.into_policy();
+        let policy = if has_policy {
+            Some(Policy::from_raw(raw, dir)?)
+        } else {
+            None
+        };
+        Ok(FunctionConfig { namespace, policy })
+    }
+
+    fn from_raw(raw: raw::Policy, dir: &Path) -> Result<Policy, PolicyError> {
+        let top = serde_saphyr::Location::UNKNOWN;
         match &raw.api_version {
             Some(v) if v.value == "secret-rollout/v1" => {}
             Some(v) => {
@@ -405,6 +466,64 @@ mod raw {
         }
     }
 
+    /// A kustomize function config: a policy's fields, and the object's
+    /// `metadata` and the release `namespace`.
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct FunctionConfig {
+        pub api_version: Option<Located<String>>,
+        pub kind: Option<Located<String>>,
+        #[serde(rename = "metadata")]
+        pub _metadata: Option<serde::de::IgnoredAny>,
+        pub namespace: Option<Located<String>>,
+        #[serde(default)]
+        pub sensitive_names: List<String>,
+        #[serde(default)]
+        pub sensitive_values: List<Located<String>>,
+        #[serde(default)]
+        pub required_sources: List<Located<RequiredSource>>,
+        #[serde(default)]
+        pub rules: Map<Located<String>, Located<String>>,
+        #[serde(default)]
+        pub workload_kinds: List<Located<WorkloadKind>>,
+        pub stamp_config_maps: Option<Flag>,
+        #[serde(default)]
+        pub secrets_from: List<Located<String>>,
+    }
+
+    impl FunctionConfig {
+        /// The policy it holds (its `kind` is ours, not `Policy`), and
+        /// whether it holds any policy field.
+        pub fn into_policy(self) -> (Policy, bool) {
+            let policy = Policy {
+                api_version: self.api_version,
+                kind: None,
+                sensitive_names: self.sensitive_names,
+                sensitive_values: self.sensitive_values,
+                required_sources: self.required_sources,
+                rules: self.rules,
+                workload_kinds: self.workload_kinds,
+                stamp_config_maps: self.stamp_config_maps,
+                secrets_from: self.secrets_from,
+            };
+            let has_policy = !(policy.sensitive_names.is_empty()
+                && policy.sensitive_values.is_empty()
+                && policy.required_sources.is_empty()
+                && policy.rules.0.is_empty()
+                && policy.workload_kinds.is_empty()
+                && policy.stamp_config_maps.is_none()
+                && policy.secrets_from.is_empty());
+            (policy, has_policy)
+        }
+    }
+
+    /// A ResourceList, for its `functionConfig` only.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct InList {
+        pub function_config: Option<FunctionConfig>,
+    }
+
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     pub struct RequiredSource {
@@ -440,7 +559,7 @@ mod raw {
     }
 
     /// Read the text; every error names its line and the field it is in.
-    pub fn read(text: &str) -> Result<Policy, PolicyError> {
+    pub fn read<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, PolicyError> {
         let options = serde_saphyr::options! { with_snippet: false };
         let mut path = None;
         serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {

@@ -23,6 +23,7 @@ pub mod format;
 mod gvk;
 pub mod helm;
 mod inventory;
+pub mod krm;
 mod policy;
 mod reference;
 pub mod report;
@@ -33,7 +34,9 @@ mod stream;
 mod workload;
 mod yaml;
 
-pub use config::{Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY};
+pub use config::{
+    FunctionConfig, Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY,
+};
 pub use report::{Finding, Location, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};
 pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError};

@@ -16,7 +16,10 @@ use cli::Exit;
 
 fn main() -> ExitCode {
     args::unset_empty_env();
-    let cli = match Cli::try_parse() {
+    // kustomize runs a legacy exec plugin by its kind's name.
+    let cli = match Cli::try_parse_from(secret_rollout::krm::plugin_args(
+        std::env::args_os().collect(),
+    )) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {

@@ -41,6 +41,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the rules of the policy in force, with their severities.
     Rules(PolicyArgs),
+    /// kustomize: a KRM function (a ResourceList on stdin), or with CONFIG a legacy exec plugin.
+    Krm(KrmArgs),
     /// Print the built-in policy, to start your own from.
     Policy {
         /// Print the built-in policy (the default action).
@@ -91,6 +93,16 @@ pub struct ExplainArgs {
     /// Only what rotating this Secret would roll.
     #[arg(long, value_name = "NAME", env = "SECRET_ROLLOUT_EXPLAIN_SECRET")]
     pub secret: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `secret-rollout krm [CONFIG]` (see the library's `krm`).
+#[derive(Args, Clone)]
+pub struct KrmArgs {
+    /// A legacy exec plugin's config file (kustomize passes it first); without
+    /// it stdin must be a ResourceList, whose functionConfig holds the settings.
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -163,6 +175,7 @@ impl Cli {
             None => self.render.report.clone(),
             Some(Command::Render(common)) => common.report.clone(),
             Some(Command::Check(args)) => args.common.report.clone(),
+            Some(Command::Krm(args)) => args.common.report.clone(),
             Some(Command::Explain(_) | Command::Rules(_) | Command::Policy { .. }) => None,
         }
     }

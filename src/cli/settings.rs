@@ -17,6 +17,7 @@ pub enum Settings {
     Check(Check),
     Explain(Explain),
     Rules(Rules),
+    Krm(Krm),
     /// `policy --print-default`.
     PrintPolicy,
 }
@@ -44,6 +45,12 @@ pub struct Explain {
     pub options: Options,
     pub format: ExplainFormat,
     pub secret: Option<String>,
+}
+
+/// `krm`: kustomize's KRM function, or its legacy exec plugin with `config`.
+pub struct Krm {
+    pub options: Options,
+    pub config: Option<PathBuf>,
 }
 
 /// `rules`: the catalogue of the policy in force.
@@ -98,6 +105,10 @@ impl Settings {
             }),
             Some(args::Command::Rules(a)) => Settings::Rules(Rules {
                 policy: policy(a.policy.as_deref())?,
+            }),
+            Some(args::Command::Krm(a)) => Settings::Krm(Krm {
+                options: options(&a.common)?,
+                config: a.config,
             }),
             Some(args::Command::Policy { print_default: _ }) => Settings::PrintPolicy,
         })

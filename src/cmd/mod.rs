@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod krm;
 mod policy;
 mod render;
 mod rules;
@@ -19,6 +20,7 @@ pub fn run(settings: Settings, diagnostics: &Diagnostics) -> Result<Exit> {
         Settings::Check(s) => check::run(&s, diagnostics),
         Settings::Explain(s) => explain::run(&s),
         Settings::Rules(s) => rules::run(&s),
+        Settings::Krm(s) => krm::run(&s, diagnostics),
         Settings::PrintPolicy => policy::print_default(),
     }
 }

@@ -12,6 +12,12 @@ use crate::cli::{self, Exit};
 
 pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     let input = inputs::read_stdin()?;
+    // A kustomize container function runs the image's entry point; a
+    // ResourceList on stdin means that is what we are.
+    if secret_rollout::krm::is_resource_list(&input) {
+        let output = secret_rollout::krm::function(&input, &settings.options);
+        return super::krm::finish(output, diagnostics);
+    }
     let mut analysis = secret_rollout::analyze(&input, &settings.options)
         .map_err(|e| anyhow::anyhow!("{STDIN}: {e}"))?;
     if helm::running_as_plugin()
