@@ -15,6 +15,10 @@ use crate::helm::{self, Diagnostics};
 use crate::report::{self, Severity};
 use crate::Options;
 
+mod flux;
+mod in_place;
+mod kustomization;
+
 /// Exit codes: 0 success, 1 a policy error, 2 bad input, usage or I/O.
 const POLICY_FAILED: u8 = 1;
 const BAD_INPUT: u8 = 2;
@@ -48,6 +52,10 @@ enum Command {
     Explain(ExplainArgs),
     /// List the rules of the policy in force, with their severities.
     Rules(PolicyArgs),
+    /// Keep a Flux HelmRelease's post-render patches in step with the render on stdin.
+    Flux(flux::FluxArgs),
+    /// Keep a kustomization's stamp transformer in step with its build on stdin.
+    Kustomization(kustomization::KustomizationArgs),
     /// Print the built-in policy, to start your own from.
     Policy {
         /// Print the built-in policy (the default action).
@@ -244,6 +252,16 @@ fn run(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => {
             let d = Diagnostics::new(args.common.report.clone());
             let r = check(&args, &d);
+            (d, r)
+        }
+        Some(Command::Flux(args)) => {
+            let d = Diagnostics::new(args.report());
+            let r = flux::run(&args, &d);
+            (d, r)
+        }
+        Some(Command::Kustomization(args)) => {
+            let d = Diagnostics::new(None);
+            let r = kustomization::run(&args, &d);
             (d, r)
         }
         Some(Command::Explain(args)) => (Diagnostics::new(None), explain(&args)),

@@ -13,13 +13,18 @@ pub mod config;
 pub mod digest;
 pub mod edit;
 pub mod explain;
+pub mod flux;
 pub mod format;
 pub mod helm;
 pub mod inventory;
+pub mod kustomization;
+pub mod layout;
+pub mod patch;
 pub mod policy;
 pub mod reference;
 pub mod report;
 pub mod secret_files;
+pub mod splice;
 pub mod stamp;
 pub mod stream;
 pub mod workload;
@@ -194,13 +199,7 @@ pub fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let mut findings = policy::check(m.workloads, m.index, policy);
-        findings.extend(policy::source_notes(
-            m.workloads,
-            m.index,
-            policy,
-            options.digest_key.is_some(),
-        ));
+        let findings = findings(m);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
@@ -228,6 +227,19 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             hooks_only: m.objects > 0 && m.hooks == m.objects,
         })
     })
+}
+
+/// What the policy finds in a model: the rules, and the notes on its sources.
+pub fn findings(m: &Model<'_>) -> Vec<Finding> {
+    let policy = &m.options.policy;
+    let mut findings = policy::check(m.workloads, m.index, policy);
+    findings.extend(policy::source_notes(
+        m.workloads,
+        m.index,
+        policy,
+        m.options.digest_key.is_some(),
+    ));
+    findings
 }
 
 /// The stream with our annotations spliced in.

@@ -1,0 +1,93 @@
+//! Files the GitOps subcommands keep up to date in place: written whole and
+//! atomically, or in `--check` mode compared and shown as a diff.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+/// One file as it is and as it should be (`None`: absent).
+pub struct Change {
+    pub path: PathBuf,
+    pub now: Option<String>,
+    pub wanted: Option<String>,
+}
+
+impl Change {
+    pub fn stale(&self) -> bool {
+        self.now != self.wanted
+    }
+}
+
+/// A diff of only the changed lines: no context, because the lines around
+/// ours are the user's, and a HelmRelease's values may hold things that
+/// belong in no CI log.
+pub fn diff(change: &Change) -> String {
+    let shown = change.path.display();
+    let old = change.now.as_deref().unwrap_or("");
+    let new = change.wanted.as_deref().unwrap_or("");
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(0)
+        .header(&format!("{shown} (now)"), &format!("{shown} (wanted)"))
+        .to_string()
+}
+
+/// Write (or with `check`, compare) every change. Returns the exit code:
+/// with `check`, 1 when something is stale, after printing the diff.
+pub fn settle(changes: &[Change], check: bool) -> Result<ExitCode> {
+    let stale: Vec<&Change> = changes.iter().filter(|c| c.stale()).collect();
+    if check {
+        if stale.is_empty() {
+            eprintln!("secret-rollout: up to date");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut out = std::io::stdout().lock();
+        for c in &stale {
+            out.write_all(diff(c).as_bytes())
+                .context("writing stdout")?;
+        }
+        out.flush().context("writing stdout")?;
+        let names: Vec<String> = stale.iter().map(|c| c.path.display().to_string()).collect();
+        eprintln!(
+            "secret-rollout: out of date: {}; run the same command without --check and commit the result",
+            names.join(", ")
+        );
+        return Ok(ExitCode::from(super::POLICY_FAILED));
+    }
+    for c in &stale {
+        match &c.wanted {
+            Some(text) => write_atomically(&c.path, text)?,
+            None => std::fs::remove_file(&c.path)
+                .with_context(|| format!("removing {}", c.path.display()))?,
+        }
+        eprintln!("secret-rollout: updated {}", c.path.display());
+    }
+    if stale.is_empty() {
+        eprintln!("secret-rollout: up to date");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replace a file's content in one step (a temporary file beside it, then a
+/// rename), keeping its permissions: never a half-written file.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.secret-rollout.tmp", name.to_string_lossy()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,1 @@
+//! Kustomizations: the transformer file secret-rollout keeps beside one.
