@@ -434,9 +434,8 @@ spec:
         assert!(added.starts_with(HR), "everything before stays:\n{added}");
         assert_eq!(
             &added[HR.len()..],
-            "  postRenderers:\n    - kustomize:\n        # Written by `secret-rollout flux` \
-             from the render: the checksums `render` would stamp. Run it again after a \
-             rotation; do not edit.\n        patches:\n          - target:\n              \
+            "  postRenderers:\n    - kustomize:\n        # Written by `secret-rollout flux`; do not edit. Run it again after \
+             a rotation.\n        patches:\n          - target:\n              \
              kind: Deployment\n              name: the0-api\n            patch: |\n              \
              apiVersion: apps/v1\n              kind: Deployment\n              metadata:\n                \
              name: the0-api\n              spec:\n                template:\n                  \
