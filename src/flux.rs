@@ -368,8 +368,79 @@ pub fn values(text: &str, name: Option<&str>) -> Result<String, FluxError> {
     };
     let copy = yaml::parse_document(&out, 0, 1).map_err(|_| refused())?;
     match copy {
-        Some(copy) if same_tree(values, &copy) => Ok(out),
-        _ => Err(refused()),
+        Some(copy) if same_tree(values, &copy) => {}
+        _ => return Err(refused()),
+    }
+    if let Some((node, why)) = read_differently(values) {
+        return Err(shape(&found, node, &format!("spec.values: {why}")));
+    }
+    Ok(out)
+}
+
+/// The first plain scalar in `node` that Flux and `helm template -f` read
+/// differently. kustomize-controller reads the HelmRelease with kustomize's
+/// YAML 1.2 reader: `on`, `yes`, `y`, `off`, `no`, `n` are strings to it and
+/// a date becomes an RFC 3339 timestamp string; Helm reads a values file with
+/// YAML 1.1, where those words are booleans and a date stays as written.
+/// The bytes cannot mean both, so say which to write (measured with real
+/// kustomize and helm in tests/flux.rs).
+fn read_differently<'n, 'a>(node: &'n Node<'a>) -> Option<(&'n Node<'a>, String)> {
+    match &node.value {
+        Value::Scalar(s) => {
+            if s.style != yaml::Style::Plain || s.tagged {
+                return None;
+            }
+            let t: &str = &s.text;
+            let word = matches!(
+                t,
+                "y" | "Y"
+                    | "yes"
+                    | "Yes"
+                    | "YES"
+                    | "n"
+                    | "N"
+                    | "no"
+                    | "No"
+                    | "NO"
+                    | "on"
+                    | "On"
+                    | "ON"
+                    | "off"
+                    | "Off"
+                    | "OFF"
+            );
+            if word {
+                let b = s.as_bool().unwrap_or_default();
+                return Some((
+                    node,
+                    format!(
+                        "`{t}` is the string \"{t}\" to Flux but {b} to `helm template -f`; \
+                         write {b} or \"{t}\""
+                    ),
+                ));
+            }
+            let date = t.len() >= 8
+                && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && t.as_bytes()[4] == b'-'
+                && t[5..]
+                    .split(['-', 'T', 't', ' '])
+                    .take(2)
+                    .all(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+            date.then(|| {
+                (
+                    node,
+                    format!(
+                        "Flux turns the date `{t}` into an RFC 3339 timestamp string, \
+                         `helm template -f` keeps it as written; quote it"
+                    ),
+                )
+            })
+        }
+        Value::Seq(items) => items.iter().find_map(read_differently),
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .find_map(|e| read_differently(&e.key).or_else(|| read_differently(&e.value))),
     }
 }
 
@@ -423,7 +494,7 @@ spec:
   interval: 10m
   values:
     the0Api:
-      enabled: on   # YAML 1.1 true, kept as written
+      enabled: true   # kept as written
       mode: 0644
 ";
 
@@ -531,15 +602,18 @@ spec:
     fn values_are_the_same_bytes_moved_left() {
         assert_eq!(
             values(HR, None).unwrap(),
-            "the0Api:\n  enabled: on   # YAML 1.1 true, kept as written\n  mode: 0644\n"
+            "the0Api:\n  enabled: true   # kept as written\n  mode: 0644\n"
         );
         let crlf = HR.replace('\n', "\r\n");
         assert_eq!(
             values(&crlf, None).unwrap(),
-            "the0Api:\r\n  enabled: on   # YAML 1.1 true, kept as written\r\n  mode: 0644\r\n"
+            "the0Api:\r\n  enabled: true   # kept as written\r\n  mode: 0644\r\n"
         );
-        let flow = HR.replace("  values:\n    the0Api:\n      enabled: on   # YAML 1.1 true, kept as written\n      mode: 0644\n", "  values: {a: [1, yes]}\n");
-        assert_eq!(values(&flow, None).unwrap(), "{a: [1, yes]}\n");
+        let flow = HR.replace(
+            "  values:\n    the0Api:\n      enabled: true   # kept as written\n      mode: 0644\n",
+            "  values: {a: [1, \"yes\"]}\n",
+        );
+        assert_eq!(values(&flow, None).unwrap(), "{a: [1, \"yes\"]}\n");
         let none = HR.split("  values:").next().unwrap().to_string();
         assert_eq!(values(&none, None).unwrap(), "{}\n");
         let block = HR.replace(
@@ -548,7 +622,7 @@ spec:
         );
         assert_eq!(
             values(&block, None).unwrap(),
-            "the0Api:\n  enabled: on   # YAML 1.1 true, kept as written\n  script: |\n    echo hi\n\n      indented\n"
+            "the0Api:\n  enabled: true   # kept as written\n  script: |\n    echo hi\n\n      indented\n"
         );
     }
 
@@ -560,6 +634,35 @@ spec:
         assert!(values(&outside, None).is_err());
         let scalar = HR.replace("  values:\n    the0Api:", "  values: |\n    the0Api:");
         assert!(values(&scalar, None).is_err());
+        for (plain, said) in [
+            (
+                "on",
+                "`on` is the string \"on\" to Flux but true to `helm template -f`",
+            ),
+            ("No", "`No` is the string \"No\" to Flux but false"),
+            (
+                "2002-12-14",
+                "Flux turns the date `2002-12-14` into an RFC 3339",
+            ),
+            ("2001-12-14t21:59:43.10-05:00", "the date"),
+        ] {
+            let text = HR.replace("mode: 0644", &format!("mode: {plain}"));
+            let err = values(&text, None).unwrap_err().to_string();
+            assert!(
+                err.contains("line 12: spec.values: ") && err.contains(said),
+                "{err}"
+            );
+            let quoted = HR.replace("mode: 0644", &format!("mode: \"{plain}\""));
+            assert!(
+                values(&quoted, None).is_ok(),
+                "quoted, it means the same to both"
+            );
+        }
+        let key = HR.replace("mode: 0644", "y: 1");
+        assert!(
+            values(&key, None).unwrap_err().to_string().contains("`y`"),
+            "keys too"
+        );
     }
 
     #[test]
