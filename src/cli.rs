@@ -260,7 +260,7 @@ fn run(cli: Cli) -> ExitCode {
             (d, r)
         }
         Some(Command::Kustomization(args)) => {
-            let d = Diagnostics::new(None);
+            let d = Diagnostics::new(args.report());
             let r = kustomization::run(&args, &d);
             (d, r)
         }

@@ -29,6 +29,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::kustomization::KUSTOMIZATION_FILES;
 use crate::patch::FileSource;
 use crate::report::{Finding, Location, Severity};
 use crate::stream;
@@ -36,8 +37,6 @@ use crate::yaml::Node;
 
 /// The id of the finding; documented in docs/rules.md.
 pub const RULE: &str = "secret-applied-without-order";
-
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Something that applies a set of files in one go.
 #[derive(Clone, Debug)]

@@ -206,6 +206,15 @@ impl Stamp {
         }
     }
 
+    /// `namespace.name`, or the name alone: unique among a plan's stamps of
+    /// one kind.
+    pub fn display_id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     /// The patch target's fields, in the order we write them.
     pub fn target(&self) -> Vec<(&'static str, &str)> {
         let mut out = vec![("kind", self.kind.as_str()), ("name", self.name.as_str())];

@@ -721,3 +721,114 @@ fn normalize(v: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+const ORDER: &str = "warning[secret-applied-without-order]";
+
+#[test]
+fn the_order_check_reads_the_layout_of_the_repository() {
+    let repo = Repo::new("order");
+    let render = repo.render();
+    let the0 = "testdata/flux/clusters/prod/the0.yaml";
+    let layout = repo.read(the0);
+    let kustomization = "testdata/flux/apps/the0/kustomization.yaml";
+    let apps = repo.read(kustomization);
+    let in_apps = |file: &str| {
+        std::fs::write(
+            repo.path(kustomization),
+            apps.replace(
+                "  - the0.helmrelease.yaml\n",
+                &format!("  - the0.helmrelease.yaml\n  - {file}\n"),
+            ),
+        )
+        .unwrap();
+    };
+    let check = |secrets: &str| -> String {
+        let out = repo.sr(&["flux", HR, "--secrets-from", secrets, "--check"], &render);
+        assert!(matches!(code(&out), Some(0 | 1)), "{}", stderr(&out));
+        stderr(&out)
+    };
+
+    let err = check(SECRETS);
+    assert!(
+        !err.contains(ORDER),
+        "the shipped layout orders them: {err}"
+    );
+
+    let cases: [(&str, String, &str); 3] = [
+        ("no dependsOn", layout.replace("  dependsOn:\n    - name: the0-secrets\n", ""), "is applied by Flux Kustomization flux-system/the0-secrets (./testdata/flux/secrets/prod), this HelmRelease by Flux Kustomization flux-system/the0 (./testdata/flux/apps/the0), with no `dependsOn` between them"),
+        ("no wait", layout.replace("  wait: true\n", ""), "without `wait: true` or a health check on it"),
+        ("no Synced check", layout[..layout.find("  healthCheckExprs:").unwrap()].to_string() + &layout[layout.find("---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: the0\n").unwrap()..], "kstatus counts a SealedSecret as ready when it has no status yet"),
+    ];
+    for (what, text, said) in cases {
+        std::fs::write(repo.path(the0), &text).unwrap();
+        let err = check(SECRETS);
+        assert!(err.contains(ORDER) && err.contains(said), "{what}: {err}");
+        assert!(err.contains("Secret the0-root-admin in namespace the0 (SealedSecret in testdata/flux/secrets/prod/the0-root-admin.sealed.yaml:2)"), "{what}: {err}");
+    }
+    std::fs::write(repo.path(the0), &layout).unwrap();
+
+    // The SealedSecret beside the HelmRelease: one apply, unsealed after it.
+    let sealed = repo.read(SEALED);
+    write(
+        &repo.path("testdata/flux/apps/the0"),
+        "admin.sealed.yaml",
+        &sealed,
+    );
+    in_apps("admin.sealed.yaml");
+    let err = check("testdata/flux/apps/the0/admin.sealed.yaml");
+    assert!(
+        err.contains("are applied by the same Flux Kustomization flux-system/the0 (./testdata/flux/apps/the0); its controller writes the Secret after that apply, so helm-controller may roll Deployment/the0-api first"),
+        "{err}"
+    );
+    std::fs::remove_file(repo.path("testdata/flux/apps/the0/admin.sealed.yaml")).unwrap();
+
+    // A plain (or SOPS-decrypted) Secret beside it is applied before the
+    // HelmRelease in the same apply: nothing to say.
+    let plain = kubectl_secret(
+        &repo.helm_home,
+        "the0-root-admin",
+        &[("password", "x")],
+        "yaml",
+    );
+    write(&repo.path("testdata/flux/apps/the0"), "admin.yaml", &plain);
+    in_apps("admin.yaml");
+    let err = check("testdata/flux/apps/the0/admin.yaml");
+    assert!(!err.contains(ORDER), "{err}");
+
+    // No Flux objects: one kustomization applying both is one apply too.
+    let gitops = Repo::new("order-kustomize");
+    copy_dir(
+        &root().join("testdata/gitops"),
+        &gitops.path("testdata/gitops"),
+    );
+    let out = gitops.sr(
+        &[
+            "flux",
+            "testdata/gitops/clusters/prod/the0.helmrelease.yaml",
+            "--secrets-from",
+            "testdata/gitops/clusters/prod",
+            "--check",
+        ],
+        &render,
+    );
+    assert!(
+        stderr(&out)
+            .contains("are applied by the same kustomize build of testdata/gitops/clusters/prod"),
+        "{}",
+        stderr(&out)
+    );
+    // Outside any repository the layout cannot tell: nothing is said.
+    let lone = temp_dir("flux/order-lone");
+    let hr = write(&lone, "hr.yaml", &repo.read(HR));
+    let out = repo.sr(
+        &[
+            "flux",
+            hr.to_str().unwrap(),
+            "--secrets-from",
+            SECRETS,
+            "--check",
+        ],
+        &render,
+    );
+    assert!(!stderr(&out).contains(ORDER), "{}", stderr(&out));
+}
