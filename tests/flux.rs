@@ -832,3 +832,60 @@ fn the_order_check_reads_the_layout_of_the_repository() {
     );
     assert!(!stderr(&out).contains(ORDER), "{}", stderr(&out));
 }
+
+/// `git` in a scratch repository, with an identity of its own.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(args);
+    run(&mut cmd, &format!("git {}", args.join(" ")))
+}
+
+/// The real pre-commit runs this repository's `.pre-commit-hooks.yaml`
+/// (as committed: pre-commit clones the hook repository at a revision).
+#[test]
+fn the_pre_commit_hook_refreshes_the_helmrelease_after_a_reseal() {
+    let repo = Repo::new("pre-commit");
+    std::fs::remove_dir_all(repo.path(".git")).unwrap();
+    git(&repo.dir, &["init", "-q", "-b", "main"]);
+    repo.seal_admin("s3cret-one", false);
+    let rev = git(&root(), &["rev-parse", "HEAD"]);
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: secret-rollout-flux\n        \
+         args: [{HR}, --secrets-from={SECRETS}, \"--render-command={RENDER}\"]\n",
+        root().display(),
+        rev.trim()
+    );
+    write(&repo.dir, ".pre-commit-config.yaml", &config);
+    git(&repo.dir, &["add", "-A"]);
+    git(&repo.dir, &["commit", "-qm", "the0"]);
+    let pre_commit = |args: &[&str]| -> Output {
+        let mut cmd = repo.cmd(&python().with_file_name("pre-commit"));
+        let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout")).parent().unwrap().to_path_buf();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!("{}:{path}", tool("helm").parent().unwrap().display());
+        cmd.env("PATH", path)
+            .env("PRE_COMMIT_HOME", repo.helm_home.join("pre-commit"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(args);
+        run_cmd(&mut cmd, "")
+    };
+    // Fresh from the re-seal above: the hook writes the new stamp and fails.
+    let out = pre_commit(&["run", "--all-files"]);
+    let log = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), Some(1), "{log}");
+    assert!(log.contains("files were modified by this hook"), "{log}");
+    let changed = git(&repo.dir, &["diff", "--name-only"]);
+    assert_eq!(changed.trim(), HR, "{changed}");
+    git(&repo.dir, &["commit", "-qam", "stamps"]);
+    let out = pre_commit(&["run", "--all-files"]);
+    assert_eq!(code(&out), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // And the CI gate agrees.
+    let check = repo.flux("", &["--check", "--render-command", RENDER]);
+    assert_eq!(code(&check), Some(0), "{}", stderr(&check));
+}

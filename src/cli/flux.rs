@@ -1,14 +1,13 @@
 //! `secret-rollout flux HELMRELEASE.yaml`: keep a HelmRelease's post-render
 //! patches in step with the render and the Secrets in Git.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::in_place::{settle, Change};
+use super::in_place::{render_with, settle, Change};
 use super::{read_file, read_stdin, report_path, CommonArgs, POLICY_FAILED};
 use crate::helm::Diagnostics;
 use crate::{flux, layout, patch, report};
@@ -125,40 +124,4 @@ fn report_text(findings: &[report::Finding], input: &str, verb: &str, file: &str
         report::summary(findings)
     ));
     text
-}
-
-/// Run the render command with the values on its stdin; its stderr is the
-/// user's to read, its stdout is the render.
-fn render_with(cmd: &str, values: &str) -> Result<String> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("running the render command `{cmd}`"))?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let values = values.to_string();
-    let feeder = std::thread::spawn(move || stdin.write_all(values.as_bytes()));
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_end(&mut out)
-        .context("reading the render command's output")?;
-    let status = child.wait().context("waiting for the render command")?;
-    // A command that never reads its stdin closes it early: not an error.
-    let _ = feeder.join();
-    anyhow::ensure!(
-        status.success(),
-        "the render command `{cmd}` failed ({status})"
-    );
-    String::from_utf8(out).map_err(|e| {
-        anyhow::anyhow!(
-            "the render command's output is not UTF-8 (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
 }

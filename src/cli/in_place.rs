@@ -1,9 +1,9 @@
 //! Files the GitOps subcommands keep up to date in place: written whole and
 //! atomically, or in `--check` mode compared and shown as a diff.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result};
 
@@ -90,4 +90,40 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Run the render command with the values on its stdin; its stderr is the
+/// user's to read, its stdout is the render.
+pub fn render_with(cmd: &str, values: &str) -> Result<String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("running the render command `{cmd}`"))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let values = values.to_string();
+    let feeder = std::thread::spawn(move || stdin.write_all(values.as_bytes()));
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_end(&mut out)
+        .context("reading the render command's output")?;
+    let status = child.wait().context("waiting for the render command")?;
+    // A command that never reads its stdin closes it early: not an error.
+    let _ = feeder.join();
+    anyhow::ensure!(
+        status.success(),
+        "the render command `{cmd}` failed ({status})"
+    );
+    String::from_utf8(out).map_err(|e| {
+        anyhow::anyhow!(
+            "the render command's output is not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::in_place::{settle, Change};
+use super::in_place::{render_with, settle, Change};
 use super::{read_file, read_stdin, report_path, CommonArgs, POLICY_FAILED};
 use crate::helm::Diagnostics;
 use crate::kustomization::{self, FILE, KUSTOMIZATION_FILES};
@@ -21,6 +21,10 @@ pub(super) struct KustomizationArgs {
     /// Write nothing; exit 1 with a diff when the files are not up to date.
     #[arg(long, env = "SECRET_ROLLOUT_CHECK")]
     check: bool,
+    /// Build with CMD (run by `sh -c`) instead of reading the build from
+    /// stdin, e.g. `kubectl kustomize clusters/prod`.
+    #[arg(long, env = "SECRET_ROLLOUT_RENDER_COMMAND", value_name = "CMD")]
+    render_command: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -62,7 +66,10 @@ pub(super) fn run(args: &KustomizationArgs, diagnostics: &Diagnostics) -> Result
         None => Vec::new(),
     };
     let options = args.common.options()?;
-    let render = read_stdin()?;
+    let render = match &args.render_command {
+        Some(cmd) => render_with(cmd, "")?,
+        None => read_stdin()?,
+    };
     let plan =
         patch::plan(&render, &options, &previous).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
     anyhow::ensure!(
