@@ -398,28 +398,43 @@ fn resealing_one_key_changes_the_patch_of_exactly_its_readers() {
     assert_eq!(stdout(&check), "");
 }
 
+/// The README's CI step, word for word, over this repository's testdata.
+const README_CI: &str =
+    "secret-rollout flux testdata/flux/apps/the0/the0.helmrelease.yaml --print-values \\
+  | helm template the0 testdata/charts/the0 --namespace the0 \\
+      -f testdata/flux/apps/the0/the0-values.yaml -f - \\
+  | secret-rollout flux testdata/flux/apps/the0/the0.helmrelease.yaml \\
+      --secrets-from testdata/flux/secrets/prod --check";
+
 #[test]
 fn the_shipped_helmrelease_is_up_to_date_with_the_shipped_secret() {
-    // The README's CI command over this repository's own testdata.
-    let values = common::run(&["flux", HR, "--print-values"], "");
-    assert_eq!(code(&values), Some(0));
-    let mut sh = Command::new("sh");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(README_CI), "the README shows this command");
+    let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        tool("helm").parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sh = Command::new("bash");
     sh.current_dir(root())
+        .env("PATH", path)
         .env(
             "HELM_CONFIG_HOME",
             temp_dir("flux/shipped-helm").join("config"),
         )
-        .args([
-            "-c",
-            &RENDER.replacen("helm", &tool("helm").display().to_string(), 1),
-        ]);
-    let render = run_cmd(&mut sh, &stdout(&values));
-    assert!(render.status.success(), "{}", stderr(&render));
-    let mut cmd = common::bin();
-    cmd.current_dir(root())
-        .args(["flux", HR, "--secrets-from", SECRETS, "--check"]);
-    let out = run_cmd(&mut cmd, &stdout(&render));
+        .args(["-o", "pipefail", "-c", README_CI]);
+    let out = run_cmd(&mut sh, "");
     assert_eq!(code(&out), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("secret-rollout: up to date"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         !stderr(&out).contains("secret-applied-without-order"),
         "{}",
@@ -866,8 +881,15 @@ fn the_pre_commit_hook_refreshes_the_helmrelease_after_a_reseal() {
     git(&repo.dir, &["commit", "-qm", "the0"]);
     let pre_commit = |args: &[&str]| -> Output {
         let mut cmd = repo.cmd(&python().with_file_name("pre-commit"));
-        let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout")).parent().unwrap().to_path_buf();
-        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let path = format!("{}:{path}", tool("helm").parent().unwrap().display());
         cmd.env("PATH", path)
             .env("PRE_COMMIT_HOME", repo.helm_home.join("pre-commit"))

@@ -237,3 +237,47 @@ fn a_foreign_transformer_file_or_an_empty_build_is_refused() {
     );
     assert_eq!(std::fs::read_to_string(k).unwrap(), KUSTOMIZATION);
 }
+
+/// The README's command, word for word, over this repository's testdata.
+const README_KUSTOMIZE: &str =
+    "kubectl kustomize testdata/kustomize/prod | secret-rollout kustomization testdata/kustomize/prod --check";
+
+#[test]
+fn the_shipped_kustomization_is_up_to_date() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(README_KUSTOMIZE),
+        "the README shows this command"
+    );
+    let scratch = temp_dir("kustomization/shipped");
+    let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        tool("kubectl").parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::fs::write(scratch.join("kubeconfig"), "").unwrap();
+    let mut sh = std::process::Command::new("bash");
+    sh.current_dir(root())
+        .env("PATH", path)
+        .env("KUBECONFIG", scratch.join("kubeconfig"))
+        .env("HOME", &scratch)
+        .args(["-o", "pipefail", "-c", README_KUSTOMIZE]);
+    let out = run_cmd(&mut sh, "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("secret-rollout: up to date"),
+        "{}",
+        stderr(&out)
+    );
+}
