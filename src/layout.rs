@@ -88,7 +88,11 @@ pub fn check(helmrelease: &Path, root: Option<&Path>, sources: &[FileSource]) ->
                     async_kind.then(|| same_unit(source, a))
                 } else if !depends(&units, a, b) {
                     Some(no_order(source, a, b))
-                } else if async_kind && !b.wait && !b.health_checks.contains(&source_object(source))
+                } else if async_kind
+                    && !b.wait
+                    && !b
+                        .health_checks
+                        .contains(&format!("{}/{}", source.kind, source.name))
                 {
                     Some(not_waited(source, a, b))
                 } else if source.kind == "SealedSecret" && !b.sealed_exprs {
@@ -122,18 +126,6 @@ pub fn check(helmrelease: &Path, root: Option<&Path>, sources: &[FileSource]) ->
         }
     }
     out
-}
-
-fn source_object(s: &FileSource) -> String {
-    // `Secret x in namespace y` names the Secret; the object in the file has
-    // the same name (SealedSecrets always, ExternalSecrets by default).
-    let name = s
-        .identity
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    format!("{}/{name}", s.kind)
 }
 
 fn what(s: &FileSource) -> String {

@@ -39,8 +39,9 @@ pub struct Stamp {
 pub struct FileSource {
     pub path: String,
     pub line: usize,
-    /// The kind of the object in the file: `Secret`, `SealedSecret`, …
+    /// The kind and name of the object in the file: `SealedSecret`, `the0-root-admin`.
     pub kind: String,
+    pub name: String,
     /// `Secret the0-root-admin in namespace the0`.
     pub identity: String,
     /// Workloads whose stamp covers it, `Deployment/the0-api`.
@@ -87,7 +88,7 @@ pub enum PlanError {
 /// the directory, patches included), their keys are not stale keys of the
 /// render, so they are not deleted.
 pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan, PlanError> {
-    let plan = crate::with_model(render, options, |m| {
+    let mut plan = crate::with_model(render, options, |m| {
         let findings = crate::findings(m);
         let mut stamps = Vec::new();
         let mut file_sources: Vec<FileSource> = Vec::new();
@@ -130,6 +131,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                                 path: path.clone(),
                                 line: *line,
                                 kind: c.source.object.kind.clone(),
+                                name: c.source.object.name.clone(),
                                 identity: c.source.identity(),
                                 workloads: Vec::new(),
                             });
@@ -157,7 +159,6 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
             objects: m.objects,
         })
     })?;
-    let mut plan = plan;
     plan.stamps.sort();
     plan.stamps.dedup();
     for pair in plan.stamps.windows(2) {

@@ -780,6 +780,14 @@ fn the_order_check_reads_the_layout_of_the_repository() {
         assert!(err.contains(ORDER) && err.contains(said), "{what}: {err}");
         assert!(err.contains("Secret the0-root-admin in namespace the0 (SealedSecret in testdata/flux/secrets/prod/the0-root-admin.sealed.yaml:2)"), "{what}: {err}");
     }
+    // A health check naming the SealedSecret waits as well as `wait: true`.
+    let named = layout.replace(
+        "  wait: true\n",
+        "  healthChecks:\n    - {apiVersion: bitnami.com/v1alpha1, kind: SealedSecret, name: the0-root-admin, namespace: the0}\n",
+    );
+    std::fs::write(repo.path(the0), &named).unwrap();
+    let err = check(SECRETS);
+    assert!(!err.contains(ORDER), "{err}");
     std::fs::write(repo.path(the0), &layout).unwrap();
 
     // The SealedSecret beside the HelmRelease: one apply, unsealed after it.
