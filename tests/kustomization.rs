@@ -263,7 +263,7 @@ fn the_shipped_kustomization_is_up_to_date() {
     std::fs::write(scratch.join("kubeconfig"), "").unwrap();
     let mut sh = std::process::Command::new("bash");
     sh.current_dir(root())
-        .env("PATH", path)
+        .env("PATH", &path)
         .env("KUBECONFIG", scratch.join("kubeconfig"))
         .env("HOME", &scratch)
         .args(["-o", "pipefail", "-c", README_KUSTOMIZE]);
@@ -280,4 +280,19 @@ fn the_shipped_kustomization_is_up_to_date() {
         "{}",
         stderr(&out)
     );
+    // The same with the build run by secret-rollout (as the pre-commit hook does).
+    let mut cmd = common::bin();
+    cmd.current_dir(root())
+        .env("PATH", &path)
+        .env("KUBECONFIG", scratch.join("kubeconfig"))
+        .env("HOME", &scratch)
+        .args([
+            "kustomization",
+            "testdata/kustomize/prod",
+            "--check",
+            "--render-command",
+            "kubectl kustomize testdata/kustomize/prod",
+        ]);
+    let out = run_cmd(&mut cmd, "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
