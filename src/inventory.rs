@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 
+use crate::gvk::{GroupVersionKind, Gvk};
 use crate::stream::{Parsed, HELM4_FILENAME};
 use crate::yaml::{Node, Span, Value};
 
@@ -15,8 +16,7 @@ pub struct Object<'t, 'a> {
     /// 0-based document index.
     pub doc: usize,
     pub node: &'t Node<'a>,
-    pub kind: &'t str,
-    pub api_version: &'t str,
+    pub gvk: Gvk<'t>,
     pub name: &'t str,
     pub namespace: Option<&'t str>,
     /// The chart template it was rendered from, when Helm said.
@@ -34,8 +34,7 @@ impl<'t, 'a> Object<'t, 'a> {
         Some(Object {
             doc,
             node,
-            kind,
-            api_version: node.get_str("apiVersion").unwrap_or(""),
+            gvk: Gvk::new(node.get_str("apiVersion").unwrap_or(""), kind),
             name: metadata.and_then(|m| m.get_str("name")).unwrap_or(""),
             namespace: metadata
                 .and_then(|m| m.get_str("namespace"))
@@ -60,8 +59,7 @@ impl<'t, 'a> Object<'t, 'a> {
 pub struct ObjectId {
     /// 0-based document index.
     pub doc: usize,
-    pub kind: String,
-    pub api_version: String,
+    pub gvk: GroupVersionKind,
     pub name: String,
     pub namespace: Option<String>,
     pub template: Option<String>,
@@ -72,7 +70,7 @@ pub struct ObjectId {
 impl ObjectId {
     /// `Deployment/the0-api`, the way kubectl names things.
     pub fn display(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
+        format!("{}/{}", self.gvk.kind, self.name)
     }
 }
 
@@ -80,8 +78,7 @@ impl Object<'_, '_> {
     pub fn id(&self) -> ObjectId {
         ObjectId {
             doc: self.doc,
-            kind: self.kind.to_string(),
-            api_version: self.api_version.to_string(),
+            gvk: self.gvk.owned(),
             name: self.name.to_string(),
             namespace: self.namespace.map(str::to_string),
             template: self.template.map(str::to_string),
@@ -219,14 +216,14 @@ impl Source {
     /// `Secret the0-root-admin` (or `Secret x (from SealedSecret y)`).
     pub fn describe(&self) -> String {
         let target = self.target.as_str();
-        if self.object.kind == target && self.digest_kind == target {
+        if self.object.gvk.kind == target && self.digest_kind == target {
             format!("{target} {}", self.name)
         } else if self.digest_kind == "Secret+sops" {
             format!("{target} {} (SOPS-encrypted)", self.name)
         } else {
             format!(
                 "{target} {} (from {} {})",
-                self.name, self.object.kind, self.object.name
+                self.name, self.object.gvk.kind, self.object.name
             )
         }
     }
@@ -259,23 +256,39 @@ pub struct ContentError {
 }
 
 /// Whether objects of this kind provide Secrets or ConfigMaps to pods.
-pub fn is_source_kind(api_version: &str, kind: &str) -> bool {
-    matches!((api_version, kind), ("v1", "Secret" | "ConfigMap"))
-        || (kind == "SealedSecret" && api_version.starts_with("bitnami.com/"))
-        || (kind == "ExternalSecret" && api_version.starts_with("external-secrets.io/"))
+pub fn is_source_kind(gvk: &Gvk<'_>) -> bool {
+    source_kind(gvk).is_some()
+}
+
+#[derive(Clone, Copy)]
+enum SourceKind {
+    Secret,
+    ConfigMap,
+    SealedSecret,
+    ExternalSecret,
+}
+
+fn source_kind(gvk: &Gvk<'_>) -> Option<SourceKind> {
+    Some(match (gvk.group, gvk.kind) {
+        ("", "Secret") => SourceKind::Secret,
+        ("", "ConfigMap") => SourceKind::ConfigMap,
+        ("bitnami.com", "SealedSecret") => SourceKind::SealedSecret,
+        ("external-secrets.io", "ExternalSecret") => SourceKind::ExternalSecret,
+        _ => return None,
+    })
 }
 
 /// The Secrets and ConfigMaps these objects give pods, in order.
 pub fn sources(objects: &[Object<'_, '_>]) -> Result<Vec<Source>, ContentError> {
     let mut out = Vec::new();
     for obj in objects {
-        let source = match (obj.api_version, obj.kind) {
-            ("v1", "Secret") if is_sops(obj.node) => sops_secret(obj)?,
-            ("v1", "Secret") => secret(obj)?,
-            ("v1", "ConfigMap") => config_map(obj)?,
-            (v, "SealedSecret") if v.starts_with("bitnami.com/") => sealed_secret(obj),
-            (v, "ExternalSecret") if v.starts_with("external-secrets.io/") => external_secret(obj),
-            _ => continue,
+        let source = match source_kind(&obj.gvk) {
+            Some(SourceKind::Secret) if is_sops(obj.node) => sops_secret(obj)?,
+            Some(SourceKind::Secret) => secret(obj)?,
+            Some(SourceKind::ConfigMap) => config_map(obj)?,
+            Some(SourceKind::SealedSecret) => sealed_secret(obj),
+            Some(SourceKind::ExternalSecret) => external_secret(obj),
+            None => continue,
         };
         out.push(source);
     }

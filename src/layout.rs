@@ -29,14 +29,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::config::Policy;
 use crate::kustomization::KUSTOMIZATION_FILES;
 use crate::patch::FileSource;
-use crate::report::{Finding, Location, Severity};
+use crate::report::{Finding, Location};
+use crate::rule::{Rule, RuleId};
 use crate::stream;
 use crate::yaml::Node;
-
-/// The id of the finding; documented in docs/rules.md.
-pub const RULE: &str = "secret-applied-without-order";
 
 /// Something that applies a set of files in one go.
 #[derive(Clone, Debug)]
@@ -58,7 +57,17 @@ struct Unit {
 /// The findings about `sources` (the `--secrets-from` files that stamps in
 /// `helmrelease` cover). `root` is the GitOps repository's root; without one
 /// the git work tree around the HelmRelease is used.
-pub fn check(helmrelease: &Path, root: Option<&Path>, sources: &[FileSource]) -> Vec<Finding> {
+/// `policy` sets the severity (or turns the rule off).
+pub fn check(
+    helmrelease: &Path,
+    root: Option<&Path>,
+    sources: &[FileSource],
+    policy: &Policy,
+) -> Vec<Finding> {
+    let rule = RuleId::BuiltIn(Rule::SecretAppliedWithoutOrder);
+    let Some(severity) = policy.level(&rule) else {
+        return Vec::new();
+    };
     if sources.is_empty() {
         return Vec::new();
     }
@@ -102,8 +111,8 @@ pub fn check(helmrelease: &Path, root: Option<&Path>, sources: &[FileSource]) ->
                 };
                 if let Some((message, help)) = problem {
                     let f = Finding {
-                        rule: RULE.to_string(),
-                        severity: Severity::Warning,
+                        rule: rule.clone(),
+                        severity,
                         location: Location {
                             file: Some(helmrelease.display().to_string()),
                             doc: 0,

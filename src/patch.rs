@@ -103,7 +103,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                 continue;
             };
             let ns = w.object.namespace.clone();
-            let mine = |s: &&Stamp| s.kind == w.object.kind && s.name == w.object.name;
+            let mine = |s: &&Stamp| s.kind == w.object.gvk.kind && s.name == w.object.name;
             let written: Vec<&String> = previous
                 .iter()
                 .filter(|s| mine(s) && s.namespace == ns)
@@ -130,7 +130,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                             file_sources.push(FileSource {
                                 path: path.clone(),
                                 line: *line,
-                                kind: c.source.object.kind.clone(),
+                                kind: c.source.object.gvk.kind.clone(),
                                 name: c.source.object.name.clone(),
                                 identity: c.source.identity(),
                                 workloads: Vec::new(),
@@ -138,16 +138,16 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                             file_sources.last_mut().expect("just pushed")
                         }
                     };
-                    if !entry.workloads.contains(&w.display()) {
-                        entry.workloads.push(w.display());
+                    if !entry.workloads.contains(&w.object.display()) {
+                        entry.workloads.push(w.object.display());
                     }
                 }
             }
             stamps.push(Stamp {
-                kind: w.object.kind.clone(),
+                kind: w.object.gvk.kind.clone(),
                 name: w.object.name.clone(),
                 namespace: ns,
-                api_version: w.object.api_version.clone(),
+                api_version: api_version(&w.object.gvk),
                 template_path: w.template_path.split('.').map(str::to_string).collect(),
                 annotations,
             });
@@ -182,6 +182,15 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
         }
     }
     Ok(plan)
+}
+
+/// `apps/v1`, or `v1` for the core group.
+fn api_version(gvk: &crate::gvk::GroupVersionKind) -> String {
+    if gvk.group.is_empty() {
+        gvk.version.clone()
+    } else {
+        format!("{}/{}", gvk.group, gvk.version)
+    }
 }
 
 /// Our annotations on a pod template as the render has them.

@@ -4,16 +4,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::config::{glob_match, Policy, RequiredSource, Selector};
+use crate::config::{Policy, RequiredSource, Selector};
 use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
-use crate::report::{Finding, Location, Rule, Severity};
+use crate::report::{Finding, Location};
+use crate::rule::{Rule, RuleId};
 use crate::workload::{Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
-    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
     let mut findings = Vec::new();
     for w in workloads {
         let mut out = Out {
@@ -38,8 +38,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
                 && !provides(w, &rule.env, vars, refs, index)
             {
                 out.push(
-                    &rule.missing_id(),
-                    Severity::Error,
+                    rule.missing(),
                     w.object.span,
                     None,
                     Some(&rule.env),
@@ -65,7 +64,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         }
         references(&mut out, refs, index);
         let mut found = out.findings;
-        suppress(w, policy, &known, &mut found);
+        suppress(w, policy, &mut found);
         findings.extend(found);
     }
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
@@ -107,13 +106,12 @@ pub fn source_notes(
     };
     let mut out = Vec::new();
     let mut note = |rule: Rule, list: &[&Source], message: String, help: &str| {
-        let (Some(first), Some(severity)) =
-            (list.first(), policy.level(rule.id(), rule.severity()))
-        else {
+        let rule = RuleId::from(rule);
+        let (Some(first), Some(severity)) = (list.first(), policy.level(&rule)) else {
             return;
         };
         out.push(Finding {
-            rule: rule.id().to_string(),
+            rule,
             severity,
             location: source_location(first),
             workload: None,
@@ -169,22 +167,20 @@ struct Out<'w> {
 }
 
 impl Out<'_> {
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        rule: &str,
-        default: Severity,
+        rule: RuleId,
         span: Span,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
         help: String,
     ) {
-        let Some(severity) = self.policy.level(rule, default) else {
+        let Some(severity) = self.policy.level(&rule) else {
             return;
         };
         self.findings.push(Finding {
-            rule: rule.to_string(),
+            rule,
             severity,
             location: location(self.w, span),
             workload: Some(self.w.object.display()),
@@ -205,15 +201,7 @@ impl Out<'_> {
         message: String,
         help: String,
     ) {
-        self.push(
-            rule.id(),
-            rule.severity(),
-            span,
-            container,
-            variable,
-            message,
-            help,
-        );
+        self.push(rule.into(), span, container, variable, message, help);
     }
 }
 
@@ -229,13 +217,10 @@ fn location(w: &Workload, span: Span) -> Location {
 
 /// Whether a selector matches a workload: every given field must match.
 pub fn selects(s: &Selector, w: &Workload) -> bool {
-    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.kind);
-    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, &w.object.name));
+    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.gvk.kind);
+    let name = s.names.is_empty() || s.names.is_match(&w.object.name);
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
-    let images = s.images.is_empty()
-        || w.images
-            .iter()
-            .any(|image| s.images.iter().any(|p| glob_match(p, image)));
+    let images = s.images.is_empty() || w.images.iter().any(|image| s.images.is_match(image));
     kind && name && labels && images
 }
 
@@ -265,8 +250,7 @@ fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, va
     let at = defs.last().expect("not empty").span;
     let w = out.w.object.display();
     out.push(
-        &rule.not_from_secret_id(),
-        Severity::Error,
+        rule.not_from_secret(),
         at,
         Some(container),
         Some(&rule.env),
@@ -296,8 +280,7 @@ fn required_from_config_map(
         if cm.entries.contains_key(key) {
             let w = out.w.object.display();
             out.push(
-                &rule.not_from_secret_id(),
-                Severity::Error,
+                rule.not_from_secret(),
                 r.span,
                 r.container.as_deref(),
                 Some(&rule.env),
@@ -497,17 +480,19 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
 /// that name no rule.
-fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<Finding>) {
+fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     for (value, span) in &w.ignores {
         let (ids, reason) = parse_ignore(value);
-        for id in &ids {
-            if !known.iter().any(|k| k == id) {
-                unknown.push((*span, id.to_string()));
+        let mut rules = Vec::with_capacity(ids.len());
+        for id in ids {
+            match RuleId::parse(id, &policy.required_sources) {
+                Some(rule) => rules.push(rule),
+                None => unknown.push((*span, id.to_string())),
             }
         }
         for f in findings.iter_mut() {
-            if f.suppressed.is_none() && ids.contains(&f.rule.as_str()) {
+            if f.suppressed.is_none() && rules.contains(&f.rule) {
                 f.suppressed = Some(reason.to_string());
             }
         }

@@ -2,85 +2,7 @@
 
 use std::fmt::Write as _;
 
-/// The built-in rules. Their ids are stable: they appear in output and in
-/// suppressions. Rules derived from the policy's `requiredSources` (such as
-/// `admin-password-not-from-secret`) have ids made from the policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rule {
-    SensitiveEnvPlainValue,
-    MissingSecretKey,
-    UnresolvedReference,
-    DuplicateEnv,
-    ImmutableJobNotStamped,
-    UnknownSuppression,
-    UnkeyedDigest,
-    ProviderRotationNotSeen,
-}
-
-impl Rule {
-    pub const ALL: [Rule; 8] = [
-        Rule::SensitiveEnvPlainValue,
-        Rule::MissingSecretKey,
-        Rule::UnresolvedReference,
-        Rule::DuplicateEnv,
-        Rule::ImmutableJobNotStamped,
-        Rule::UnknownSuppression,
-        Rule::UnkeyedDigest,
-        Rule::ProviderRotationNotSeen,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Rule::SensitiveEnvPlainValue => "sensitive-env-plain-value",
-            Rule::MissingSecretKey => "missing-secret-key",
-            Rule::UnresolvedReference => "unresolved-reference",
-            Rule::DuplicateEnv => "duplicate-env",
-            Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
-            Rule::UnknownSuppression => "unknown-suppression",
-            Rule::UnkeyedDigest => "unkeyed-digest",
-            Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            Rule::MissingSecretKey => Severity::Error,
-            Rule::SensitiveEnvPlainValue
-            | Rule::UnresolvedReference
-            | Rule::DuplicateEnv
-            | Rule::UnknownSuppression => Severity::Warning,
-            Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
-                Severity::Note
-            }
-        }
-    }
-
-    /// One line on what the rule catches.
-    pub fn summary(self) -> &'static str {
-        match self {
-            Rule::SensitiveEnvPlainValue => {
-                "an env var with a secret-looking name, or a URL with credentials, has a plain value"
-            }
-            Rule::MissingSecretKey => {
-                "a pod reads a key that the Secret or ConfigMap in the stream does not have"
-            }
-            Rule::UnresolvedReference => {
-                "a pod uses a Secret or ConfigMap that is not in the rendered output, so its rotation cannot be stamped"
-            }
-            Rule::DuplicateEnv => "the same env var is defined twice in one container",
-            Rule::ImmutableJobNotStamped => {
-                "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
-            }
-            Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
-            Rule::UnkeyedDigest => {
-                "Secret values are stamped as a plain sha256, which lets anyone who can read the workloads test guesses of a weak value; give a --digest-key-file"
-            }
-            Rule::ProviderRotationNotSeen => {
-                "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
-            }
-        }
-    }
-}
+use crate::rule::RuleId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -115,8 +37,8 @@ pub struct Location {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// The rule id, e.g. `admin-password-not-from-secret`.
-    pub rule: String,
+    /// The rule, e.g. `admin-password-not-from-secret`.
+    pub rule: RuleId,
     pub severity: Severity,
     pub location: Location,
     /// `Deployment/the0-api`.

@@ -1944,3 +1944,82 @@ fn explain_of_several_files_says_which_file_each_workload_is_in() {
     assert_eq!(files["Deployment/shop-web"], APP);
     assert_eq!(files["Job/shop-seed"], SEED);
 }
+
+// ---------------------------------------------------------------- pipes
+
+/// Exit code and stderr of a run whose stdout reader has gone away before it
+/// writes (as in `secret-rollout check … | head -0`). Stdin stays open until
+/// the read end of stdout is closed, so the first write meets a broken pipe.
+fn with_stdout_closed(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cli()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly_with_its_exit_code() {
+    let prod = read(PROD);
+    let good = read(GOOD);
+    let runs: [(&[&str], &str); 5] = [
+        (&["check", "--format", "json"], &prod),
+        (&["check"], &prod),
+        (&["render"], &good),
+        (&["explain"], &good),
+        (&["policy", "--print-default"], ""),
+    ];
+    for (args, input) in runs {
+        let normal = sr_stdin(args, input);
+        assert!(!normal.out.is_empty(), "{args:?} writes something");
+        let (code, err) = with_stdout_closed(args, input);
+        assert_eq!(code, normal.code, "{args:?}: {err}");
+        assert_eq!(err, normal.err, "{args:?}: only the usual diagnostics");
+    }
+}
+
+// ---------------------------------------------------------------- environment
+
+#[test]
+fn options_come_from_the_environment_and_an_empty_variable_is_unset() {
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = cli();
+        cmd.args(["check", DEV]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = run_cmd(&mut cmd, "");
+        (
+            out.status.code().expect("exited normally"),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let plain = run(&[]);
+    let json = run(&[("SECRET_ROLLOUT_FORMAT", "json")]);
+    assert!(json.1.starts_with('{'), "{}", json.1);
+    let never = run(&[("SECRET_ROLLOUT_FAIL_ON", "never")]);
+    assert_eq!(never.0, 0);
+    assert_eq!(plain.0, 1, "the dev release has an error");
+    let empty = run(&[
+        ("SECRET_ROLLOUT_FORMAT", ""),
+        ("SECRET_ROLLOUT_FAIL_ON", ""),
+        ("SECRET_ROLLOUT_POLICY", ""),
+        ("SECRET_ROLLOUT_NAMESPACE", ""),
+        ("SECRET_ROLLOUT_DIGEST_KEY_FILE", ""),
+        ("SECRET_ROLLOUT_REPORT", ""),
+    ]);
+    assert_eq!(empty, plain);
+}

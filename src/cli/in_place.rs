@@ -3,9 +3,11 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
+
+use super::Exit;
 
 /// One file as it is and as it should be (`None`: absent).
 pub struct Change {
@@ -36,25 +38,20 @@ pub fn diff(change: &Change) -> String {
 
 /// Write (or with `check`, compare) every change. Returns the exit code:
 /// with `check`, 1 when something is stale, after printing the diff.
-pub fn settle(changes: &[Change], check: bool) -> Result<ExitCode> {
+pub fn settle(changes: &[Change], check: bool) -> Result<Exit> {
     let stale: Vec<&Change> = changes.iter().filter(|c| c.stale()).collect();
     if check {
         if stale.is_empty() {
             eprintln!("secret-rollout: up to date");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Success);
         }
-        let mut out = std::io::stdout().lock();
-        for c in &stale {
-            out.write_all(diff(c).as_bytes())
-                .context("writing stdout")?;
-        }
-        out.flush().context("writing stdout")?;
+        super::print(&stale.iter().map(|c| diff(c)).collect::<String>())?;
         let names: Vec<String> = stale.iter().map(|c| c.path.display().to_string()).collect();
         eprintln!(
             "secret-rollout: out of date: {}; run the same command without --check and commit the result",
             names.join(", ")
         );
-        return Ok(ExitCode::from(super::POLICY_FAILED));
+        return Ok(Exit::PolicyFailed);
     }
     for c in &stale {
         match &c.wanted {
@@ -67,7 +64,7 @@ pub fn settle(changes: &[Change], check: bool) -> Result<ExitCode> {
     if stale.is_empty() {
         eprintln!("secret-rollout: up to date");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Replace a file's content in one step (a temporary file beside it, then a

@@ -1,0 +1,49 @@
+//! `secret-rollout [render]`: the Helm post-renderer. Manifests on stdin,
+//! the same manifests with our annotations on stdout, or nothing on stdout
+//! and exit 1 when the policy refuses them.
+
+use anyhow::Result;
+use secret_rollout::{helm, report, Rule};
+
+use crate::cli::diagnostics::Diagnostics;
+use crate::cli::inputs::{self, STDIN};
+use crate::cli::settings::Render;
+use crate::cli::{self, Exit};
+
+pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
+    let input = inputs::read_stdin()?;
+    let mut analysis = secret_rollout::analyze(&input, &settings.options)
+        .map_err(|e| anyhow::anyhow!("{STDIN}: {e}"))?;
+    if helm::running_as_plugin()
+        && analysis.hooks_only
+        && analysis
+            .findings
+            .iter()
+            .any(|f| f.rule == Rule::UnresolvedReference)
+    {
+        helm::explain_hooks_only(&mut analysis.findings);
+    }
+    let failed = analysis.has_errors();
+    let summary = report::summary(&analysis.findings);
+    // Suppressed findings are counted in the summary, not shown: the user
+    // silenced them on purpose.
+    let shown = analysis.findings.iter().filter(|f| f.is_active());
+    let mut text = report::text(shown, STDIN);
+    if failed {
+        text.push_str(&format!("secret-rollout: refusing to render: {summary}\n"));
+    } else if !analysis.findings.is_empty() {
+        text.push_str(&format!("secret-rollout: rendered with {summary}\n"));
+    }
+    if !text.is_empty() {
+        diagnostics.show(&text);
+    }
+    if text.is_empty() {
+        text = format!("secret-rollout: rendered with {summary}\n");
+    }
+    diagnostics.record(&text)?;
+    if failed {
+        return Ok(Exit::PolicyFailed);
+    }
+    cli::print(&secret_rollout::apply(&input, &mut analysis))?;
+    Ok(Exit::Success)
+}
