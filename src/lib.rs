@@ -19,16 +19,21 @@ mod config;
 mod digest;
 mod edit;
 pub mod explain;
+pub mod flux;
 pub mod format;
 mod gvk;
 pub mod helm;
 mod inventory;
 pub mod krm;
+pub mod kustomization;
+pub mod layout;
+pub mod patch;
 mod policy;
 mod reference;
 pub mod report;
 mod rule;
 mod secret_files;
+mod splice;
 mod stamp;
 mod stream;
 mod workload;
@@ -207,13 +212,7 @@ pub(crate) fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let mut findings = policy::check(m.workloads, m.index, policy);
-        findings.extend(policy::source_notes(
-            m.workloads,
-            m.index,
-            policy,
-            options.digest_key.is_some(),
-        ));
+        let findings = findings(m);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
@@ -241,6 +240,19 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             hooks_only: m.objects > 0 && m.hooks == m.objects,
         })
     })
+}
+
+/// What the policy finds in a model: the rules, and the notes on its sources.
+pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
+    let policy = &m.options.policy;
+    let mut findings = policy::check(m.workloads, m.index, policy);
+    findings.extend(policy::source_notes(
+        m.workloads,
+        m.index,
+        policy,
+        m.options.digest_key.is_some(),
+    ));
+    findings
 }
 
 /// The stream with our annotations spliced in.

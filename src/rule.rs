@@ -22,10 +22,11 @@ pub enum Rule {
     UnknownSuppression,
     UnkeyedDigest,
     ProviderRotationNotSeen,
+    SecretAppliedWithoutOrder,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
@@ -34,6 +35,7 @@ impl Rule {
         Rule::UnknownSuppression,
         Rule::UnkeyedDigest,
         Rule::ProviderRotationNotSeen,
+        Rule::SecretAppliedWithoutOrder,
     ];
 
     pub fn id(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Rule {
             Rule::UnknownSuppression => "unknown-suppression",
             Rule::UnkeyedDigest => "unkeyed-digest",
             Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
+            Rule::SecretAppliedWithoutOrder => "secret-applied-without-order",
         }
     }
 
@@ -55,7 +58,8 @@ impl Rule {
             Rule::SensitiveEnvPlainValue
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
-            | Rule::UnknownSuppression => Severity::Warning,
+            | Rule::UnknownSuppression
+            | Rule::SecretAppliedWithoutOrder => Severity::Warning,
             Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
                 Severity::Note
             }
@@ -84,6 +88,9 @@ impl Rule {
             }
             Rule::ProviderRotationNotSeen => {
                 "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
+            }
+            Rule::SecretAppliedWithoutOrder => {
+                "(flux) the GitOps layout does not make Flux apply a stamped Secret before the HelmRelease that rolls its readers"
             }
         }
     }

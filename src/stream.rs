@@ -147,7 +147,6 @@ fn template_suffix(template: &Option<String>) -> String {
 }
 
 /// Split and parse every document; the first bad document stops everything.
-#[cfg(test)]
 pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
     parse_each(text, &Ok)
 }

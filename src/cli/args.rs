@@ -43,6 +43,10 @@ pub enum Command {
     Rules(PolicyArgs),
     /// kustomize: a KRM function (a ResourceList on stdin), or with CONFIG a legacy exec plugin.
     Krm(KrmArgs),
+    /// Keep a Flux HelmRelease's post-render patches in step with the render on stdin.
+    Flux(FluxArgs),
+    /// Keep a kustomization's stamp transformer in step with its build on stdin.
+    Kustomization(KustomizationArgs),
     /// Print the built-in policy, to start your own from.
     Policy {
         /// Print the built-in policy (the default action).
@@ -103,6 +107,50 @@ pub struct KrmArgs {
     /// A legacy exec plugin's config file (kustomize passes it first); without
     /// it stdin must be a ResourceList, whose functionConfig holds the settings.
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct FluxArgs {
+    /// The HelmRelease file (helm.toolkit.fluxcd.io/v2) to keep in step; the
+    /// render of its chart comes on stdin.
+    pub helmrelease: PathBuf,
+    /// Which HelmRelease (metadata.name), when the file holds several.
+    #[arg(long, env = "SECRET_ROLLOUT_FLUX_NAME", value_name = "NAME")]
+    pub name: Option<String>,
+    /// Write nothing; exit 1 with a diff when the file is not up to date.
+    #[arg(long, env = "SECRET_ROLLOUT_CHECK")]
+    pub check: bool,
+    /// Print the HelmRelease's spec.values as a values file, byte for byte,
+    /// for `helm template -f -`; reads no render and changes nothing.
+    #[arg(long, env = "SECRET_ROLLOUT_PRINT_VALUES", conflicts_with = "check")]
+    pub print_values: bool,
+    /// Render with CMD (run by `sh -c`, spec.values on its stdin) instead of
+    /// reading the render from stdin, e.g. `helm template the0 ./chart -n the0 -f -`.
+    #[arg(long, env = "SECRET_ROLLOUT_RENDER_COMMAND", value_name = "CMD")]
+    pub render_command: Option<String>,
+    /// The root of the GitOps repository, where Flux Kustomizations' paths
+    /// start (default: the git work tree holding the HelmRelease). The order
+    /// check reads the layout from there.
+    #[arg(long, env = "SECRET_ROLLOUT_REPO_ROOT", value_name = "DIR")]
+    pub repo_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct KustomizationArgs {
+    /// The kustomization file, or its directory; its build (`kubectl
+    /// kustomize DIR`) comes on stdin.
+    pub kustomization: PathBuf,
+    /// Write nothing; exit 1 with a diff when the files are not up to date.
+    #[arg(long, env = "SECRET_ROLLOUT_CHECK")]
+    pub check: bool,
+    /// Build with CMD (run by `sh -c`) instead of reading the build from
+    /// stdin, e.g. `kubectl kustomize clusters/prod`.
+    #[arg(long, env = "SECRET_ROLLOUT_RENDER_COMMAND", value_name = "CMD")]
+    pub render_command: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -176,6 +224,8 @@ impl Cli {
             Some(Command::Render(common)) => common.report.clone(),
             Some(Command::Check(args)) => args.common.report.clone(),
             Some(Command::Krm(args)) => args.common.report.clone(),
+            Some(Command::Flux(args)) => args.common.report.clone(),
+            Some(Command::Kustomization(args)) => args.common.report.clone(),
             Some(Command::Explain(_) | Command::Rules(_) | Command::Policy { .. }) => None,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod diagnostics;
+pub mod in_place;
 pub mod inputs;
 pub mod settings;
 

@@ -18,6 +18,8 @@ pub enum Settings {
     Explain(Explain),
     Rules(Rules),
     Krm(Krm),
+    Flux(Flux),
+    Kustomization(Kustomization),
     /// `policy --print-default`.
     PrintPolicy,
 }
@@ -51,6 +53,32 @@ pub struct Explain {
 pub struct Krm {
     pub options: Options,
     pub config: Option<PathBuf>,
+}
+
+/// `flux`: the HelmRelease file, read here, and what to do with it.
+pub struct Flux {
+    pub path: PathBuf,
+    pub text: String,
+    pub name: Option<String>,
+    /// Objects without a namespace are in the release namespace unless
+    /// `--namespace` says otherwise.
+    pub options: Options,
+    pub action: FluxAction,
+    pub render_command: Option<String>,
+    pub repo_root: Option<PathBuf>,
+}
+
+pub enum FluxAction {
+    PrintValues,
+    Update { check: bool },
+}
+
+/// `kustomization`: the kustomization file (found in a directory) and the build.
+pub struct Kustomization {
+    pub path: PathBuf,
+    pub options: Options,
+    pub check: bool,
+    pub render_command: Option<String>,
 }
 
 /// `rules`: the catalogue of the policy in force.
@@ -103,6 +131,13 @@ impl Settings {
                 format: a.format,
                 secret: a.secret,
             }),
+            Some(args::Command::Flux(a)) => Settings::Flux(flux(a)?),
+            Some(args::Command::Kustomization(a)) => Settings::Kustomization(Kustomization {
+                path: kustomization_file(&a.kustomization)?,
+                options: options(&a.common)?,
+                check: a.check,
+                render_command: a.render_command,
+            }),
             Some(args::Command::Rules(a)) => Settings::Rules(Rules {
                 policy: policy(a.policy.as_deref())?,
             }),
@@ -113,6 +148,45 @@ impl Settings {
             Some(args::Command::Policy { print_default: _ }) => Settings::PrintPolicy,
         })
     }
+}
+
+fn flux(a: args::FluxArgs) -> Result<Flux> {
+    let shown = a.helmrelease.display().to_string();
+    let text = super::inputs::read_file(&a.helmrelease)?;
+    let release = secret_rollout::flux::release(&text, a.name.as_deref())
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let mut common = a.common;
+    common.namespace = common.namespace.or(release.release_namespace.clone());
+    Ok(Flux {
+        options: options(&common)?,
+        path: a.helmrelease,
+        text,
+        name: a.name,
+        action: if a.print_values {
+            FluxAction::PrintValues
+        } else {
+            FluxAction::Update { check: a.check }
+        },
+        render_command: a.render_command,
+        repo_root: a.repo_root,
+    })
+}
+
+/// The kustomization file `path` names: itself, or the one in a directory.
+fn kustomization_file(path: &Path) -> Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    secret_rollout::kustomization::KUSTOMIZATION_FILES
+        .iter()
+        .map(|n| path.join(n))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "{}: no kustomization.yaml in this directory",
+                path.display()
+            )
+        })
 }
 
 fn options(common: &CommonArgs) -> Result<Options> {

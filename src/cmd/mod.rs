@@ -4,6 +4,8 @@
 mod check;
 mod explain;
 mod krm;
+mod flux;
+mod kustomization;
 mod policy;
 mod render;
 mod rules;
@@ -21,6 +23,8 @@ pub fn run(settings: Settings, diagnostics: &Diagnostics) -> Result<Exit> {
         Settings::Explain(s) => explain::run(&s),
         Settings::Rules(s) => rules::run(&s),
         Settings::Krm(s) => krm::run(&s, diagnostics),
+        Settings::Flux(s) => flux::run(&s, diagnostics),
+        Settings::Kustomization(s) => kustomization::run(&s, diagnostics),
         Settings::PrintPolicy => policy::print_default(),
     }
 }
