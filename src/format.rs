@@ -85,6 +85,13 @@ fn finding_json(file: &str, f: &Finding) -> Value {
         "template": f.location.template,
         "line": f.location.line,
         "column": f.location.col,
+        "place": f.location.place.as_ref().map(|p| json!({
+            "kind": p.kind.as_str(),
+            "path": p.path,
+            "document": p.document,
+            "line": p.line,
+        })),
+        "path": f.location.path,
         "workload": f.workload,
         "container": f.container,
         "variable": f.variable,
@@ -126,18 +133,29 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// Where a finding lives for tools that open files: the input path, or for
-/// stdin the chart template it came from.
-fn artifact(file: &str, f: &Finding) -> String {
-    if let Some(own) = &f.location.file {
-        own.trim_start_matches("./").to_string()
-    } else if file == STDIN {
-        f.location
-            .template
-            .clone()
-            .unwrap_or_else(|| "stdin".into())
+/// Where a finding lives for tools that open files, with its line and (when
+/// known) column: a file given as input, at its own line; for stdin, the
+/// chart template or source file the object came from, at the line within
+/// its document ([`crate::report::Place`]), since Helm's stream is nowhere a
+/// tool can open.
+fn artifact(file: &str, f: &Finding) -> (String, usize, Option<usize>) {
+    let l = &f.location;
+    if let Some(own) = &l.file {
+        (
+            own.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if file != STDIN {
+        (
+            file.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if let Some(place) = &l.place {
+        (place.path.clone(), place.line, None)
     } else {
-        file.trim_start_matches("./").to_string()
+        ("stdin".to_string(), l.line, Some(l.col))
     }
 }
 
@@ -184,19 +202,27 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
         .iter()
         .flat_map(|r| r.findings.iter().map(move |f| (r.file.as_str(), f)))
         .map(|(file, f)| {
+            let (uri, line, col) = artifact(file, f);
+            let mut region = json!({"startLine": line.max(1)});
+            if let Some(col) = col {
+                region["startColumn"] = json!(col.max(1));
+            }
             let mut result = json!({
                 "ruleId": f.rule.to_string(),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.help)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri_reference(&artifact(file, f))},
-                        "region": {"startLine": f.location.line.max(1), "startColumn": f.location.col.max(1)},
+                        "artifactLocation": {"uri": uri_reference(&uri)},
+                        "region": region,
                     },
                 }],
                 "properties": {
                     "document": f.location.doc + 1,
+                    "inputLine": f.location.line,
+                    "inputColumn": f.location.col,
                     "template": f.location.template,
+                    "path": f.location.path,
                     "workload": f.workload,
                     "container": f.container,
                     "variable": f.variable,
@@ -236,12 +262,12 @@ pub fn github(reports: &[FileReport]) -> String {
                 Severity::Warning => "warning",
                 Severity::Note => "notice",
             };
+            let (file, line, col) = artifact(&r.file, f);
+            let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "::{command} file={},line={},col={},title={}::{}",
-                property(&artifact(&r.file, f)),
-                f.location.line,
-                f.location.col,
+                "::{command} file={},line={line}{col},title={}::{}",
+                property(&file),
                 property(&f.rule.to_string()),
                 data(&format!("{}\nFix: {}", f.message, f.help)),
             );

@@ -23,6 +23,7 @@ pub mod format;
 mod gvk;
 pub mod helm;
 mod inventory;
+mod location;
 mod policy;
 mod reference;
 pub mod report;
@@ -34,7 +35,7 @@ mod workload;
 mod yaml;
 
 pub use config::{Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY};
-pub use report::{Finding, Location, Severity};
+pub use report::{Finding, Location, Place, PlaceKind, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};
 pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError};
 
@@ -211,6 +212,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             policy,
             options.digest_key.is_some(),
         ));
+        location::number_template_documents(text, &mut findings);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };

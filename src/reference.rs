@@ -43,6 +43,8 @@ pub struct Reference {
     pub container: Option<String>,
     pub optional: bool,
     pub span: Span,
+    /// Key path from the pod spec: `containers[api].env[JWT_SECRET].valueFrom.secretKeyRef`.
+    pub path: String,
 }
 
 /// One `env[]` entry of a container, as written.
@@ -52,6 +54,8 @@ pub struct EnvVar {
     pub name: String,
     /// The whole entry, where findings point.
     pub span: Span,
+    /// Key path from the pod spec: `containers[api].env[JWT_SECRET]`.
+    pub path: String,
     pub source: EnvSource,
 }
 
@@ -84,10 +88,29 @@ impl std::fmt::Debug for EnvSource {
 
 /// The containers of a pod spec: init containers first, as the kubelet runs them.
 pub fn containers<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = &'t Node<'a>> {
+    containers_at(pod_spec).map(|(_, c)| c)
+}
+
+/// The containers with their key path from the pod spec (`containers[api]`).
+fn containers_at<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = (String, &'t Node<'a>)> {
     ["initContainers", "containers"]
         .into_iter()
-        .filter_map(move |field| pod_spec.get(field).and_then(Node::as_seq))
-        .flatten()
+        .filter_map(move |field| Some((field, pod_spec.get(field).and_then(Node::as_seq)?)))
+        .flat_map(|(field, items)| {
+            items
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (item_path(field, i, c), c))
+        })
+}
+
+/// `field[name]` for a list item with a name (containers, env vars,
+/// volumes: what people call them by), else `field[index]`.
+fn item_path(field: &str, index: usize, item: &Node<'_>) -> String {
+    match item.get_str("name").filter(|n| !n.is_empty()) {
+        Some(name) => format!("{field}[{name}]"),
+        None => format!("{field}[{index}]"),
+    }
 }
 
 pub fn container_name<'t>(container: &'t Node<'_>) -> &'t str {
@@ -97,9 +120,15 @@ pub fn container_name<'t>(container: &'t Node<'_>) -> &'t str {
 /// Every env var of every container.
 pub fn env_vars(pod_spec: &Node<'_>) -> Vec<EnvVar> {
     let mut out = Vec::new();
-    for c in containers(pod_spec) {
+    for (at, c) in containers_at(pod_spec) {
         let container = container_name(c);
-        for e in c.get("env").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("env")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let Some(name) = e.get_str("name") else {
                 continue;
             };
@@ -123,6 +152,7 @@ pub fn env_vars(pod_spec: &Node<'_>) -> Vec<EnvVar> {
                 container: container.to_string(),
                 name: name.to_string(),
                 span: e.span,
+                path: format!("{at}.{}", item_path("env", i, e)),
                 source,
             });
         }
@@ -137,10 +167,17 @@ fn has(node: &Node<'_>, key: &str) -> bool {
 /// Every Secret and ConfigMap reference of a pod spec.
 pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
     let mut out = Vec::new();
-    for c in containers(pod_spec) {
+    for (at, c) in containers_at(pod_spec) {
         let container = Some(container_name(c).to_string());
-        for e in c.get("env").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("env")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let var = e.get_str("name").unwrap_or("?");
+            let env_at = format!("{at}.{}", item_path("env", i, e));
             for (field, target) in [
                 ("secretKeyRef", TargetKind::Secret),
                 ("configMapKeyRef", TargetKind::ConfigMap),
@@ -156,11 +193,18 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                         container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
+                        path: format!("{env_at}.valueFrom.{field}"),
                     });
                 }
             }
         }
-        for e in c.get("envFrom").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("envFrom")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let prefix = e.get_str("prefix").unwrap_or("");
             for (field, target) in [
                 ("secretRef", TargetKind::Secret),
@@ -177,35 +221,43 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                         container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
+                        path: format!("{at}.envFrom[{i}].{field}"),
                     });
                 }
             }
         }
     }
-    for v in pod_spec
+    for (i, v) in pod_spec
         .get("volumes")
         .and_then(Node::as_seq)
         .unwrap_or_default()
+        .iter()
+        .enumerate()
     {
         let volume = v.get_str("name").unwrap_or("?").to_string();
+        let at = item_path("volumes", i, v);
         if let Some(s) = v.get("secret").filter(|s| !s.is_null()) {
             let name = s.get_str("secretName").unwrap_or("");
             let via = Via::Volume {
                 volume: volume.clone(),
             };
-            push_volume(&mut out, s, TargetKind::Secret, name, &via);
+            let path = format!("{at}.secret");
+            push_volume(&mut out, s, TargetKind::Secret, name, &via, &path);
         }
         if let Some(s) = v.get("configMap").filter(|s| !s.is_null()) {
             let name = s.get_str("name").unwrap_or("");
             let via = Via::Volume {
                 volume: volume.clone(),
             };
-            push_volume(&mut out, s, TargetKind::ConfigMap, name, &via);
+            let path = format!("{at}.configMap");
+            push_volume(&mut out, s, TargetKind::ConfigMap, name, &via, &path);
         }
-        for src in v
+        for (j, src) in v
             .path(&["projected", "sources"])
             .and_then(Node::as_seq)
             .unwrap_or_default()
+            .iter()
+            .enumerate()
         {
             for (field, target) in [
                 ("secret", TargetKind::Secret),
@@ -216,7 +268,8 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                     let via = Via::Projected {
                         volume: volume.clone(),
                     };
-                    push_volume(&mut out, s, target, name, &via);
+                    let path = format!("{at}.projected.sources[{j}].{field}");
+                    push_volume(&mut out, s, target, name, &via, &path);
                 }
             }
         }
@@ -231,13 +284,14 @@ fn push_volume(
     target: TargetKind,
     name: &str,
     via: &Via,
+    path: &str,
 ) {
     let optional = source.get_bool("optional").unwrap_or(false);
     let items = source
         .get("items")
         .and_then(Node::as_seq)
         .filter(|i| !i.is_empty());
-    let reference = |key: Option<&str>, span| Reference {
+    let reference = |key: Option<&str>, span, path: String| Reference {
         target,
         name: name.to_string(),
         key: key.map(str::to_string),
@@ -245,13 +299,16 @@ fn push_volume(
         container: None,
         optional,
         span,
+        path,
     };
     match items {
-        None => out.push(reference(None, source.span)),
-        Some(items) => out.extend(
-            items
-                .iter()
-                .map(|item| reference(Some(item.get_str("key").unwrap_or("")), item.span)),
-        ),
+        None => out.push(reference(None, source.span, path.to_string())),
+        Some(items) => out.extend(items.iter().enumerate().map(|(i, item)| {
+            reference(
+                Some(item.get_str("key").unwrap_or("")),
+                item.span,
+                format!("{path}.items[{i}]"),
+            )
+        })),
     }
 }

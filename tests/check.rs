@@ -219,7 +219,7 @@ fn text_reports_active_findings_and_ends_with_a_summary_line() {
     );
     for e in EXPECTED {
         let head = format!("{}[{}]:", e.severity, e.rule);
-        let at = format!(" at {}:{}:", e.file, e.line);
+        let at = format!("--> {}:{}:", e.file, e.line);
         let shown =
             r.out.lines().any(|l| l.starts_with(&head)) && r.out.lines().any(|l| l.contains(&at));
         assert_eq!(shown, e.suppressed.is_none(), "{head}{at} in:\n{}", r.out);
@@ -233,7 +233,7 @@ fn text_with_show_suppressed_lists_silenced_findings_and_their_reason() {
     assert_eq!(r.code, 1);
     for e in EXPECTED {
         assert!(
-            r.out.contains(&format!(" at {}:{}:", e.file, e.line)),
+            r.out.contains(&format!("--> {}:{}:", e.file, e.line)),
             "{}",
             r.out
         );
@@ -273,6 +273,8 @@ const FINDING_FIELDS: &[(&str, &str)] = &[
     ("template", "string|null"),
     ("line", "integer"),
     ("column", "integer"),
+    ("place", "object|null"),
+    ("path", "string|null"),
     ("workload", "string|null"),
     ("container", "string|null"),
     ("variable", "string|null"),
@@ -340,6 +342,18 @@ fn assert_json_schema(report: &Value) -> Vec<Value> {
         );
         for n in ["document", "line", "column"] {
             assert!(f[n].as_u64().unwrap() >= 1, "{n} is 1-based: {f:#}");
+        }
+        if let Some(place) = f["place"].as_object() {
+            assert_eq!(
+                place.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+                BTreeSet::from(["kind", "path", "document", "line"]),
+                "{f:#}"
+            );
+            assert!(["template", "file"].contains(&place["kind"].as_str().unwrap()));
+            assert!(!place["path"].as_str().unwrap().is_empty());
+            for n in ["document", "line"] {
+                assert!(place[n].as_u64().unwrap() >= 1, "place.{n}: {f:#}");
+            }
         }
         assert_eq!(
             f["suppressed"].as_bool().unwrap(),
@@ -434,6 +448,97 @@ fn json_on_stdin_names_the_input_stdin() {
         findings[0]["template"],
         json!("the0/templates/the0-api.yaml")
     );
+    // The stream position stays; the place is the line in the template's
+    // own document, counted the way `helm template --show-only` prints it.
+    let line = findings[0]["line"].as_u64().unwrap();
+    let (template, document, within) = helm3_place(&read(DEV), line as usize);
+    assert_eq!(
+        findings[0]["place"],
+        json!({"kind": "template", "path": template, "document": document, "line": within})
+    );
+    assert_eq!((document, within), (2, 81));
+    assert_eq!(
+        findings[0]["path"],
+        json!("spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]")
+    );
+}
+
+/// Where line `line` of a Helm 3 stream is within its template's output:
+/// the template, which of its documents, and the line counted from the
+/// first line after Helm's `---` and `# Source:` lines.
+fn helm3_place(stream: &str, line: usize) -> (String, usize, usize) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut template, mut document, mut within) = (String::new(), 0, 0);
+    for (i, text) in stream.lines().enumerate() {
+        if text == "---" {
+            within = 0;
+            continue;
+        }
+        if let Some(t) = text.strip_prefix("# Source: ") {
+            template = t.to_string();
+            let n = seen.entry(template.clone()).or_default();
+            *n += 1;
+            document = *n;
+            continue;
+        }
+        within += 1;
+        if i + 1 == line {
+            return (template, document, within);
+        }
+    }
+    panic!("line {line} is not in the stream")
+}
+
+/// Objects that carry kustomize's path annotations (a KRM function's input,
+/// or `kustomize build` with them kept) are reported at that file, at the
+/// line within the object's document without the lines kustomize added.
+#[test]
+fn objects_with_kustomize_path_annotations_are_reported_at_their_file() {
+    let input = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: the0-api
+  annotations:
+    config.kubernetes.io/path: 'base/the0-api.yaml'
+    internal.config.kubernetes.io/path: 'base/the0-api.yaml'
+    config.kubernetes.io/index: '1'
+    internal.config.kubernetes.io/index: '1'
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        env:
+        - name: THE0_ADMIN_PASSWORD
+          value: hunter2
+";
+    let r = sr_stdin(&["check"], input);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(!r.out.contains("hunter2"));
+    assert!(
+        r.out.contains(
+            "  --> base/the0-api.yaml, document 2, line 11\n   = path: spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]\n"
+        ),
+        "{}",
+        r.out
+    );
+    let r = sr_stdin(&["check", "--format", "json"], input);
+    let findings = assert_json_schema(&r.json());
+    assert_eq!(
+        findings[0]["place"],
+        json!({"kind": "file", "path": "base/the0-api.yaml", "document": 2, "line": 11})
+    );
+    assert_eq!(
+        (findings[0]["line"].clone(), findings[0]["template"].clone()),
+        (json!(16), Value::Null)
+    );
+    let r = sr_stdin(&["check", "--format", "sarif"], input);
+    let results = assert_github_ready(&r.json());
+    let loc = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], json!("base/the0-api.yaml"));
+    assert_eq!(loc["region"], json!({"startLine": 11}));
+    assert_eq!(results[0]["properties"]["inputLine"], json!(16));
 }
 
 // ---------------------------------------------------------------- sarif
@@ -635,9 +740,19 @@ fn sarif_of_stdin_points_at_the_chart_template() {
     assert_eq!(r.code, 1);
     assert_schema_valid(&r.out);
     let results = assert_github_ready(&r.json());
+    let loc = &results[0]["locations"][0]["physicalLocation"];
     assert_eq!(
-        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        loc["artifactLocation"]["uri"],
         json!("the0/templates/the0-api.yaml")
+    );
+    // The line within the template's document, not the stream's; the
+    // stream's stays in the properties.
+    let input_line = results[0]["properties"]["inputLine"].as_u64().unwrap() as usize;
+    let (_, _, within) = helm3_place(&read(DEV), input_line);
+    assert_eq!(loc["region"], json!({"startLine": within}));
+    assert_eq!(
+        results[0]["properties"]["path"],
+        json!("spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]")
     );
 }
 
