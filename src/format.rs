@@ -74,7 +74,7 @@ fn paint(body: &str) -> String {
     out
 }
 
-fn finding_json(file: &str, f: &Finding) -> Value {
+pub(crate) fn finding_json(file: &str, f: &Finding) -> Value {
     json!({
         "rule": f.rule.to_string(),
         "severity": f.severity.as_str(),
@@ -278,6 +278,89 @@ pub fn github(reports: &[FileReport]) -> String {
     out
 }
 
+/// A markdown summary for people on GitHub (a job's step summary, a
+/// pull-request comment): a heading, the counts, and a table of the active
+/// findings. Suppressed findings are counted, not listed.
+pub fn markdown(reports: &[FileReport], heading: &str) -> String {
+    let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
+    let mut out = format!("### {}\n\n{}\n\n", cell(heading), all.summary());
+    let mut rows = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+        .filter(|(_, f)| f.is_active())
+        .peekable();
+    if rows.peek().is_some() {
+        out.push_str("| | rule | where | workload | finding |\n|---|---|---|---|---|\n");
+    }
+    for (r, f) in rows {
+        let mut at = cell(&report::position(&f.location, &r.file));
+        if let Some(path) = &f.location.path {
+            at.push_str(&format!("<br>`{}`", cell_code(path)));
+        }
+        let mut subject = f
+            .workload
+            .as_deref()
+            .map(|w| format!("`{}`", cell_code(w)))
+            .unwrap_or_default();
+        if let Some(c) = &f.container {
+            subject.push_str(&format!(" (container `{}`)", cell_code(c)));
+        }
+        let _ = writeln!(
+            out,
+            "| **{}** | `{}` | {at} | {subject} | {}<br>**Fix:** {} |",
+            f.severity.as_str(),
+            f.rule,
+            cell(&f.message),
+            cell(&f.help)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// An error a run ended with, as markdown: the text as it is, fenced.
+pub fn markdown_error(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!(
+        "### secret-rollout: error\n\n{fence}text\n{}\n{fence}\n\n",
+        text.trim_end()
+    )
+}
+
+/// Text for a markdown table cell: `|` cannot end the cell, a line break
+/// cannot end the row, and `<`/`&` outside code spans are not HTML. Inside
+/// `` `code` `` only `|` needs escaping (GitHub splits cells first).
+pub(crate) fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(&cell_code(part));
+            continue;
+        }
+        for c in part.chars() {
+            match c {
+                '|' => out.push_str("\\|"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '\n' => out.push_str("<br>"),
+                '\r' => {}
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Text inside a code span of a table cell.
+fn cell_code(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
 /// Escaping of a workflow command's message.
 fn data(s: &str) -> String {
     s.replace('%', "%25")
@@ -293,6 +376,19 @@ fn property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_cells_keep_the_table_and_code_spans_intact() {
+        assert_eq!(
+            cell("a | b <c> & `x | <y>`\nz"),
+            "a \\| b &lt;c&gt; &amp; `x \\| <y>`<br>z"
+        );
+        let fenced = markdown_error("error: ``` in it\n");
+        assert!(
+            fenced.contains("\n````text\nerror: ``` in it\n````\n"),
+            "{fenced}"
+        );
+    }
 
     #[test]
     fn workflow_command_escaping() {

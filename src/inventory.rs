@@ -576,7 +576,7 @@ fn scalar_bytes(node: &Node<'_>) -> Vec<u8> {
 
 /// A deterministic byte form of a subtree, for digesting objects whose
 /// content is a description rather than data.
-fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
+pub(crate) fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
     match &node.value {
         Value::Scalar(s) => {
             out.push(b's');
@@ -645,6 +645,11 @@ impl<'s> Index<'s> {
             by_name,
             release_namespace,
         }
+    }
+
+    /// Every source pods can find, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &'s Source> + '_ {
+        self.by_name.values().flatten().copied()
     }
 
     pub fn find(

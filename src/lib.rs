@@ -16,6 +16,7 @@
 //! annotations, and `edit` splices them into the original bytes.
 
 mod config;
+pub mod diff;
 mod digest;
 mod edit;
 pub mod explain;

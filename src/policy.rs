@@ -9,7 +9,7 @@ use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
 use crate::rule::{Rule, RuleId};
-use crate::workload::{Rollout, Workload, IGNORE};
+use crate::workload::{Ignore, Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
@@ -145,7 +145,7 @@ pub fn source_notes(
 
 /// Where a finding about a source points: its document in the stream, or
 /// its file.
-fn source_location(s: &Source) -> Location {
+pub(crate) fn source_location(s: &Source) -> Location {
     let file = match &s.origin {
         Origin::File { path, .. } => Some(path.clone()),
         Origin::Render => None,
@@ -517,14 +517,19 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
-/// that name no rule.
+/// that name no rule, or a rule the policy makes unsuppressible (which stays
+/// active: a guard cannot be switched off quietly from the chart).
 fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
+    let mut forbidden = Vec::new();
     for ignore in &w.ignores {
         let (ids, reason) = parse_ignore(&ignore.value);
         let mut rules = Vec::with_capacity(ids.len());
         for id in ids {
             match RuleId::parse(id, &policy.required_sources) {
+                Some(rule) if policy.unsuppressible.contains(&rule) => {
+                    forbidden.push((ignore, rule));
+                }
                 Some(rule) => rules.push(rule),
                 None => unknown.push((ignore, id.to_string())),
             }
@@ -540,13 +545,14 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
         policy,
         findings: Vec::new(),
     };
+    let at = |ignore: &Ignore| At {
+        span: ignore.span,
+        path: Some(ignore.path.clone()),
+    };
     for (ignore, id) in unknown {
         out.rule(
             Rule::UnknownSuppression,
-            At {
-                span: ignore.span,
-                path: Some(ignore.path.clone()),
-            },
+            at(ignore),
             None,
             None,
             format!(
@@ -554,6 +560,22 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
                 w.object.display()
             ),
             "use an id from `secret-rollout rules`".into(),
+        );
+    }
+    for (ignore, rule) in forbidden {
+        out.rule(
+            Rule::ForbiddenSuppression,
+            at(ignore),
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} names `{rule}`, which the policy makes unsuppressible; it is not suppressed",
+                w.object.display()
+            ),
+            format!(
+                "remove `{rule}` from the annotation and fix what it reports; only the policy file \
+                 (`unsuppressible:`, `rules:`) can change how `{rule}` is reported"
+            ),
         );
     }
     findings.extend(out.findings);

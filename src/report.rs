@@ -184,7 +184,7 @@ pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &st
 }
 
 /// The `-->` line: where to look, most openable first.
-fn position(l: &Location, input_name: &str) -> String {
+pub fn position(l: &Location, input_name: &str) -> String {
     if let Some(file) = &l.file {
         return format!("{file}:{}:{}", l.line, l.col);
     }

@@ -20,20 +20,26 @@ pub enum Rule {
     DuplicateEnv,
     ImmutableJobNotStamped,
     UnknownSuppression,
+    ForbiddenSuppression,
     UnkeyedDigest,
     ProviderRotationNotSeen,
+    SimultaneousRotation,
+    RotationConsequence,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 11] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
         Rule::ImmutableJobNotStamped,
         Rule::UnknownSuppression,
+        Rule::ForbiddenSuppression,
         Rule::UnkeyedDigest,
         Rule::ProviderRotationNotSeen,
+        Rule::SimultaneousRotation,
+        Rule::RotationConsequence,
     ];
 
     pub fn id(self) -> &'static str {
@@ -44,21 +50,26 @@ impl Rule {
             Rule::DuplicateEnv => "duplicate-env",
             Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
             Rule::UnknownSuppression => "unknown-suppression",
+            Rule::ForbiddenSuppression => "forbidden-suppression",
             Rule::UnkeyedDigest => "unkeyed-digest",
             Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
+            Rule::SimultaneousRotation => "simultaneous-rotation",
+            Rule::RotationConsequence => "rotation-consequence",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Rule::MissingSecretKey => Severity::Error,
+            Rule::MissingSecretKey | Rule::ForbiddenSuppression => Severity::Error,
             Rule::SensitiveEnvPlainValue
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
-            | Rule::UnknownSuppression => Severity::Warning,
-            Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
-                Severity::Note
-            }
+            | Rule::UnknownSuppression
+            | Rule::SimultaneousRotation => Severity::Warning,
+            Rule::ImmutableJobNotStamped
+            | Rule::UnkeyedDigest
+            | Rule::ProviderRotationNotSeen
+            | Rule::RotationConsequence => Severity::Note,
         }
     }
 
@@ -79,11 +90,20 @@ impl Rule {
                 "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
             }
             Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
+            Rule::ForbiddenSuppression => {
+                "a secret-rollout/ignore annotation names a rule the policy makes unsuppressible; the finding stays"
+            }
             Rule::UnkeyedDigest => {
                 "Secret values are stamped as a plain sha256, which lets anyone who can read the workloads test guesses of a weak value; give a --digest-key-file"
             }
             Rule::ProviderRotationNotSeen => {
                 "an ExternalSecret is stamped from its spec, so a rotation inside the secret store rolls nothing"
+            }
+            Rule::SimultaneousRotation => {
+                "diff: one change rotates the secrets of more than one external service (the policy's rotation groups)"
+            }
+            Rule::RotationConsequence => {
+                "diff: a rotated secret has a consequence the policy names (rotating JWT_SECRET logs every user out)"
             }
         }
     }

@@ -981,8 +981,45 @@ fn suppressed_findings_never_fail_a_run() {
         1,
     );
     assert_ne!(input, read(DEV), "the annotation went in");
+    // The built-in policy makes that rule unsuppressible: `check` fails with
+    // the finding active and the suppression reported.
+    let r = sr_stdin(&["check", "--format", "json"], &input);
+    assert_eq!(r.code, 1, "{}", r.out);
+    let findings = assert_json_schema(&r.json());
+    let rules: Vec<(&str, bool)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["suppressed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("forbidden-suppression", false),
+            ("admin-password-not-from-secret", false)
+        ]
+    );
+    // A policy without `unsuppressible:` lets the annotation work.
+    let policy = write_policy(
+        "check-suppressible",
+        &secret_rollout::DEFAULT_POLICY.replace(
+            "\n  - admin-password-not-from-secret\n  - admin-password-missing\n",
+            " []\n",
+        ),
+    );
     let r = sr_stdin(
-        &["check", "--fail-on", "warning", "--format", "json"],
+        &[
+            "check",
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+            "--policy",
+            &policy,
+        ],
         &input,
     );
     assert_eq!(r.code, 0, "{}", r.out);

@@ -74,6 +74,7 @@ impl Home {
             "SECRET_ROLLOUT_REPORT",
             "SECRET_ROLLOUT_NAMESPACE",
             "SECRET_ROLLOUT_DIGEST_KEY_FILE",
+            "GITHUB_STEP_SUMMARY",
         ] {
             c.env_remove(var);
         }

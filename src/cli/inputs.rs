@@ -19,7 +19,7 @@ pub fn read_stdin() -> Result<String> {
     utf8(bytes, STDIN)
 }
 
-fn read_file(path: &Path) -> Result<String> {
+pub fn read_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     utf8(bytes, &path.display().to_string())
 }

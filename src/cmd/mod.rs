@@ -2,6 +2,7 @@
 //! how the run ends; errors go back to `main`, which reports them once.
 
 mod check;
+mod diff;
 mod explain;
 mod policy;
 mod render;
@@ -18,6 +19,7 @@ pub fn run(settings: Settings, diagnostics: &Diagnostics) -> Result<Exit> {
         Settings::Render(s) => render::run(&s, diagnostics),
         Settings::Check(s) => check::run(&s, diagnostics),
         Settings::Explain(s) => explain::run(&s),
+        Settings::Diff(s) => diff::run(&s, diagnostics),
         Settings::Rules(s) => rules::run(&s),
         Settings::PrintPolicy => policy::print_default(),
     }

@@ -17,7 +17,10 @@ pub fn fixture(path: &str) -> String {
 
 /// The `secret-rollout` binary cargo built for these tests.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_secret-rollout"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secret-rollout"));
+    // A test run inside GitHub Actions must not write the job's summary.
+    cmd.env_remove("GITHUB_STEP_SUMMARY");
+    cmd
 }
 
 /// Run the binary with `args`, feeding `stdin`.
