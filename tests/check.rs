@@ -20,6 +20,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+use common::manifests::consumers;
 use common::{python, root, run_cmd, temp_dir, write_temp};
 use serde::Deserialize as _;
 use serde_json::{json, Value};
@@ -929,6 +930,56 @@ fn github_lines_parse_back_to_the_active_json_findings() {
     );
 }
 
+/// Markdown for a pull-request comment or a job summary: one table row per
+/// active finding, at its file and line; under GitHub Actions the same
+/// summary is appended to the step summary, whatever `--format` says.
+#[test]
+fn markdown_has_a_row_per_active_finding_and_goes_to_the_step_summary() {
+    let r = sr(&["check", RELEASES, "--format", "markdown"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(
+        r.out.starts_with(
+            "### secret-rollout check\n\n1 error, 4 warnings, 1 note (1 suppressed)\n"
+        ),
+        "{}",
+        r.out
+    );
+    let rows: Vec<&str> = r.out.lines().filter(|l| l.starts_with("| **")).collect();
+    let active: Vec<&Expected> = EXPECTED.iter().filter(|e| e.suppressed.is_none()).collect();
+    assert_eq!(rows.len(), active.len(), "{}", r.out);
+    for e in active {
+        let head = format!(
+            "| **{}** | `{}` | {}:{}:",
+            e.severity, e.rule, e.file, e.line
+        );
+        assert!(
+            rows.iter().any(|row| row.starts_with(&head)),
+            "{head}\n{}",
+            r.out
+        );
+    }
+    for row in &rows {
+        assert_eq!(row.matches(" | ").count(), 4, "five cells: {row}");
+    }
+
+    let dir = temp_dir("check-step-summary");
+    let summary = dir.join("summary.md");
+    let out = run_cmd(
+        cli()
+            .args(["check", DEV, "--format", "json"])
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .env("GITHUB_STEP_SUMMARY", &summary),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    serde_json::from_slice::<Value>(&out.stdout).expect("stdout keeps its format");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| **error** | `admin-password-not-from-secret` | testdata/releases/the0-dev/the0.yaml:770:15 (the0/templates/the0-api.yaml, document 2, line 81)<br>`spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]` |"),
+        "{md}"
+    );
+}
+
 #[test]
 fn github_escapes_file_names_and_messages() {
     let dir = temp_dir("check-github-odd-name");
@@ -1753,74 +1804,6 @@ fn malformed_policies_are_refused_with_the_line() {
 
 const GOOD: &str = "testdata/helm4/the0-good.yaml";
 
-/// Who reads Secret `secret`, and which keys (`None`: the whole Secret),
-/// read straight from the manifests with serde_yaml.
-fn consumers(stream: &str, secret: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
-    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    for doc in serde_yaml::Deserializer::from_str(stream) {
-        let v = serde_yaml::Value::deserialize(doc).unwrap();
-        let kind = v["kind"].as_str().unwrap_or_default();
-        let pod = match kind {
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                &v["spec"]["template"]["spec"]
-            }
-            "CronJob" => &v["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-            "Pod" => &v["spec"],
-            _ => continue,
-        };
-        let workload = format!("{kind}/{}", v["metadata"]["name"].as_str().unwrap());
-        let mut keys: Option<BTreeSet<String>> = Some(BTreeSet::new());
-        let mut uses = false;
-        let mut read_keys = |k: Option<Vec<String>>, uses: &mut bool| {
-            *uses = true;
-            match (k, keys.as_mut()) {
-                (Some(k), Some(set)) => set.extend(k),
-                _ => keys = None,
-            }
-        };
-        let seq = |v: &serde_yaml::Value| v.as_sequence().cloned().unwrap_or_default();
-        let items = |v: &serde_yaml::Value| {
-            v.as_sequence().map(|s| {
-                s.iter()
-                    .map(|i| i["key"].as_str().unwrap().to_string())
-                    .collect()
-            })
-        };
-        for list in ["initContainers", "containers"] {
-            for c in seq(&pod[list]) {
-                for e in seq(&c["env"]) {
-                    let r = &e["valueFrom"]["secretKeyRef"];
-                    if r["name"].as_str() == Some(secret) {
-                        read_keys(
-                            Some(vec![r["key"].as_str().unwrap().to_string()]),
-                            &mut uses,
-                        );
-                    }
-                }
-                for e in seq(&c["envFrom"]) {
-                    if e["secretRef"]["name"].as_str() == Some(secret) {
-                        read_keys(None, &mut uses);
-                    }
-                }
-            }
-        }
-        for vol in seq(&pod["volumes"]) {
-            if vol["secret"]["secretName"].as_str() == Some(secret) {
-                read_keys(items(&vol["secret"]["items"]), &mut uses);
-            }
-            for s in seq(&vol["projected"]["sources"]) {
-                if s["secret"]["name"].as_str() == Some(secret) {
-                    read_keys(items(&s["secret"]["items"]), &mut uses);
-                }
-            }
-        }
-        if uses {
-            out.insert(workload, keys);
-        }
-    }
-    out
-}
-
 #[test]
 fn explain_secret_lists_exactly_the_workloads_and_keys_that_consume_it() {
     let expected = consumers(&read(GOOD), "the0-secrets");
@@ -1868,6 +1851,100 @@ fn explain_secret_lists_exactly_the_workloads_and_keys_that_consume_it() {
         );
     }
     assert_eq!(got, expected);
+}
+
+/// `--key` narrows the answer to one key: the workloads reading it (or the
+/// whole Secret) roll; the ones reading only other keys are listed apart.
+#[test]
+fn explain_secret_key_lists_exactly_the_workloads_that_read_that_key() {
+    let all = consumers(&read(GOOD), "the0-secrets");
+    for key in [
+        "JWT_SECRET",
+        "NATS_PASSWORD",
+        "REDIS_PASSWORD",
+        "POSTGRES_PASSWORD",
+    ] {
+        let r = sr(&["explain", "--secret", "the0-secrets", "--key", key, GOOD]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        let (affected, others) = r
+            .out
+            .split_once("Not rolled by it (they read other keys of Secret the0-secrets):\n")
+            .unwrap_or_else(|| panic!("{}", r.out));
+        let names = |text: &str| -> BTreeSet<String> {
+            text.lines()
+                .filter(|l| l.starts_with("  ") && l.contains("  keys: "))
+                .map(|l| l.split_whitespace().next().unwrap().to_string())
+                .collect()
+        };
+        let reads = |keys: &Option<BTreeSet<String>>| keys.as_ref().is_none_or(|k| k.contains(key));
+        let want: BTreeSet<String> = all
+            .iter()
+            .filter(|(_, k)| reads(k))
+            .map(|(w, _)| w.clone())
+            .collect();
+        let rest: BTreeSet<String> = all.keys().filter(|w| !want.contains(*w)).cloned().collect();
+        assert!(
+            affected.starts_with(&format!(
+                "Rotating key {key} of Secret the0-secrets affects:\n"
+            )),
+            "{}",
+            r.out
+        );
+        assert_eq!(names(affected), want, "{key}:\n{}", r.out);
+        assert_eq!(names(others), rest, "{key}:\n{}", r.out);
+        // JSON holds only what rolls.
+        let v = explain_json(&["--secret", "the0-secrets", "--key", key, GOOD]);
+        let got: BTreeSet<String> = v["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["workload"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{key}");
+    }
+    // Redis's password is read by the hook alone (envFrom, all keys).
+    let r = sr(&[
+        "explain",
+        "--secret",
+        "the0-secrets",
+        "--key",
+        "REDIS_PASSWORD",
+        GOOD,
+    ]);
+    assert!(r.out.contains("  Job/the0-db-migrate"), "{}", r.out);
+    // --key needs --secret.
+    let r = sr(&["explain", "--key", "JWT_SECRET", GOOD]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("--secret"), "{}", r.err);
+}
+
+/// Several inputs with --secret: each answer under its file's header.
+#[test]
+fn explain_secret_of_several_files_keeps_the_file_headers() {
+    let h3 = "testdata/helm3/the0-good.yaml";
+    let r = sr(&[
+        "explain",
+        "--secret",
+        "the0-secrets",
+        "--key",
+        "JWT_SECRET",
+        GOOD,
+        h3,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let parts: Vec<&str> = r.out.split("== ").filter(|p| !p.is_empty()).collect();
+    assert_eq!(parts.len(), 2, "{}", r.out);
+    for (part, file) in parts.iter().zip([GOOD, h3]) {
+        assert!(
+            part.starts_with(&format!(
+                "{file}\nRotating key JWT_SECRET of Secret the0-secrets affects:\n"
+            )),
+            "{}",
+            r.out
+        );
+    }
+    // Helm 3 sends no hooks: only Helm 4's answer has the migration Job.
+    assert!(parts[0].contains("Job/the0-db-migrate") && !parts[1].contains("Job/the0-db-migrate"));
 }
 
 fn explain_json(args: &[&str]) -> Value {
