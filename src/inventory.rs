@@ -78,8 +78,8 @@ pub struct ObjectId {
     /// Input lines to lines of the object's document.
     pub lines: DocLines,
     /// The source file kustomize's path annotations name, and the object's
-    /// 0-based index in it.
-    pub file: Option<(String, Option<usize>)>,
+    /// 0-based index in it (boxed: most streams have none).
+    pub file: Option<Box<(String, Option<usize>)>>,
 }
 
 impl ObjectId {
@@ -93,7 +93,7 @@ impl ObjectId {
     /// number of a template is filled in later, from the whole stream
     /// ([`location::number_template_documents`]).
     pub fn place(&self, span: Span) -> Option<Place> {
-        let (kind, path, document) = match (&self.template, &self.file) {
+        let (kind, path, document) = match (&self.template, self.file.as_deref()) {
             (Some(t), _) => (PlaceKind::Template, t.clone(), 1),
             (None, Some((f, index))) => (PlaceKind::File, f.clone(), index.map_or(1, |i| i + 1)),
             (None, None) => return None,
@@ -118,7 +118,7 @@ impl Object<'_, '_> {
             template: self.template.map(str::to_string),
             span: self.node.span,
             lines: DocLines::of(self.root, self.node),
-            file: location::annotated_file(self.node),
+            file: location::annotated_file(self.node).map(Box::new),
         }
     }
 }

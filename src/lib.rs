@@ -5,15 +5,18 @@
 //! The public API is small: [`analyze`] a stream under [`Options`] (which
 //! carry a [`Policy`]), look at its [`Finding`]s, [`apply`] the stamps. The
 //! [`report`] and [`format`](mod@format) modules show findings to people and CI,
-//! [`explain`] answers "which pods roll if I rotate this Secret?", [`helm`]
-//! knows what is special about running under Helm, and [`catalogue`] lists
-//! the rules a policy can report.
+//! [`explain`] answers "which pods roll if I rotate this Secret?", [`diff`]
+//! "what will this upgrade roll, and why?", [`helm`] knows what is special
+//! about running under Helm, and [`catalogue`] lists the rules a policy can
+//! report.
 //!
 //! Inside, the pipeline runs one way: `stream` splits and `yaml` parses the
 //! documents, `inventory` finds objects (typed by `gvk`) and secret sources,
 //! `workload` finds pod templates, `reference` what they consume, `policy`
 //! judges under `config` with the ids of `rule`, `stamp` and `digest` decide
-//! annotations, and `edit` splices them into the original bytes.
+//! annotations, and `edit` splices them into the original bytes. `location`
+//! turns a line of the input into the line within the object's template or
+//! source file, which is what a person can open.
 
 mod config;
 pub mod diff;

@@ -40,8 +40,9 @@ fn tool_added(key: &str) -> bool {
 pub struct DocLines {
     /// The input line of the document's first line of content.
     pub start: usize,
-    /// Input lines (inclusive ranges, in order) that a tool added.
-    pub added: Vec<(usize, usize)>,
+    /// Input lines (inclusive ranges, in order) that a tool added; boxed
+    /// exactly, since every object of a large stream holds one.
+    pub added: Box<[(usize, usize)]>,
 }
 
 impl DocLines {
@@ -71,7 +72,7 @@ impl DocLines {
         }
         DocLines {
             start: root.span.line,
-            added,
+            added: added.into_boxed_slice(),
         }
     }
 
@@ -151,7 +152,7 @@ mod tests {
     fn helm4s_filename_annotation_and_its_annotations_line_do_not_count() {
         let helm4 = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/s.yaml'\nstringData:\n  a: b\n";
         let l = lines(helm4);
-        assert_eq!(l.added, [(5, 5), (6, 6)]);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
         assert_eq!(
             l.relative(7),
             5,
@@ -167,7 +168,7 @@ mod tests {
     fn the_users_own_annotations_keep_their_line() {
         let doc = "kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\n    postrenderer.helm.sh/postrender-filename: x\n    config.kubernetes.io/index: '0'\nspec: {}\n";
         let l = lines(doc);
-        assert_eq!(l.added, [(5, 5), (6, 6)]);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
         assert_eq!(l.relative(7), 5);
         assert_eq!(l.relative(4), 4);
     }

@@ -26,16 +26,13 @@ fn main() -> ExitCode {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            Diagnostics::new(Terminal::detect(), args::report_from_raw()).fail(&text);
+            let terminal = Terminal::choose(args::terminal_from_env());
+            Diagnostics::new(terminal, args::report_from_raw()).fail(&text);
             return Exit::BadInput.into();
         }
     };
     // Known before anything is checked, so every error reaches the report.
-    let terminal = if cli.is_render() {
-        Terminal::detect()
-    } else {
-        Terminal::Never
-    };
+    let terminal = cli.terminal().map_or(Terminal::Never, Terminal::choose);
     let diagnostics = Diagnostics::new(terminal, cli.report());
     let run = Settings::from_args(cli).and_then(|settings| cmd::run(settings, &diagnostics));
     match run {

@@ -183,14 +183,14 @@ impl At {
     fn env(w: &Workload, v: &EnvVar) -> At {
         At {
             span: v.span,
-            path: Some(w.in_pod_spec(&v.path)),
+            path: Some(w.in_pod_spec(&v.path())),
         }
     }
 
     fn reference(w: &Workload, r: &Reference) -> At {
         At {
             span: r.span,
-            path: Some(w.in_pod_spec(&r.path)),
+            path: Some(w.in_pod_spec(&r.path())),
         }
     }
 }

@@ -662,6 +662,27 @@ fn sarif_is_valid_against_the_official_schema_and_ready_for_github() {
     }
 }
 
+/// `secret-rollout rules` points at docs/rules.md: every rule has a section there.
+#[test]
+fn every_rule_of_the_built_in_policy_is_documented() {
+    let r = sr(&["rules"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let docs = read("docs/rules.md");
+    let ids: Vec<&str> = r
+        .out
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(ids.len() >= 13, "{}", r.out);
+    for id in ids {
+        assert!(
+            docs.contains(&format!("\n## {id}\n")),
+            "docs/rules.md has no section for {id}"
+        );
+    }
+}
+
 #[test]
 fn sarif_lists_every_rule_of_the_policy_with_its_level() {
     let rules_out = sr(&["rules"]);

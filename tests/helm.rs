@@ -62,7 +62,10 @@ impl Home {
             .env("HELM_DATA_HOME", self.path("data"))
             .env("HELM_CONFIG_HOME", self.path("config"))
             .env("HELM_CACHE_HOME", self.path("cache"))
-            .env("SECRET_ROLLOUT_BIN", test_bin());
+            .env("SECRET_ROLLOUT_BIN", test_bin())
+            // Not onto the terminal of whoever runs the tests; the
+            // pseudo-terminal tests turn it back on (`on_terminal`).
+            .env("SECRET_ROLLOUT_TERMINAL", "never");
         for var in [
             "HELM_PLUGINS",
             "HELM_NAMESPACE",
@@ -146,6 +149,8 @@ fn on_terminal(cmd: &Command) -> (bool, String) {
     let mut set = String::new();
     for (k, v) in cmd.get_envs() {
         let k = k.to_str().unwrap();
+        // A terminal is what these tests look at: secret-rollout decides.
+        let v = v.filter(|_| k != "SECRET_ROLLOUT_TERMINAL");
         match v {
             Some(v) => set.push_str(&format!("{k}={} ", quote(v.to_str().unwrap()))),
             None => unset.push_str(&format!("-u {k} ")),
@@ -579,6 +584,16 @@ fn helm3_warnings_of_a_successful_render_reach_terminal_report_and_step_summary(
     assert_eq!(terminal.matches(warning).count(), 1, "{terminal}");
     // The manifests still reach stdout (the terminal here).
     assert!(terminal.contains("secret-rollout/secret.the0-secrets: \"sha256:"));
+    // It is our write to the terminal that shows it: turned off, it is gone.
+    let mut cmd = home.helm3(&template_args(
+        GOOD,
+        bin.to_str().unwrap(),
+        &["--post-renderer-args=--terminal=never"],
+    ));
+    cmd.env_remove("SECRET_ROLLOUT_REPORT");
+    let (ok, quiet) = on_terminal(&cmd);
+    assert!(ok && quiet.contains("kind: Deployment"), "{quiet}");
+    assert!(!quiet.contains(warning), "{quiet}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
         md.starts_with("### secret-rollout: rendered\n\n0 errors, 1 warning, 1 note\n")
@@ -786,6 +801,70 @@ fn diff_of_the_stored_manifest_and_a_new_render_names_what_rolls() {
     assert_eq!(
         v["objects"][0]["changed"],
         serde_json::json!(["JWT_SECRET"])
+    );
+}
+
+// ------------------------------------------------------------------ README
+
+/// What the README shows after `$ COMMAND` in a text block.
+fn readme_output(command: &str) -> String {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let start = format!("```text\n$ {command}\n");
+    let at = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README shows no `$ {command}`"));
+    let rest = &readme[at + start.len()..];
+    rest[..rest.find("```\n").unwrap()].to_string()
+}
+
+/// The README's examples print exactly what it shows, run the way it says.
+#[test]
+fn readme_examples_print_what_the_readme_shows() {
+    let home = Home::new("readme");
+    // The first example: the CI gate over a bad render (helm 4).
+    let mut cmd = home.helm(&["template", "the0", CHART, "-f", BAD]);
+    cmd.env_remove("SECRET_ROLLOUT_BIN");
+    let rendered = output(cmd);
+    assert_ok(&rendered, "helm template");
+    let check = common::run(&["check"], &common::stdout(&rendered));
+    assert_eq!(
+        common::stdout(&check),
+        readme_output("helm template the0 testdata/charts/the0 -f testdata/charts/values/bad-plain-env.yaml | secret-rollout check")
+    );
+    // explain --secret --key.
+    let out = common::bin()
+        .current_dir(common::root())
+        .args([
+            "explain",
+            "--secret",
+            "the0-secrets",
+            "--key",
+            "JWT_SECRET",
+            "testdata/helm4/the0-good.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        common::stdout(&out),
+        readme_output("secret-rollout explain --secret the0-secrets --key JWT_SECRET testdata/helm4/the0-good.yaml")
+    );
+    // diff of two renders made as the README makes them.
+    for (values, file) in [(GOOD, "before.yaml"), (ROTATED, "after.yaml")] {
+        let mut cmd = home.helm(&["template", "the0", CHART, "-f", values]);
+        cmd.env_remove("SECRET_ROLLOUT_BIN");
+        let out = output(cmd);
+        assert_ok(&out, "helm template");
+        std::fs::write(home.path(file), &out.stdout).unwrap();
+    }
+    let out = common::bin()
+        .current_dir(&home.dir)
+        .args(["diff", "before.yaml", "after.yaml"])
+        .output()
+        .unwrap();
+    assert_ok(&out, "diff");
+    assert_eq!(
+        common::stdout(&out),
+        readme_output("secret-rollout diff before.yaml after.yaml")
     );
 }
 

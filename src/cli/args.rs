@@ -28,13 +28,13 @@ pub struct Cli {
     pub command: Option<Command>,
     /// The flags of `render`, which runs without a subcommand.
     #[command(flatten)]
-    pub render: CommonArgs,
+    pub render: RenderArgs,
 }
 
 #[derive(Subcommand)]
 pub enum Command {
     /// Stamp manifests from stdin to stdout (the default); fails on policy errors.
-    Render(CommonArgs),
+    Render(RenderArgs),
     /// Report findings for files, directories (recursive *.yaml, *.yml) or stdin; writes no manifests.
     Check(CheckArgs),
     /// Show the reference graph: who consumes which Secret/ConfigMap keys, and what would be stamped.
@@ -50,6 +50,33 @@ pub enum Command {
         print_default: bool,
     },
 }
+
+#[derive(Args, Clone, Default)]
+pub struct RenderArgs {
+    /// Also write findings to the controlling terminal: `auto` when the
+    /// program running us would hide our stderr (Helm 4 always, Helm 3 on
+    /// success), `always`, or `never`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = TERMINAL_ENV
+    )]
+    pub terminal: TerminalMode,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TerminalMode {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The terminal mode, when not given with `--terminal`.
+pub const TERMINAL_ENV: &str = "SECRET_ROLLOUT_TERMINAL";
 
 #[derive(Args, Clone)]
 pub struct CheckArgs {
@@ -206,8 +233,8 @@ impl Cli {
     /// so that every later error reaches it.
     pub fn report(&self) -> Option<PathBuf> {
         match &self.command {
-            None => self.render.report.clone(),
-            Some(Command::Render(common)) => common.report.clone(),
+            None => self.render.common.report.clone(),
+            Some(Command::Render(render)) => render.common.report.clone(),
             Some(Command::Check(args)) => args.common.report.clone(),
             Some(Command::Diff(args)) => args.common.report.clone(),
             Some(Command::Explain(_) | Command::Rules(_) | Command::Policy { .. }) => None,
@@ -233,9 +260,24 @@ pub fn unset_empty_env() {
 }
 
 impl Cli {
-    /// Runs as a post-renderer (`render`, or no subcommand).
-    pub fn is_render(&self) -> bool {
-        matches!(self.command, None | Some(Command::Render(_)))
+    /// How a post-renderer (`render`, or no subcommand) uses the terminal;
+    /// `None` for the other commands, whose stderr is the user's.
+    pub fn terminal(&self) -> Option<TerminalMode> {
+        match &self.command {
+            None => Some(self.render.terminal),
+            Some(Command::Render(render)) => Some(render.terminal),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The terminal mode of a command line that did not parse: from the
+/// environment only.
+pub fn terminal_from_env() -> TerminalMode {
+    match std::env::var(TERMINAL_ENV).as_deref() {
+        Ok("never") => TerminalMode::Never,
+        Ok("always") => TerminalMode::Always,
+        _ => TerminalMode::Auto,
     }
 }
 

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::args::TerminalMode;
+
 /// The file GitHub Actions renders as the step's summary.
 pub const STEP_SUMMARY_ENV: &str = "GITHUB_STEP_SUMMARY";
 
@@ -34,6 +36,15 @@ pub enum Terminal {
 }
 
 impl Terminal {
+    /// What `--terminal` asks for; `auto` is [`Terminal::detect`].
+    pub fn choose(mode: TerminalMode) -> Terminal {
+        match mode {
+            TerminalMode::Auto => Terminal::detect(),
+            TerminalMode::Always => Terminal::Always,
+            TerminalMode::Never => Terminal::Never,
+        }
+    }
+
     /// How this process is wired. Helm 3 leaves no trace in the environment,
     /// so it is recognised by its plumbing: neither stdout nor stderr is a
     /// terminal. That holds for any program that runs the Helm 3 library

@@ -86,10 +86,10 @@ impl Settings {
     pub fn from_args(cli: Cli) -> Result<Settings> {
         Ok(match cli.command {
             None => Settings::Render(Render {
-                options: options(&cli.render)?,
+                options: options(&cli.render.common)?,
             }),
-            Some(args::Command::Render(common)) => Settings::Render(Render {
-                options: options(&common)?,
+            Some(args::Command::Render(render)) => Settings::Render(Render {
+                options: options(&render.common)?,
             }),
             Some(args::Command::Check(a)) => Settings::Check(Check {
                 options: options(&a.common)?,
