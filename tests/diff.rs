@@ -192,6 +192,67 @@ fn rotating_each_key_rolls_exactly_the_workloads_that_read_it() {
             }]),
             "{value}"
         );
+        // The fields docs/output.md documents, no more, no fewer.
+        let keys =
+            |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+        let set =
+            |names: &[&str]| -> BTreeSet<String> { names.iter().map(|n| n.to_string()).collect() };
+        assert_eq!(
+            keys(&v),
+            set(&[
+                "version",
+                "before",
+                "after",
+                "summary",
+                "objects",
+                "workloads",
+                "findings"
+            ])
+        );
+        assert_eq!(
+            keys(&v["summary"]),
+            set(&[
+                "rolling",
+                "not_rolling",
+                "added",
+                "removed",
+                "errors",
+                "warnings",
+                "notes"
+            ])
+        );
+        for w in v["workloads"].as_array().unwrap() {
+            assert_eq!(
+                keys(w),
+                set(&[
+                    "workload",
+                    "namespace",
+                    "template",
+                    "presence",
+                    "rollout",
+                    "hook",
+                    "rolls",
+                    "template_changed",
+                    "reads"
+                ])
+            );
+            for r in w["reads"].as_array().unwrap() {
+                assert_eq!(
+                    keys(r),
+                    set(&[
+                        "kind",
+                        "name",
+                        "reads",
+                        "changed",
+                        "object_changed",
+                        "whole",
+                        "stamp_changed",
+                        "found_before",
+                        "found_after"
+                    ])
+                );
+            }
+        }
         // Exactly the readers of a changed key roll, each for those keys,
         // and those whose pod template changed by itself.
         let workloads = v["workloads"].as_array().unwrap();
