@@ -31,8 +31,13 @@ pub struct Policy {
     pub required_sources: Vec<RequiredSource>,
     /// Overrides of default severities; `None` turns a rule off.
     pub levels: BTreeMap<RuleId, Option<Severity>>,
+    /// Rules no `secret-rollout/ignore` annotation can silence: naming one
+    /// there is an error of its own, and the finding stays.
+    pub unsuppressible: Vec<RuleId>,
     pub workload_kinds: Vec<WorkloadKind>,
     pub stamp_config_maps: bool,
+    /// Rotation advice for `diff`: the secrets of external services.
+    pub rotation: Vec<RotationGroup>,
     /// Files and directories holding Secrets that are not in the render
     /// (`secretsFrom:`), resolved against the policy file's directory; to be
     /// read like `--secrets-from` paths (coming: nothing reads them yet).
@@ -60,6 +65,30 @@ impl RequiredSource {
     pub fn missing(&self) -> RuleId {
         RuleId::Missing(self.id.clone())
     }
+}
+
+/// The secrets of one external service (a database, object storage, …):
+/// rotating those of several services in one change makes `diff` warn, and
+/// a group's `note` is shown whenever one of its secrets rotates.
+#[derive(Clone, Debug)]
+pub struct RotationGroup {
+    pub name: String,
+    /// Secret key or env var name patterns, matched case-insensitively with
+    /// `-` read as `_`.
+    pub keys: GlobSet,
+    pub note: Option<String>,
+}
+
+impl RotationGroup {
+    /// Whether a Secret key, or the env var that reads it, is this group's.
+    pub fn matches(&self, name: &str) -> bool {
+        self.keys.is_match(normalize(name))
+    }
+}
+
+/// How sensitive names and rotation keys compare: upper case, `-` as `_`.
+fn normalize(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
 }
 
 /// Matches a workload when every given field matches; lists match any item.
@@ -218,7 +247,7 @@ impl Policy {
         let sensitive_names = raw
             .sensitive_names
             .into_iter()
-            .map(|s| s.to_ascii_uppercase().replace('-', "_"))
+            .map(|s| normalize(&s))
             .collect();
         let sensitive_values = raw
             .sensitive_values
@@ -266,11 +295,31 @@ impl Policy {
             };
             levels.insert(rule, level);
         }
+        let mut unsuppressible = Vec::new();
+        for id in raw.unsuppressible {
+            let Some(rule) = RuleId::parse(&id.value, &required_sources) else {
+                return Err(PolicyError::at(
+                    &id.referenced,
+                    format!(
+                        "unsuppressible: unknown rule id `{}` (see `secret-rollout rules`)",
+                        id.value
+                    ),
+                ));
+            };
+            if !unsuppressible.contains(&rule) {
+                unsuppressible.push(rule);
+            }
+        }
         let workload_kinds = raw
             .workload_kinds
             .into_iter()
             .map(workload_kind)
             .collect::<Result<_, _>>()?;
+        let rotation = raw
+            .rotation
+            .map(|r| r.value.groups.into_iter().map(rotation_group).collect())
+            .transpose()?
+            .unwrap_or_default();
         let secrets_from = raw
             .secrets_from
             .into_iter()
@@ -286,8 +335,10 @@ impl Policy {
             sensitive_values,
             required_sources,
             levels,
+            unsuppressible,
             workload_kinds,
             stamp_config_maps: raw.stamp_config_maps.map(|f| f.0).unwrap_or(true),
+            rotation,
             secrets_from,
         })
     }
@@ -301,7 +352,7 @@ impl Policy {
     }
 
     pub fn looks_sensitive(&self, name: &str) -> bool {
-        let upper = name.to_ascii_uppercase().replace('-', "_");
+        let upper = normalize(name);
         self.sensitive_names
             .iter()
             .any(|w| upper.contains(w.as_str()))
@@ -382,6 +433,33 @@ fn patterns(field: &str, raw: &[Located<String>]) -> Result<GlobSet, PolicyError
     })
 }
 
+fn rotation_group(raw: Located<raw::RotationGroup>) -> Result<RotationGroup, PolicyError> {
+    let at = raw.referenced;
+    let raw = raw.value;
+    if raw.name.value.trim().is_empty() {
+        return Err(PolicyError::at(
+            &raw.name.referenced,
+            "rotation.groups: a group needs a name",
+        ));
+    }
+    if raw.keys.is_empty() {
+        return Err(PolicyError::at(
+            &at,
+            format!("rotation.groups: group `{}` has no keys", raw.name.value),
+        ));
+    }
+    let keys: Vec<Located<String>> = raw
+        .keys
+        .into_iter()
+        .map(|k| Located::new(normalize(&k.value), k.referenced, k.defined))
+        .collect();
+    Ok(RotationGroup {
+        name: raw.name.value,
+        keys: patterns("keys", &keys)?,
+        note: raw.note.filter(|n| !n.trim().is_empty()),
+    })
+}
+
 fn workload_kind(raw: Located<raw::WorkloadKind>) -> Result<WorkloadKind, PolicyError> {
     let raw = raw.value;
     let template: Vec<String> = raw.template.value.split('.').map(str::to_string).collect();
@@ -446,10 +524,29 @@ mod raw {
         #[serde(default)]
         pub rules: Map<Located<String>, Located<String>>,
         #[serde(default)]
+        pub unsuppressible: List<Located<String>>,
+        #[serde(default)]
         pub workload_kinds: List<Located<WorkloadKind>>,
         pub stamp_config_maps: Option<Flag>,
+        pub rotation: Option<Located<Rotation>>,
         #[serde(default)]
         pub secrets_from: List<Located<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Rotation {
+        #[serde(default)]
+        pub groups: List<Located<RotationGroup>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RotationGroup {
+        pub name: Located<String>,
+        #[serde(default)]
+        pub keys: List<Located<String>>,
+        pub note: Option<String>,
     }
 
     impl Policy {
@@ -460,8 +557,10 @@ mod raw {
                 && self.sensitive_values.is_empty()
                 && self.required_sources.is_empty()
                 && self.rules.0.is_empty()
+                && self.unsuppressible.is_empty()
                 && self.workload_kinds.is_empty()
                 && self.stamp_config_maps.is_none()
+                && self.rotation.is_none()
                 && self.secrets_from.is_empty()
         }
     }
@@ -485,8 +584,11 @@ mod raw {
         #[serde(default)]
         pub rules: Map<Located<String>, Located<String>>,
         #[serde(default)]
+        pub unsuppressible: List<Located<String>>,
+        #[serde(default)]
         pub workload_kinds: List<Located<WorkloadKind>>,
         pub stamp_config_maps: Option<Flag>,
+        pub rotation: Option<Located<Rotation>>,
         #[serde(default)]
         pub secrets_from: List<Located<String>>,
     }
@@ -496,23 +598,23 @@ mod raw {
         /// whether it holds any policy field.
         pub fn into_policy(self) -> (Policy, bool) {
             let policy = Policy {
-                api_version: self.api_version,
+                api_version: None,
                 kind: None,
                 sensitive_names: self.sensitive_names,
                 sensitive_values: self.sensitive_values,
                 required_sources: self.required_sources,
                 rules: self.rules,
+                unsuppressible: self.unsuppressible,
                 workload_kinds: self.workload_kinds,
                 stamp_config_maps: self.stamp_config_maps,
+                rotation: self.rotation,
                 secrets_from: self.secrets_from,
             };
-            let has_policy = !(policy.sensitive_names.is_empty()
-                && policy.sensitive_values.is_empty()
-                && policy.required_sources.is_empty()
-                && policy.rules.0.is_empty()
-                && policy.workload_kinds.is_empty()
-                && policy.stamp_config_maps.is_none()
-                && policy.secrets_from.is_empty());
+            let has_policy = !policy.is_empty();
+            let policy = Policy {
+                api_version: self.api_version,
+                ..policy
+            };
             (policy, has_policy)
         }
     }
@@ -789,6 +891,27 @@ mod tests {
         assert!(p.sensitive_value("postgres://u:p@h/db"));
         assert!(!p.sensitive_value("postgres://u:$(PW)@h/db"));
         assert!(p.secrets_from.is_empty());
+        let group = |key: &str| {
+            p.rotation
+                .iter()
+                .find(|g| g.matches(key))
+                .map(|g| g.name.as_str())
+        };
+        assert_eq!(group("jwt-secret"), Some("JWT"));
+        assert_eq!(group("DATABASE_URL"), Some("database"));
+        assert_eq!(group("NATS_PASSWORD"), Some("NATS"));
+        assert_eq!(group("NODE_ENV"), None);
+        assert!(p
+            .rotation
+            .iter()
+            .any(|g| g.name == "JWT" && g.note.is_some()));
+        assert_eq!(
+            p.unsuppressible,
+            [
+                p.required_sources[0].not_from_secret(),
+                p.required_sources[0].missing()
+            ]
+        );
     }
 
     #[test]
@@ -849,6 +972,21 @@ mod tests {
                 "names: not a valid pattern",
             ),
             ("apiVersion: secret-rollout/v2\n", 1, "apiVersion must be secret-rollout/v1"),
+            (
+                "apiVersion: secret-rollout/v1\nrotation:\n  groups:\n  - name: db\n    keys: []\n",
+                4,
+                "group `db` has no keys",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nrotation:\n  groups:\n  - name: db\n    key: [A]\n",
+                5,
+                "rotation.groups[0]: unknown field `key`",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nunsuppressible:\n  - duplicate-env\n  - admin-pasword-missing\n",
+                4,
+                "unsuppressible: unknown rule id `admin-pasword-missing`",
+            ),
             ("# nothing\n", 1, "the policy is empty"),
         ];
         for (text, line, message) in cases {

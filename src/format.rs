@@ -74,7 +74,7 @@ fn paint(body: &str) -> String {
     out
 }
 
-fn finding_json(file: &str, f: &Finding) -> Value {
+pub(crate) fn finding_json(file: &str, f: &Finding) -> Value {
     json!({
         "rule": f.rule.to_string(),
         "severity": f.severity.as_str(),
@@ -85,6 +85,13 @@ fn finding_json(file: &str, f: &Finding) -> Value {
         "template": f.location.template,
         "line": f.location.line,
         "column": f.location.col,
+        "place": f.location.place.as_ref().map(|p| json!({
+            "kind": p.kind.as_str(),
+            "path": p.path,
+            "document": p.document,
+            "line": p.line,
+        })),
+        "path": f.location.path,
         "workload": f.workload,
         "container": f.container,
         "variable": f.variable,
@@ -126,18 +133,29 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// Where a finding lives for tools that open files: the input path, or for
-/// stdin the chart template it came from.
-fn artifact(file: &str, f: &Finding) -> String {
-    if let Some(own) = &f.location.file {
-        own.trim_start_matches("./").to_string()
-    } else if file == STDIN {
-        f.location
-            .template
-            .clone()
-            .unwrap_or_else(|| "stdin".into())
+/// Where a finding lives for tools that open files, with its line and (when
+/// known) column: a file given as input, at its own line; for stdin, the
+/// chart template or source file the object came from, at the line within
+/// its document ([`crate::report::Place`]), since Helm's stream is nowhere a
+/// tool can open.
+fn artifact(file: &str, f: &Finding) -> (String, usize, Option<usize>) {
+    let l = &f.location;
+    if let Some(own) = &l.file {
+        (
+            own.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if file != STDIN {
+        (
+            file.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if let Some(place) = &l.place {
+        (place.path.clone(), place.line, None)
     } else {
-        file.trim_start_matches("./").to_string()
+        ("stdin".to_string(), l.line, Some(l.col))
     }
 }
 
@@ -184,19 +202,27 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
         .iter()
         .flat_map(|r| r.findings.iter().map(move |f| (r.file.as_str(), f)))
         .map(|(file, f)| {
+            let (uri, line, col) = artifact(file, f);
+            let mut region = json!({"startLine": line.max(1)});
+            if let Some(col) = col {
+                region["startColumn"] = json!(col.max(1));
+            }
             let mut result = json!({
                 "ruleId": f.rule.to_string(),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.help)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri_reference(&artifact(file, f))},
-                        "region": {"startLine": f.location.line.max(1), "startColumn": f.location.col.max(1)},
+                        "artifactLocation": {"uri": uri_reference(&uri)},
+                        "region": region,
                     },
                 }],
                 "properties": {
                     "document": f.location.doc + 1,
+                    "inputLine": f.location.line,
+                    "inputColumn": f.location.col,
                     "template": f.location.template,
+                    "path": f.location.path,
                     "workload": f.workload,
                     "container": f.container,
                     "variable": f.variable,
@@ -236,12 +262,12 @@ pub fn github(reports: &[FileReport]) -> String {
                 Severity::Warning => "warning",
                 Severity::Note => "notice",
             };
+            let (file, line, col) = artifact(&r.file, f);
+            let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "::{command} file={},line={},col={},title={}::{}",
-                property(&artifact(&r.file, f)),
-                f.location.line,
-                f.location.col,
+                "::{command} file={},line={line}{col},title={}::{}",
+                property(&file),
                 property(&f.rule.to_string()),
                 data(&format!("{}\nFix: {}", f.message, f.help)),
             );
@@ -250,6 +276,89 @@ pub fn github(reports: &[FileReport]) -> String {
     let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
     let _ = writeln!(out, "secret-rollout: {}", all.summary());
     out
+}
+
+/// A markdown summary for people on GitHub (a job's step summary, a
+/// pull-request comment): a heading, the counts, and a table of the active
+/// findings. Suppressed findings are counted, not listed.
+pub fn markdown(reports: &[FileReport], heading: &str) -> String {
+    let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
+    let mut out = format!("### {}\n\n{}\n\n", cell(heading), all.summary());
+    let mut rows = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+        .filter(|(_, f)| f.is_active())
+        .peekable();
+    if rows.peek().is_some() {
+        out.push_str("| | rule | where | workload | finding |\n|---|---|---|---|---|\n");
+    }
+    for (r, f) in rows {
+        let mut at = cell(&report::position(&f.location, &r.file));
+        if let Some(path) = &f.location.path {
+            at.push_str(&format!("<br>`{}`", cell_code(path)));
+        }
+        let mut subject = f
+            .workload
+            .as_deref()
+            .map(|w| format!("`{}`", cell_code(w)))
+            .unwrap_or_default();
+        if let Some(c) = &f.container {
+            subject.push_str(&format!(" (container `{}`)", cell_code(c)));
+        }
+        let _ = writeln!(
+            out,
+            "| **{}** | `{}` | {at} | {subject} | {}<br>**Fix:** {} |",
+            f.severity.as_str(),
+            f.rule,
+            cell(&f.message),
+            cell(&f.help)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// An error a run ended with, as markdown: the text as it is, fenced.
+pub fn markdown_error(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!(
+        "### secret-rollout: error\n\n{fence}text\n{}\n{fence}\n\n",
+        text.trim_end()
+    )
+}
+
+/// Text for a markdown table cell: `|` cannot end the cell, a line break
+/// cannot end the row, and `<`/`&` outside code spans are not HTML. Inside
+/// `` `code` `` only `|` needs escaping (GitHub splits cells first).
+pub(crate) fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(&cell_code(part));
+            continue;
+        }
+        for c in part.chars() {
+            match c {
+                '|' => out.push_str("\\|"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '\n' => out.push_str("<br>"),
+                '\r' => {}
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Text inside a code span of a table cell.
+fn cell_code(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Escaping of a workflow command's message.
@@ -267,6 +376,19 @@ fn property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_cells_keep_the_table_and_code_spans_intact() {
+        assert_eq!(
+            cell("a | b <c> & `x | <y>`\nz"),
+            "a \\| b &lt;c&gt; &amp; `x \\| <y>`<br>z"
+        );
+        let fenced = markdown_error("error: ``` in it\n");
+        assert!(
+            fenced.contains("\n````text\nerror: ``` in it\n````\n"),
+            "{fenced}"
+        );
+    }
 
     #[test]
     fn workflow_command_escaping() {

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine as _;
 
 use crate::gvk::{GroupVersionKind, Gvk};
+use crate::location::{self, DocLines};
+use crate::report::{Place, PlaceKind};
 use crate::stream::{Parsed, HELM4_FILENAME};
 use crate::yaml::{Node, Span, Value};
 
@@ -16,6 +18,8 @@ pub struct Object<'t, 'a> {
     /// 0-based document index.
     pub doc: usize,
     pub node: &'t Node<'a>,
+    /// The document's root: the object itself, or the `List` holding it.
+    pub root: &'t Node<'a>,
     pub gvk: Gvk<'t>,
     pub name: &'t str,
     pub namespace: Option<&'t str>,
@@ -24,7 +28,12 @@ pub struct Object<'t, 'a> {
 }
 
 impl<'t, 'a> Object<'t, 'a> {
-    fn new(doc: usize, node: &'t Node<'a>, template: Option<&'t str>) -> Option<Self> {
+    fn new(
+        doc: usize,
+        root: &'t Node<'a>,
+        node: &'t Node<'a>,
+        template: Option<&'t str>,
+    ) -> Option<Self> {
         let kind = node.get_str("kind")?;
         let metadata = node.get("metadata");
         let template = metadata
@@ -34,6 +43,7 @@ impl<'t, 'a> Object<'t, 'a> {
         Some(Object {
             doc,
             node,
+            root,
             gvk: Gvk::new(node.get_str("apiVersion").unwrap_or(""), kind),
             name: metadata.and_then(|m| m.get_str("name")).unwrap_or(""),
             namespace: metadata
@@ -65,12 +75,36 @@ pub struct ObjectId {
     pub template: Option<String>,
     /// The whole object, where findings about it point.
     pub span: Span,
+    /// Input lines to lines of the object's document.
+    pub lines: DocLines,
+    /// The source file kustomize's path annotations name, and the object's
+    /// 0-based index in it (boxed: most streams have none).
+    pub file: Option<Box<(String, Option<usize>)>>,
 }
 
 impl ObjectId {
     /// `Deployment/the0-api`, the way kubectl names things.
     pub fn display(&self) -> String {
         format!("{}/{}", self.gvk.kind, self.name)
+    }
+
+    /// Where a person finds `span` of this object: in its chart template's
+    /// rendered output or in the file kustomize read it from. The document
+    /// number of a template is filled in later, from the whole stream
+    /// ([`location::number_template_documents`]).
+    pub fn place(&self, span: Span) -> Option<Place> {
+        let (kind, path, document) = match (&self.template, self.file.as_deref()) {
+            (Some(t), _) => (PlaceKind::Template, t.clone(), 1),
+            (None, Some((f, index))) => (PlaceKind::File, f.clone(), index.map_or(1, |i| i + 1)),
+            (None, None) => return None,
+        };
+        Some(Place {
+            kind,
+            path,
+            document,
+            documents: 0,
+            line: self.lines.relative(span.line),
+        })
     }
 }
 
@@ -83,6 +117,8 @@ impl Object<'_, '_> {
             namespace: self.namespace.map(str::to_string),
             template: self.template.map(str::to_string),
             span: self.node.span,
+            lines: DocLines::of(self.root, self.node),
+            file: location::annotated_file(self.node).map(Box::new),
         }
     }
 }
@@ -100,9 +136,9 @@ pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
             Some(items) if is_list => out.extend(
                 items
                     .iter()
-                    .filter_map(|item| Object::new(p.doc.index, item, template)),
+                    .filter_map(|item| Object::new(p.doc.index, root, item, template)),
             ),
-            _ => out.extend(Object::new(p.doc.index, root, template)),
+            _ => out.extend(Object::new(p.doc.index, root, root, template)),
         }
     }
     out
@@ -540,7 +576,7 @@ fn scalar_bytes(node: &Node<'_>) -> Vec<u8> {
 
 /// A deterministic byte form of a subtree, for digesting objects whose
 /// content is a description rather than data.
-fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
+pub(crate) fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
     match &node.value {
         Value::Scalar(s) => {
             out.push(b's');
@@ -609,6 +645,11 @@ impl<'s> Index<'s> {
             by_name,
             release_namespace,
         }
+    }
+
+    /// Every source pods can find, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &'s Source> + '_ {
+        self.by_name.values().flatten().copied()
     }
 
     pub fn find(

@@ -119,6 +119,8 @@ pub fn check(
                             template: None,
                             line: 1,
                             col: 1,
+                            place: None,
+                            path: None,
                         },
                         workload: source.workloads.first().cloned(),
                         container: None,

@@ -5,17 +5,21 @@
 //! The public API is small: [`analyze`] a stream under [`Options`] (which
 //! carry a [`Policy`]), look at its [`Finding`]s, [`apply`] the stamps. The
 //! [`report`] and [`format`](mod@format) modules show findings to people and CI,
-//! [`explain`] answers "which pods roll if I rotate this Secret?", [`helm`]
-//! knows what is special about running under Helm, and [`catalogue`] lists
-//! the rules a policy can report.
+//! [`explain`] answers "which pods roll if I rotate this Secret?", [`diff`]
+//! "what will this upgrade roll, and why?", [`helm`] knows what is special
+//! about running under Helm, and [`catalogue`] lists the rules a policy can
+//! report.
 //!
 //! Inside, the pipeline runs one way: `stream` splits and `yaml` parses the
 //! documents, `inventory` finds objects (typed by `gvk`) and secret sources,
 //! `workload` finds pod templates, `reference` what they consume, `policy`
 //! judges under `config` with the ids of `rule`, `stamp` and `digest` decide
-//! annotations, and `edit` splices them into the original bytes.
+//! annotations, and `edit` splices them into the original bytes. `location`
+//! turns a line of the input into the line within the object's template or
+//! source file, which is what a person can open.
 
 mod config;
+pub mod diff;
 mod digest;
 mod edit;
 pub mod explain;
@@ -27,6 +31,7 @@ mod inventory;
 pub mod krm;
 pub mod kustomization;
 pub mod layout;
+mod location;
 pub mod patch;
 mod policy;
 mod reference;
@@ -42,7 +47,7 @@ mod yaml;
 pub use config::{
     FunctionConfig, Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY,
 };
-pub use report::{Finding, Location, Severity};
+pub use report::{Finding, Location, Place, PlaceKind, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};
 pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError};
 
@@ -212,7 +217,8 @@ pub(crate) fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let findings = findings(m);
+        let mut findings = findings(m);
+        location::number_template_documents(text, &mut findings);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };

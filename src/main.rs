@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::args::{self, Cli};
-use cli::diagnostics::Diagnostics;
+use cli::diagnostics::{Diagnostics, Terminal};
 use cli::settings::Settings;
 use cli::Exit;
 
@@ -24,17 +24,19 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
             // A usage error from `--post-renderer-args` must be readable
-            // under Helm 4 too; the report path comes from the env only.
+            // under Helm 4 too, and reach a report named next to it.
             let mut text = e.render().to_string();
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            Diagnostics::new(args::report_from_env()).fail(&text);
+            let terminal = Terminal::choose(args::terminal_from_env());
+            Diagnostics::new(terminal, args::report_from_raw()).fail(&text);
             return Exit::BadInput.into();
         }
     };
     // Known before anything is checked, so every error reaches the report.
-    let diagnostics = Diagnostics::new(cli.report());
+    let terminal = cli.terminal().map_or(Terminal::Never, Terminal::choose);
+    let diagnostics = Diagnostics::new(terminal, cli.report());
     let run = Settings::from_args(cli).and_then(|settings| cmd::run(settings, &diagnostics));
     match run {
         Ok(exit) => exit.into(),

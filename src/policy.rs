@@ -9,7 +9,7 @@ use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
 use crate::rule::{Rule, RuleId};
-use crate::workload::{Rollout, Workload, IGNORE};
+use crate::workload::{Ignore, Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
@@ -39,7 +39,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
             {
                 out.push(
                     rule.missing(),
-                    w.object.span,
+                    At::object(w),
                     None,
                     Some(&rule.env),
                     format!(
@@ -145,17 +145,53 @@ pub fn source_notes(
 
 /// Where a finding about a source points: its document in the stream, or
 /// its file.
-fn source_location(s: &Source) -> Location {
+pub(crate) fn source_location(s: &Source) -> Location {
     let file = match &s.origin {
         Origin::File { path, .. } => Some(path.clone()),
         Origin::Render => None,
     };
+    let place = file
+        .is_none()
+        .then(|| s.object.place(s.object.span))
+        .flatten();
     Location {
         file,
         doc: s.object.doc,
         template: s.object.template.clone(),
         line: s.object.span.line,
         col: s.object.span.col,
+        place,
+        path: None,
+    }
+}
+
+/// What a finding points at: a span of the workload, and its key path
+/// (`None` for the workload as a whole).
+struct At {
+    span: Span,
+    path: Option<String>,
+}
+
+impl At {
+    fn object(w: &Workload) -> At {
+        At {
+            span: w.object.span,
+            path: None,
+        }
+    }
+
+    fn env(w: &Workload, v: &EnvVar) -> At {
+        At {
+            span: v.span,
+            path: Some(w.in_pod_spec(&v.path())),
+        }
+    }
+
+    fn reference(w: &Workload, r: &Reference) -> At {
+        At {
+            span: r.span,
+            path: Some(w.in_pod_spec(&r.path())),
+        }
     }
 }
 
@@ -170,7 +206,7 @@ impl Out<'_> {
     fn push(
         &mut self,
         rule: RuleId,
-        span: Span,
+        at: At,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
@@ -182,7 +218,7 @@ impl Out<'_> {
         self.findings.push(Finding {
             rule,
             severity,
-            location: location(self.w, span),
+            location: location(self.w, at),
             workload: Some(self.w.object.display()),
             container: container.map(str::to_string),
             variable: variable.map(str::to_string),
@@ -195,23 +231,25 @@ impl Out<'_> {
     fn rule(
         &mut self,
         rule: Rule,
-        span: Span,
+        at: At,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
         help: String,
     ) {
-        self.push(rule.into(), span, container, variable, message, help);
+        self.push(rule.into(), at, container, variable, message, help);
     }
 }
 
-fn location(w: &Workload, span: Span) -> Location {
+fn location(w: &Workload, at: At) -> Location {
     Location {
         file: None,
         doc: w.object.doc,
         template: w.object.template.clone(),
-        line: span.line,
-        col: span.col,
+        line: at.span.line,
+        col: at.span.col,
+        place: w.object.place(at.span),
+        path: at.path,
     }
 }
 
@@ -247,7 +285,7 @@ fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, va
             many.len()
         ),
     };
-    let at = defs.last().expect("not empty").span;
+    let at = At::env(out.w, defs.last().expect("not empty"));
     let w = out.w.object.display();
     out.push(
         rule.not_from_secret(),
@@ -281,7 +319,7 @@ fn required_from_config_map(
             let w = out.w.object.display();
             out.push(
                 rule.not_from_secret(),
-                r.span,
+                At::reference(out.w, r),
                 r.container.as_deref(),
                 Some(&rule.env),
                 format!(
@@ -308,7 +346,7 @@ fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: 
             let w = out.w.object.display();
             out.rule(
                 Rule::DuplicateEnv,
-                v.span,
+                At::env(out.w, v),
                 Some(container),
                 Some(&v.name),
                 format!(
@@ -338,7 +376,7 @@ fn sensitive_plain_value(out: &mut Out<'_>, v: &EnvVar, guarded: &[&str]) {
     let w = out.w.object.display();
     out.rule(
         Rule::SensitiveEnvPlainValue,
-        v.span,
+        At::env(out.w, v),
         Some(&v.container),
         Some(&v.name),
         format!(
@@ -417,7 +455,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                 if !r.optional && unresolved_reported.insert((r.target, &r.name)) {
                     out.rule(
                         Rule::UnresolvedReference,
-                        r.span,
+                        At::reference(w, r),
                         r.container.as_deref(),
                         var,
                         format!(
@@ -441,7 +479,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                 }
                 out.rule(
                     Rule::MissingSecretKey,
-                    r.span,
+                    At::reference(w, r),
                     r.container.as_deref(),
                     var,
                     format!(
@@ -465,7 +503,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
     if consumes_in_stream && w.rollout == Rollout::ImmutableJob {
         out.rule(
             Rule::ImmutableJobNotStamped,
-            w.object.span,
+            At::object(w),
             None,
             None,
             format!(
@@ -479,16 +517,21 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
-/// that name no rule.
+/// that name no rule, or a rule the policy makes unsuppressible (which stays
+/// active: a guard cannot be switched off quietly from the chart).
 fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
-    for (value, span) in &w.ignores {
-        let (ids, reason) = parse_ignore(value);
+    let mut forbidden = Vec::new();
+    for ignore in &w.ignores {
+        let (ids, reason) = parse_ignore(&ignore.value);
         let mut rules = Vec::with_capacity(ids.len());
         for id in ids {
             match RuleId::parse(id, &policy.required_sources) {
+                Some(rule) if policy.unsuppressible.contains(&rule) => {
+                    forbidden.push((ignore, rule));
+                }
                 Some(rule) => rules.push(rule),
-                None => unknown.push((*span, id.to_string())),
+                None => unknown.push((ignore, id.to_string())),
             }
         }
         for f in findings.iter_mut() {
@@ -502,10 +545,14 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
         policy,
         findings: Vec::new(),
     };
-    for (span, id) in unknown {
+    let at = |ignore: &Ignore| At {
+        span: ignore.span,
+        path: Some(ignore.path.clone()),
+    };
+    for (ignore, id) in unknown {
         out.rule(
             Rule::UnknownSuppression,
-            span,
+            at(ignore),
             None,
             None,
             format!(
@@ -513,6 +560,22 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
                 w.object.display()
             ),
             "use an id from `secret-rollout rules`".into(),
+        );
+    }
+    for (ignore, rule) in forbidden {
+        out.rule(
+            Rule::ForbiddenSuppression,
+            at(ignore),
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} names `{rule}`, which the policy makes unsuppressible; it is not suppressed",
+                w.object.display()
+            ),
+            format!(
+                "remove `{rule}` from the annotation and fix what it reports; only the policy file \
+                 (`unsuppressible:`, `rules:`) can change how `{rule}` is reported"
+            ),
         );
     }
     findings.extend(out.findings);

@@ -20,22 +20,28 @@ pub enum Rule {
     DuplicateEnv,
     ImmutableJobNotStamped,
     UnknownSuppression,
+    ForbiddenSuppression,
     UnkeyedDigest,
     ProviderRotationNotSeen,
     SecretAppliedWithoutOrder,
+    SimultaneousRotation,
+    RotationConsequence,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 12] = [
         Rule::SensitiveEnvPlainValue,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
         Rule::ImmutableJobNotStamped,
         Rule::UnknownSuppression,
+        Rule::ForbiddenSuppression,
         Rule::UnkeyedDigest,
         Rule::ProviderRotationNotSeen,
         Rule::SecretAppliedWithoutOrder,
+        Rule::SimultaneousRotation,
+        Rule::RotationConsequence,
     ];
 
     pub fn id(self) -> &'static str {
@@ -46,23 +52,28 @@ impl Rule {
             Rule::DuplicateEnv => "duplicate-env",
             Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
             Rule::UnknownSuppression => "unknown-suppression",
+            Rule::ForbiddenSuppression => "forbidden-suppression",
             Rule::UnkeyedDigest => "unkeyed-digest",
             Rule::ProviderRotationNotSeen => "provider-rotation-not-seen",
             Rule::SecretAppliedWithoutOrder => "secret-applied-without-order",
+            Rule::SimultaneousRotation => "simultaneous-rotation",
+            Rule::RotationConsequence => "rotation-consequence",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Rule::MissingSecretKey => Severity::Error,
+            Rule::MissingSecretKey | Rule::ForbiddenSuppression => Severity::Error,
             Rule::SensitiveEnvPlainValue
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression
-            | Rule::SecretAppliedWithoutOrder => Severity::Warning,
-            Rule::ImmutableJobNotStamped | Rule::UnkeyedDigest | Rule::ProviderRotationNotSeen => {
-                Severity::Note
-            }
+            | Rule::SecretAppliedWithoutOrder
+            | Rule::SimultaneousRotation => Severity::Warning,
+            Rule::ImmutableJobNotStamped
+            | Rule::UnkeyedDigest
+            | Rule::ProviderRotationNotSeen
+            | Rule::RotationConsequence => Severity::Note,
         }
     }
 
@@ -83,6 +94,9 @@ impl Rule {
                 "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
             }
             Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
+            Rule::ForbiddenSuppression => {
+                "a secret-rollout/ignore annotation names a rule the policy makes unsuppressible; the finding stays"
+            }
             Rule::UnkeyedDigest => {
                 "Secret values are stamped as a plain sha256, which lets anyone who can read the workloads test guesses of a weak value; give a --digest-key-file"
             }
@@ -91,6 +105,12 @@ impl Rule {
             }
             Rule::SecretAppliedWithoutOrder => {
                 "(flux) the GitOps layout does not make Flux apply a stamped Secret before the HelmRelease that rolls its readers"
+            }
+            Rule::SimultaneousRotation => {
+                "diff: one change rotates the secrets of more than one external service (the policy's rotation groups)"
+            }
+            Rule::RotationConsequence => {
+                "diff: a rotated secret has a consequence the policy names (rotating JWT_SECRET logs every user out)"
             }
         }
     }

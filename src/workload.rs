@@ -39,12 +39,30 @@ pub struct Workload {
     pub env: Vec<EnvVar>,
     pub refs: Vec<Reference>,
     /// `secret-rollout/ignore` values, on the workload and on its template.
-    pub ignores: Vec<(String, Span)>,
+    pub ignores: Vec<Ignore>,
+}
+
+/// One `secret-rollout/ignore` annotation.
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    pub value: String,
+    pub span: Span,
+    /// `metadata.annotations[secret-rollout/ignore]`, or the same under the template.
+    pub path: String,
 }
 
 impl Workload {
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+
+    /// The full key path of something at `rel` in the pod spec.
+    pub fn in_pod_spec(&self, rel: &str) -> String {
+        if self.template_path.is_empty() {
+            format!("spec.{rel}")
+        } else {
+            format!("{}.spec.{rel}", self.template_path)
+        }
     }
 }
 
@@ -75,10 +93,20 @@ impl Found<'_, '_> {
         }
         // For a bare Pod the template is the object itself: read it once.
         let template = (!std::ptr::eq(self.template, self.object.node)).then_some(self.template);
-        let ignores = std::iter::once(self.object.node)
-            .chain(template)
-            .filter_map(|n| n.path(&["metadata", "annotations", IGNORE]))
-            .filter_map(|n| Some((n.as_str()?.to_string(), n.span)))
+        let ignores = std::iter::once(("", self.object.node))
+            .chain(template.map(|t| (self.template_path.as_str(), t)))
+            .filter_map(|(at, n)| Some((at, n.path(&["metadata", "annotations", IGNORE])?)))
+            .filter_map(|(at, n)| {
+                Some(Ignore {
+                    value: n.as_str()?.to_string(),
+                    span: n.span,
+                    path: if at.is_empty() {
+                        format!("metadata.annotations[{IGNORE}]")
+                    } else {
+                        format!("{at}.metadata.annotations[{IGNORE}]")
+                    },
+                })
+            })
             .collect();
         Workload {
             object: self.object.id(),

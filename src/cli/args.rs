@@ -28,17 +28,19 @@ pub struct Cli {
     pub command: Option<Command>,
     /// The flags of `render`, which runs without a subcommand.
     #[command(flatten)]
-    pub render: CommonArgs,
+    pub render: RenderArgs,
 }
 
 #[derive(Subcommand)]
 pub enum Command {
     /// Stamp manifests from stdin to stdout (the default); fails on policy errors.
-    Render(CommonArgs),
+    Render(RenderArgs),
     /// Report findings for files, directories (recursive *.yaml, *.yml) or stdin; writes no manifests.
     Check(CheckArgs),
     /// Show the reference graph: who consumes which Secret/ConfigMap keys, and what would be stamped.
     Explain(ExplainArgs),
+    /// Compare two renders (or `helm get manifest` with a new render): which workloads will roll and why.
+    Diff(DiffArgs),
     /// List the rules of the policy in force, with their severities.
     Rules(PolicyArgs),
     /// kustomize: a KRM function (a ResourceList on stdin), or with CONFIG a legacy exec plugin.
@@ -54,6 +56,33 @@ pub enum Command {
         print_default: bool,
     },
 }
+
+#[derive(Args, Clone, Default)]
+pub struct RenderArgs {
+    /// Also write findings to the controlling terminal: `auto` when the
+    /// program running us would hide our stderr (Helm 4 always, Helm 3 on
+    /// success), `always`, or `never`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = TERMINAL_ENV
+    )]
+    pub terminal: TerminalMode,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TerminalMode {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The terminal mode, when not given with `--terminal`.
+pub const TERMINAL_ENV: &str = "SECRET_ROLLOUT_TERMINAL";
 
 #[derive(Args, Clone)]
 pub struct CheckArgs {
@@ -97,6 +126,40 @@ pub struct ExplainArgs {
     /// Only what rotating this Secret would roll.
     #[arg(long, value_name = "NAME", env = "SECRET_ROLLOUT_EXPLAIN_SECRET")]
     pub secret: Option<String>,
+    /// With --secret: only what rotating this key of it would roll.
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "secret",
+        env = "SECRET_ROLLOUT_EXPLAIN_KEY"
+    )]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct DiffArgs {
+    /// The manifests now (a render, or `helm get manifest RELEASE`); `-` for stdin.
+    pub before: PathBuf,
+    /// The manifests after the change; `-` for stdin.
+    pub after: PathBuf,
+    /// Output format.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "SECRET_ROLLOUT_DIFF_FORMAT"
+    )]
+    pub format: DiffFormat,
+    /// The least severity of rotation advice that makes the exit code 1.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "error",
+        env = "SECRET_ROLLOUT_DIFF_FAIL_ON"
+    )]
+    pub fail_on: FailOn,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -168,6 +231,8 @@ pub enum CheckFormat {
     Json,
     Sarif,
     Github,
+    /// A table for a pull-request comment or a step summary.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -175,6 +240,14 @@ pub enum ExplainFormat {
     Text,
     Json,
     Dot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    /// For a pull-request comment.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -220,12 +293,13 @@ impl Cli {
     /// so that every later error reaches it.
     pub fn report(&self) -> Option<PathBuf> {
         match &self.command {
-            None => self.render.report.clone(),
-            Some(Command::Render(common)) => common.report.clone(),
+            None => self.render.common.report.clone(),
+            Some(Command::Render(render)) => render.common.report.clone(),
             Some(Command::Check(args)) => args.common.report.clone(),
             Some(Command::Krm(args)) => args.common.report.clone(),
             Some(Command::Flux(args)) => args.common.report.clone(),
             Some(Command::Kustomization(args)) => args.common.report.clone(),
+            Some(Command::Diff(args)) => args.common.report.clone(),
             Some(Command::Explain(_) | Command::Rules(_) | Command::Policy { .. }) => None,
         }
     }
@@ -248,18 +322,77 @@ pub fn unset_empty_env() {
     }
 }
 
-/// The report file of a command line that did not parse: only the
-/// environment can name it then.
-pub fn report_from_env() -> Option<PathBuf> {
-    std::env::var_os(REPORT_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+impl Cli {
+    /// How a post-renderer (`render`, or no subcommand) uses the terminal;
+    /// `None` for the other commands, whose stderr is the user's.
+    pub fn terminal(&self) -> Option<TerminalMode> {
+        match &self.command {
+            None => Some(self.render.terminal),
+            Some(Command::Render(render)) => Some(render.terminal),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The terminal mode of a command line that did not parse: from the
+/// environment only.
+pub fn terminal_from_env() -> TerminalMode {
+    match std::env::var(TERMINAL_ENV).as_deref() {
+        Ok("never") => TerminalMode::Never,
+        Ok("always") => TerminalMode::Always,
+        _ => TerminalMode::Auto,
+    }
+}
+
+/// The report file of a command line that did not parse: a `--report FILE`
+/// or `--report=FILE` among the arguments (Helm passes each
+/// `--post-renderer-args` as one, so a bad one leaves the others intact),
+/// else the environment.
+pub fn report_from_raw() -> Option<PathBuf> {
+    report_in(std::env::args_os().skip(1)).or_else(|| {
+        std::env::var_os(REPORT_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+fn report_in(args: impl IntoIterator<Item = OsString>) -> Option<PathBuf> {
+    let mut args = args.into_iter();
+    let mut found = None;
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else { continue };
+        if text == "--" {
+            break;
+        }
+        if text == "--report" {
+            found = args.next().map(PathBuf::from);
+        } else if let Some(path) = text.strip_prefix("--report=") {
+            found = Some(PathBuf::from(path));
+        }
+    }
+    found.filter(|p| !p.as_os_str().is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn a_report_is_found_among_arguments_that_do_not_parse() {
+        let args = |a: &[&str]| report_in(a.iter().map(OsString::from));
+        assert_eq!(
+            args(&["--namespace the0", "--report=/tmp/r.txt"]),
+            Some(PathBuf::from("/tmp/r.txt"))
+        );
+        assert_eq!(
+            args(&["render", "--report", "r.txt", "--bogus"]),
+            Some(PathBuf::from("r.txt"))
+        );
+        assert_eq!(args(&["--report="]), None);
+        assert_eq!(args(&["--", "--report=x"]), None);
+        assert_eq!(args(&["--reports=x"]), None);
+    }
 
     /// Helm 4 fixes a plugin's arguments per invocation and CI sets the
     /// environment more easily, so every option must have a variable too.

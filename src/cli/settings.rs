@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use secret_rollout::{Options, Policy, Severity};
 
-use super::args::{self, CheckFormat, Cli, CommonArgs, ExplainFormat, FailOn};
+use super::args::{self, CheckFormat, Cli, CommonArgs, DiffFormat, ExplainFormat, FailOn};
 
 /// What to run, and everything it needs, checked.
 pub enum Settings {
     Render(Render),
     Check(Check),
     Explain(Explain),
+    Diff(Diff),
     Rules(Rules),
     Krm(Krm),
     Flux(Flux),
@@ -47,6 +48,18 @@ pub struct Explain {
     pub options: Options,
     pub format: ExplainFormat,
     pub secret: Option<String>,
+    /// With `secret`: only this key of it.
+    pub key: Option<String>,
+}
+
+/// `diff`: what an upgrade from one render to another rolls.
+pub struct Diff {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    pub options: Options,
+    pub format: DiffFormat,
+    /// The least severity of advice that fails the run; `None` never fails.
+    pub fail_on: Option<Severity>,
 }
 
 /// `krm`: kustomize's KRM function, or its legacy exec plugin with `config`.
@@ -108,20 +121,16 @@ impl Settings {
     pub fn from_args(cli: Cli) -> Result<Settings> {
         Ok(match cli.command {
             None => Settings::Render(Render {
-                options: options(&cli.render)?,
+                options: options(&cli.render.common)?,
             }),
-            Some(args::Command::Render(common)) => Settings::Render(Render {
-                options: options(&common)?,
+            Some(args::Command::Render(render)) => Settings::Render(Render {
+                options: options(&render.common)?,
             }),
             Some(args::Command::Check(a)) => Settings::Check(Check {
                 options: options(&a.common)?,
                 inputs: Inputs::new(a.paths),
                 format: a.format,
-                fail_on: match a.fail_on {
-                    FailOn::Error => Some(Severity::Error),
-                    FailOn::Warning => Some(Severity::Warning),
-                    FailOn::Never => None,
-                },
+                fail_on: a.fail_on.threshold(),
                 show_suppressed: a.show_suppressed,
                 colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             }),
@@ -130,6 +139,7 @@ impl Settings {
                 inputs: Inputs::new(a.paths),
                 format: a.format,
                 secret: a.secret,
+                key: a.key,
             }),
             Some(args::Command::Flux(a)) => Settings::Flux(flux(a)?),
             Some(args::Command::Kustomization(a)) => Settings::Kustomization(Kustomization {
@@ -138,6 +148,19 @@ impl Settings {
                 check: a.check,
                 render_command: a.render_command,
             }),
+            Some(args::Command::Diff(a)) => {
+                anyhow::ensure!(
+                    !(is_stdin(&a.before) && is_stdin(&a.after)),
+                    "diff: only one of BEFORE and AFTER can be `-` (stdin)"
+                );
+                Settings::Diff(Diff {
+                    options: options(&a.common)?,
+                    before: a.before,
+                    after: a.after,
+                    format: a.format,
+                    fail_on: a.fail_on.threshold(),
+                })
+            }
             Some(args::Command::Rules(a)) => Settings::Rules(Rules {
                 policy: policy(a.policy.as_deref())?,
             }),
@@ -187,6 +210,21 @@ fn kustomization_file(path: &Path) -> Result<PathBuf> {
                 path.display()
             )
         })
+}
+
+/// `-` names standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
 }
 
 fn options(common: &CommonArgs) -> Result<Options> {

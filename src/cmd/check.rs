@@ -5,7 +5,7 @@ use anyhow::Result;
 use secret_rollout::format::{self, FileReport};
 
 use crate::cli::args::CheckFormat;
-use crate::cli::diagnostics::Diagnostics;
+use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::settings::Check;
 use crate::cli::{self, inputs, Exit};
 
@@ -25,11 +25,15 @@ pub fn run(settings: &Check, diagnostics: &Diagnostics) -> Result<Exit> {
         CheckFormat::Json => format!("{:#}\n", format::json(&reports)),
         CheckFormat::Sarif => format!("{:#}\n", format::sarif(&reports, &options.policy)),
         CheckFormat::Github => format::github(&reports),
+        CheckFormat::Markdown => format::markdown(&reports, "secret-rollout check"),
     };
     diagnostics.record(&format::text(&reports, show_suppressed, false))?;
+    diagnostics.summarize(&format::markdown(&reports, "secret-rollout check"));
     cli::print(&out)?;
     if !bad.is_empty() {
-        diagnostics.show(&(bad.join("\n") + "\n"));
+        let text = bad.join("\n") + "\n";
+        diagnostics.show(&text, Outcome::Failed);
+        diagnostics.summarize(&format::markdown_error(&text));
         return Ok(Exit::BadInput);
     }
     let failed = settings.fail_on.is_some_and(|t| {

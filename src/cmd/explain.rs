@@ -12,8 +12,14 @@ pub fn run(settings: &Explain) -> Result<Exit> {
     let (graphs, bad) = inputs::each(&settings.inputs, |name, text| {
         let graph =
             explain::graph(text, &settings.options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        // Text lists the workloads that read only other keys too, as not
+        // rolled; the other formats hold only what the query selects.
+        let key = match settings.format {
+            ExplainFormat::Text => None,
+            _ => settings.key.as_deref(),
+        };
         let graph = match &settings.secret {
-            Some(secret) => explain::only_secret(graph, secret),
+            Some(secret) => explain::only_secret(graph, secret, key),
             None => graph,
         };
         Ok((name.to_string(), graph))
@@ -43,12 +49,21 @@ pub fn run(settings: &Explain) -> Result<Exit> {
             format!("{v:#}\n")
         }
         (ExplainFormat::Dot, _) => explain::dot(&all),
-        (ExplainFormat::Text, Some(secret)) => explain::secret_text(&all, secret),
-        (ExplainFormat::Text, None) if several => graphs
-            .iter()
-            .map(|(f, g)| format!("== {f}\n{}", explain::text(g)))
-            .collect(),
-        (ExplainFormat::Text, None) => explain::text(&all),
+        (ExplainFormat::Text, secret) => {
+            let one = |g: &[explain::WorkloadUses]| match secret {
+                Some(secret) => explain::secret_text(g, secret, settings.key.as_deref()),
+                None => explain::text(g),
+            };
+            if several {
+                graphs
+                    .iter()
+                    .map(|(f, g)| format!("== {f}\n{}", one(g)))
+                    .collect::<Vec<_>>()
+                    .join(if secret.is_some() { "\n" } else { "" })
+            } else {
+                one(&all)
+            }
+        }
     };
     cli::print(&out)?;
     Ok(Exit::Success)

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use secret_rollout::{flux, layout, patch, report, Finding};
 
-use crate::cli::diagnostics::Diagnostics;
+use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::in_place::{render_with, settle, Change};
 use crate::cli::inputs::{self, STDIN};
 use crate::cli::settings::{Flux, FluxAction};
@@ -37,7 +37,7 @@ pub fn run(s: &Flux, diagnostics: &Diagnostics) -> Result<Exit> {
     );
     if plan.has_errors() {
         let text = report_text(&plan.findings, from, "refusing to update", &shown);
-        diagnostics.show(&text);
+        diagnostics.show(&text, Outcome::Failed);
         diagnostics.record(&text)?;
         return Ok(Exit::PolicyFailed);
     }
@@ -50,7 +50,7 @@ pub fn run(s: &Flux, diagnostics: &Diagnostics) -> Result<Exit> {
         &s.options.policy,
     ));
     let text = report_text(&findings, from, "checked", &shown);
-    diagnostics.show(&text);
+    diagnostics.show(&text, Outcome::Succeeded);
     diagnostics.record(&text)?;
     if !check {
         let stamped: Vec<String> = plan.stamps.iter().map(patch::Stamp::display).collect();

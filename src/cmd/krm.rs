@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use secret_rollout::krm;
 
-use crate::cli::diagnostics::Diagnostics;
+use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::inputs;
 use crate::cli::settings::Krm;
 use crate::cli::{self, Exit};
@@ -33,7 +33,12 @@ pub fn run(settings: &Krm, diagnostics: &Diagnostics) -> Result<Exit> {
 /// it fails.
 pub fn finish(output: krm::Output, diagnostics: &Diagnostics) -> Result<Exit> {
     if !output.stderr.is_empty() {
-        diagnostics.show(&output.stderr);
+        let outcome = if output.exit == 0 {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        };
+        diagnostics.show(&output.stderr, outcome);
         diagnostics.record(&output.stderr)?;
     }
     cli::print(&output.stdout)?;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use secret_rollout::kustomization::{self, FILE};
 use secret_rollout::{patch, report};
 
-use crate::cli::diagnostics::Diagnostics;
+use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::in_place::{render_with, settle, Change};
 use crate::cli::inputs::{self, STDIN};
 use crate::cli::settings::Kustomization;
@@ -48,7 +48,12 @@ pub fn run(s: &Kustomization, diagnostics: &Diagnostics) -> Result<Exit> {
         "secret-rollout: {verb} {shown}: {}\n",
         report::summary(&plan.findings)
     ));
-    diagnostics.show(&out);
+    let outcome = if plan.has_errors() {
+        Outcome::Failed
+    } else {
+        Outcome::Succeeded
+    };
+    diagnostics.show(&out, outcome);
     diagnostics.record(&out)?;
     if plan.has_errors() {
         return Ok(Exit::PolicyFailed);

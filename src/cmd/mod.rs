@@ -2,9 +2,10 @@
 //! how the run ends; errors go back to `main`, which reports them once.
 
 mod check;
+mod diff;
 mod explain;
-mod krm;
 mod flux;
+mod krm;
 mod kustomization;
 mod policy;
 mod render;
@@ -21,6 +22,7 @@ pub fn run(settings: Settings, diagnostics: &Diagnostics) -> Result<Exit> {
         Settings::Render(s) => render::run(&s, diagnostics),
         Settings::Check(s) => check::run(&s, diagnostics),
         Settings::Explain(s) => explain::run(&s),
+        Settings::Diff(s) => diff::run(&s, diagnostics),
         Settings::Rules(s) => rules::run(&s),
         Settings::Krm(s) => krm::run(&s, diagnostics),
         Settings::Flux(s) => flux::run(&s, diagnostics),

@@ -3,9 +3,10 @@
 //! and exit 1 when the policy refuses them.
 
 use anyhow::Result;
+use secret_rollout::format::{self, FileReport};
 use secret_rollout::{helm, report, Rule};
 
-use crate::cli::diagnostics::Diagnostics;
+use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::inputs::{self, STDIN};
 use crate::cli::settings::Render;
 use crate::cli::{self, Exit};
@@ -35,18 +36,29 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     // silenced them on purpose.
     let shown = analysis.findings.iter().filter(|f| f.is_active());
     let mut text = report::text(shown, STDIN);
-    if failed {
+    let outcome = if failed {
         text.push_str(&format!("secret-rollout: refusing to render: {summary}\n"));
-    } else if !analysis.findings.is_empty() {
+        Outcome::Failed
+    } else {
         text.push_str(&format!("secret-rollout: rendered with {summary}\n"));
-    }
-    if !text.is_empty() {
-        diagnostics.show(&text);
-    }
-    if text.is_empty() {
-        text = format!("secret-rollout: rendered with {summary}\n");
+        Outcome::Succeeded
+    };
+    // A clean render says nothing where a person looks; the report and the
+    // step summary still get its outcome.
+    if failed || !analysis.findings.is_empty() {
+        diagnostics.show(&text, outcome);
     }
     diagnostics.record(&text)?;
+    let heading = if failed {
+        "secret-rollout: refusing to render"
+    } else {
+        "secret-rollout: rendered"
+    };
+    let reports = [FileReport {
+        file: STDIN.to_string(),
+        findings: std::mem::take(&mut analysis.findings),
+    }];
+    diagnostics.summarize(&format::markdown(&reports, heading));
     if failed {
         return Ok(Exit::PolicyFailed);
     }

@@ -17,7 +17,12 @@ pub fn fixture(path: &str) -> String {
 
 /// The `secret-rollout` binary cargo built for these tests.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_secret-rollout"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secret-rollout"));
+    // A test run inside GitHub Actions must not write the job's summary, and
+    // one in a developer's terminal must not write findings onto it.
+    cmd.env_remove("GITHUB_STEP_SUMMARY")
+        .env("SECRET_ROLLOUT_TERMINAL", "never");
+    cmd
 }
 
 /// Run the binary with `args`, feeding `stdin`.
