@@ -63,11 +63,11 @@ pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> Stri
         field(&mut bytes, shared);
     }
     match hmac_key {
-        None => format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
         Some(k) => {
             let mut mac = Hmac::<Sha256>::new_from_slice(k).expect("HMAC takes any key length");
             mac.update(&bytes);
-            format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()))
+            format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
         }
     }
 }
@@ -76,14 +76,4 @@ pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> Stri
 pub(crate) fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }

@@ -171,7 +171,7 @@ fn entry_text(key: &str, value: &str) -> String {
     format!("{key}: {}", quote(value))
 }
 
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut s = String::with_capacity(value.len() + 2);
     s.push('"');
     for c in value.chars() {
@@ -187,7 +187,7 @@ fn quote(value: &str) -> String {
 }
 
 /// The line ending used around `at`.
-fn eol_at(text: &str, at: usize) -> &'static str {
+pub(crate) fn eol_at(text: &str, at: usize) -> &'static str {
     let line_end = text[at..].find('\n').map(|i| at + i);
     let prev_end = text[..at].rfind('\n');
     let crlf = |nl: usize| nl > 0 && text.as_bytes()[nl - 1] == b'\r';
@@ -201,18 +201,18 @@ fn eol_at(text: &str, at: usize) -> &'static str {
 /// The byte after the `:` that follows a key ending at `key_end`; `None` for
 /// a key written without one (`{a, b: c}`). It used to answer one byte past
 /// the key then, which is after the `,` or `}` that follows it.
-fn after_colon(text: &str, key_end: usize) -> Option<usize> {
+pub(crate) fn after_colon(text: &str, key_end: usize) -> Option<usize> {
     let rest = &text[key_end..];
     let i = rest.find(|c: char| c != ' ' && c != '\t')?;
     rest[i..].starts_with(':').then_some(key_end + i + 1)
 }
 
-fn line_start(text: &str, at: usize) -> usize {
+pub(crate) fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map_or(0, |i| i + 1)
 }
 
 /// The first byte after the line on which a value ends.
-fn after_line(text: &str, end: usize) -> Option<usize> {
+pub(crate) fn after_line(text: &str, end: usize) -> Option<usize> {
     if end == 0 || text.as_bytes()[end - 1] == b'\n' {
         return Some(end);
     }
@@ -220,12 +220,12 @@ fn after_line(text: &str, end: usize) -> Option<usize> {
 }
 
 /// 0-based column of a node, in bytes; indentation is spaces, so it matches.
-fn indent_of(text: &str, node: &Node<'_>) -> usize {
+pub(crate) fn indent_of(text: &str, node: &Node<'_>) -> usize {
     node.span.start - line_start(text, node.span.start)
 }
 
 /// Only spaces before the node on its line: it starts its own line.
-fn starts_line(text: &str, node: &Node<'_>) -> bool {
+pub(crate) fn starts_line(text: &str, node: &Node<'_>) -> bool {
     text[line_start(text, node.span.start)..node.span.start]
         .bytes()
         .all(|b| b == b' ')
@@ -323,7 +323,7 @@ fn is_inline_scalar(node: &Node<'_>) -> bool {
     matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
 }
 
-fn flow_insert(text: &str, map: &Map<'_>, entry: &str) -> Edit {
+pub(crate) fn flow_insert(text: &str, map: &Map<'_>, entry: &str) -> Edit {
     match map.entries.last() {
         // After the last entry's text: an empty value sits at the `:` (or
         // before the `,` of a key without one), so its span end would put us
@@ -633,7 +633,7 @@ fn without_flow_comma(sep: &str) -> String {
 
 /// Where an entry's text ends: after its value or, for an entry whose value
 /// is empty (`{a, b: c}`, `{a: , b: c}`, `a:`), after its key and any `:`.
-fn flow_entry_end(text: &str, e: &Entry<'_>) -> usize {
+pub(crate) fn flow_entry_end(text: &str, e: &Entry<'_>) -> usize {
     let value = e.value.span;
     if value.end > value.start && value.start >= e.key.span.end {
         return value.end;

@@ -146,19 +146,30 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
 }
 
 /// Keep only what touches Secret `name`: the workloads that roll when it is
-/// rotated, with the keys they read.
-pub fn only_secret(graph: Vec<WorkloadUses>, name: &str) -> Vec<WorkloadUses> {
+/// rotated, with the keys they read. With `key`, only the workloads that
+/// read that key (or the whole Secret).
+pub fn only_secret(graph: Vec<WorkloadUses>, name: &str, key: Option<&str>) -> Vec<WorkloadUses> {
     graph
         .into_iter()
         .filter_map(|mut w| {
             w.uses.retain(|u| u.kind == "Secret" && u.name == name);
-            let key = stamp::annotation_key(TargetKind::Secret, name);
-            w.stamps.retain(|k, _| *k == key);
-            w.from_files.retain(|k| *k == key);
-            w.from_cluster.retain(|k| *k == key);
+            if let Some(key) = key {
+                if !w.uses.iter().any(|u| reads(u, key)) {
+                    return None;
+                }
+            }
+            let stamp = stamp::annotation_key(TargetKind::Secret, name);
+            w.stamps.retain(|k, _| *k == stamp);
+            w.from_files.retain(|k| *k == stamp);
+            w.from_cluster.retain(|k| *k == stamp);
             (!w.uses.is_empty()).then_some(w)
         })
         .collect()
+}
+
+/// A use reads `key`: that key, or the whole object.
+fn reads(u: &Use, key: &str) -> bool {
+    u.key.as_deref().is_none_or(|k| k == key)
 }
 
 fn short(digest: &str) -> String {
@@ -239,8 +250,10 @@ pub fn text(graph: &[WorkloadUses]) -> String {
     out
 }
 
-/// Rotating Secret `name`: who rolls, reading what.
-pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
+/// Rotating Secret `name` (or only its `key`): who rolls, reading what. The
+/// graph is [`only_secret`]'s without a key: with one, the workloads that
+/// read only other keys are listed apart, as not rolled by it.
+pub fn secret_text(graph: &[WorkloadUses], name: &str, key: Option<&str>) -> String {
     if graph.is_empty() {
         return format!("No workload in the stream uses Secret {name}.\n");
     }
@@ -248,19 +261,22 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
         .iter()
         .flat_map(|w| &w.uses)
         .find_map(|u| u.origin.as_deref());
-    let mut out = match origin {
-        Some(o) if o != "render" => format!("Rotating Secret {name} ({o}) affects:\n"),
-        _ => format!("Rotating Secret {name} affects:\n"),
+    let what = match key {
+        Some(key) => format!("key {key} of Secret {name}"),
+        None => format!("Secret {name}"),
     };
+    let mut out = match origin {
+        Some(o) if o != "render" => format!("Rotating {what} ({o}) affects:\n"),
+        _ => format!("Rotating {what} affects:\n"),
+    };
+    let (affected, others): (Vec<&WorkloadUses>, Vec<&WorkloadUses>) = graph
+        .iter()
+        .partition(|w| key.is_none_or(|k| w.uses.iter().any(|u| reads(u, k))));
     let width = graph.iter().map(|w| w.workload.len()).max().unwrap_or(0);
-    for w in graph {
-        let mut keys: Vec<String> = w
-            .uses
-            .iter()
-            .map(|u| u.key.clone().unwrap_or_else(|| "(all keys)".into()))
-            .collect();
-        keys.sort();
-        keys.dedup();
+    if affected.is_empty() {
+        out.push_str("  nothing: no workload reads it\n");
+    }
+    for w in &affected {
         let fate = match w.rollout {
             "stamped" if w.stamps.is_empty() => "not stamped (the Secret was not found)",
             "stamped" if !w.from_files.is_empty() => {
@@ -274,10 +290,31 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
             out,
             "  {:width$}  keys: {}  -> {fate}",
             w.workload,
-            keys.join(", ")
+            keys_read(w)
         );
     }
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not rolled by it (they read other keys of Secret {name}):"
+        );
+        for w in others {
+            let _ = writeln!(out, "  {:width$}  keys: {}", w.workload, keys_read(w));
+        }
+    }
     out
+}
+
+/// `A, B` or `(all keys)`: what a workload reads of the object its uses name.
+fn keys_read(w: &WorkloadUses) -> String {
+    let mut keys: Vec<String> = w
+        .uses
+        .iter()
+        .map(|u| u.key.clone().unwrap_or_else(|| "(all keys)".into()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.join(", ")
 }
 
 pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {

@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 
+use crate::gvk::{GroupVersionKind, Gvk};
+use crate::location::{self, DocLines};
+use crate::report::{Place, PlaceKind};
 use crate::stream::{Parsed, HELM4_FILENAME};
 use crate::yaml::{Node, Span, Value};
 
@@ -15,8 +18,9 @@ pub struct Object<'t, 'a> {
     /// 0-based document index.
     pub doc: usize,
     pub node: &'t Node<'a>,
-    pub kind: &'t str,
-    pub api_version: &'t str,
+    /// The document's root: the object itself, or the `List` holding it.
+    pub root: &'t Node<'a>,
+    pub gvk: Gvk<'t>,
     pub name: &'t str,
     pub namespace: Option<&'t str>,
     /// The chart template it was rendered from, when Helm said.
@@ -24,7 +28,12 @@ pub struct Object<'t, 'a> {
 }
 
 impl<'t, 'a> Object<'t, 'a> {
-    fn new(doc: usize, node: &'t Node<'a>, template: Option<&'t str>) -> Option<Self> {
+    fn new(
+        doc: usize,
+        root: &'t Node<'a>,
+        node: &'t Node<'a>,
+        template: Option<&'t str>,
+    ) -> Option<Self> {
         let kind = node.get_str("kind")?;
         let metadata = node.get("metadata");
         let template = metadata
@@ -34,8 +43,8 @@ impl<'t, 'a> Object<'t, 'a> {
         Some(Object {
             doc,
             node,
-            kind,
-            api_version: node.get_str("apiVersion").unwrap_or(""),
+            root,
+            gvk: Gvk::new(node.get_str("apiVersion").unwrap_or(""), kind),
             name: metadata.and_then(|m| m.get_str("name")).unwrap_or(""),
             namespace: metadata
                 .and_then(|m| m.get_str("namespace"))
@@ -60,19 +69,42 @@ impl<'t, 'a> Object<'t, 'a> {
 pub struct ObjectId {
     /// 0-based document index.
     pub doc: usize,
-    pub kind: String,
-    pub api_version: String,
+    pub gvk: GroupVersionKind,
     pub name: String,
     pub namespace: Option<String>,
     pub template: Option<String>,
     /// The whole object, where findings about it point.
     pub span: Span,
+    /// Input lines to lines of the object's document.
+    pub lines: DocLines,
+    /// The source file kustomize's path annotations name, and the object's
+    /// 0-based index in it (boxed: most streams have none).
+    pub file: Option<Box<(String, Option<usize>)>>,
 }
 
 impl ObjectId {
     /// `Deployment/the0-api`, the way kubectl names things.
     pub fn display(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
+        format!("{}/{}", self.gvk.kind, self.name)
+    }
+
+    /// Where a person finds `span` of this object: in its chart template's
+    /// rendered output or in the file kustomize read it from. The document
+    /// number of a template is filled in later, from the whole stream
+    /// ([`location::number_template_documents`]).
+    pub fn place(&self, span: Span) -> Option<Place> {
+        let (kind, path, document) = match (&self.template, self.file.as_deref()) {
+            (Some(t), _) => (PlaceKind::Template, t.clone(), 1),
+            (None, Some((f, index))) => (PlaceKind::File, f.clone(), index.map_or(1, |i| i + 1)),
+            (None, None) => return None,
+        };
+        Some(Place {
+            kind,
+            path,
+            document,
+            documents: 0,
+            line: self.lines.relative(span.line),
+        })
     }
 }
 
@@ -80,12 +112,13 @@ impl Object<'_, '_> {
     pub fn id(&self) -> ObjectId {
         ObjectId {
             doc: self.doc,
-            kind: self.kind.to_string(),
-            api_version: self.api_version.to_string(),
+            gvk: self.gvk.owned(),
             name: self.name.to_string(),
             namespace: self.namespace.map(str::to_string),
             template: self.template.map(str::to_string),
             span: self.node.span,
+            lines: DocLines::of(self.root, self.node),
+            file: location::annotated_file(self.node).map(Box::new),
         }
     }
 }
@@ -103,9 +136,9 @@ pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
             Some(items) if is_list => out.extend(
                 items
                     .iter()
-                    .filter_map(|item| Object::new(p.doc.index, item, template)),
+                    .filter_map(|item| Object::new(p.doc.index, root, item, template)),
             ),
-            _ => out.extend(Object::new(p.doc.index, root, template)),
+            _ => out.extend(Object::new(p.doc.index, root, root, template)),
         }
     }
     out
@@ -229,14 +262,14 @@ impl Source {
     /// `Secret the0-root-admin` (or `Secret x (from SealedSecret y)`).
     pub fn describe(&self) -> String {
         let target = self.target.as_str();
-        if self.object.kind == target && self.digest_kind == target {
+        if self.object.gvk.kind == target && self.digest_kind == target {
             format!("{target} {}", self.name)
         } else if self.digest_kind == "Secret+sops" {
             format!("{target} {} (SOPS-encrypted)", self.name)
         } else {
             format!(
                 "{target} {} (from {} {})",
-                self.name, self.object.kind, self.object.name
+                self.name, self.object.gvk.kind, self.object.name
             )
         }
     }
@@ -269,23 +302,39 @@ pub struct ContentError {
 }
 
 /// Whether objects of this kind provide Secrets or ConfigMaps to pods.
-pub fn is_source_kind(api_version: &str, kind: &str) -> bool {
-    matches!((api_version, kind), ("v1", "Secret" | "ConfigMap"))
-        || (kind == "SealedSecret" && api_version.starts_with("bitnami.com/"))
-        || (kind == "ExternalSecret" && api_version.starts_with("external-secrets.io/"))
+pub fn is_source_kind(gvk: &Gvk<'_>) -> bool {
+    source_kind(gvk).is_some()
+}
+
+#[derive(Clone, Copy)]
+enum SourceKind {
+    Secret,
+    ConfigMap,
+    SealedSecret,
+    ExternalSecret,
+}
+
+fn source_kind(gvk: &Gvk<'_>) -> Option<SourceKind> {
+    Some(match (gvk.group, gvk.kind) {
+        ("", "Secret") => SourceKind::Secret,
+        ("", "ConfigMap") => SourceKind::ConfigMap,
+        ("bitnami.com", "SealedSecret") => SourceKind::SealedSecret,
+        ("external-secrets.io", "ExternalSecret") => SourceKind::ExternalSecret,
+        _ => return None,
+    })
 }
 
 /// The Secrets and ConfigMaps these objects give pods, in order.
 pub fn sources(objects: &[Object<'_, '_>]) -> Result<Vec<Source>, ContentError> {
     let mut out = Vec::new();
     for obj in objects {
-        let source = match (obj.api_version, obj.kind) {
-            ("v1", "Secret") if is_sops(obj.node) => sops_secret(obj)?,
-            ("v1", "Secret") => secret(obj)?,
-            ("v1", "ConfigMap") => config_map(obj)?,
-            (v, "SealedSecret") if v.starts_with("bitnami.com/") => sealed_secret(obj),
-            (v, "ExternalSecret") if v.starts_with("external-secrets.io/") => external_secret(obj),
-            _ => continue,
+        let source = match source_kind(&obj.gvk) {
+            Some(SourceKind::Secret) if is_sops(obj.node) => sops_secret(obj)?,
+            Some(SourceKind::Secret) => secret(obj)?,
+            Some(SourceKind::ConfigMap) => config_map(obj)?,
+            Some(SourceKind::SealedSecret) => sealed_secret(obj),
+            Some(SourceKind::ExternalSecret) => external_secret(obj),
+            None => continue,
         };
         out.push(source);
     }
@@ -537,7 +586,7 @@ fn scalar_bytes(node: &Node<'_>) -> Vec<u8> {
 
 /// A deterministic byte form of a subtree, for digesting objects whose
 /// content is a description rather than data.
-fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
+pub(crate) fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
     match &node.value {
         Value::Scalar(s) => {
             out.push(b's');
@@ -612,6 +661,11 @@ impl<'s> Index<'s> {
                 same.push(s);
             }
         }
+    }
+
+    /// Every source pods can find, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &'s Source> + '_ {
+        self.by_name.values().flatten().copied()
     }
 
     pub fn find(

@@ -2,31 +2,55 @@
 //! configurations, and stamps every pod template with a digest of the Secrets
 //! and ConfigMaps it consumes, so a rotation rolls the pods by itself.
 //!
-//! The pipeline runs one way: [`stream`] splits and [`yaml`] parses the
-//! documents, [`inventory`] finds objects and secret sources, [`workload`]
-//! finds pod templates, [`reference`] what they consume, [`policy`] judges,
-//! [`stamp`] and [`digest`] decide annotations, and [`edit`] splices them
-//! into the original bytes.
+//! The public API is small: [`analyze`] a stream under [`Options`] (which
+//! carry a [`Policy`]), look at its [`Finding`]s, [`apply`] the stamps. The
+//! [`report`] and [`format`](mod@format) modules show findings to people and CI,
+//! [`explain`] answers "which pods roll if I rotate this Secret?", [`diff`]
+//! "what will this upgrade roll, and why?", [`helm`] knows what is special
+//! about running under Helm, and [`catalogue`] lists the rules a policy can
+//! report.
+//!
+//! Inside, the pipeline runs one way: `stream` splits and `yaml` parses the
+//! documents, `inventory` finds objects (typed by `gvk`) and secret sources,
+//! `workload` finds pod templates, `reference` what they consume, `policy`
+//! judges under `config` with the ids of `rule`, `stamp` and `digest` decide
+//! annotations, and `edit` splices them into the original bytes. `location`
+//! turns a line of the input into the line within the object's template or
+//! source file, which is what a person can open.
 
-pub mod cli;
-pub mod config;
-pub mod digest;
-pub mod edit;
+mod config;
+pub mod diff;
+mod digest;
+mod edit;
 pub mod explain;
+pub mod flux;
 pub mod format;
+mod gvk;
 pub mod helm;
-pub mod inventory;
+mod inventory;
+pub mod krm;
+pub mod kustomization;
+pub mod layout;
+mod location;
 pub mod lookup;
-pub mod policy;
-pub mod reference;
+pub mod patch;
+mod policy;
+mod reference;
 pub mod report;
-pub mod secret_files;
-pub mod stamp;
-pub mod stream;
-pub mod workload;
-pub mod yaml;
+mod rule;
+mod secret_files;
+mod splice;
+mod stamp;
+mod stream;
+mod workload;
+mod yaml;
 
-use report::{Finding, Severity};
+pub use config::{
+    FunctionConfig, Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY,
+};
+pub use report::{Finding, Location, Place, PlaceKind, Severity};
+pub use rule::{catalogue, Rule, RuleId, RuleInfo};
+pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError};
 
 /// Settings that change what is computed (not how it is shown).
 #[derive(Clone, Debug, Default)]
@@ -86,7 +110,7 @@ fn template_suffix(t: &Option<String>) -> String {
 /// Everything known about one stream: plain facts about its sources and
 /// workloads, and for each workload we may stamp, the part of its pod
 /// template an edit needs (`sites`, parallel to `workloads`).
-pub struct Model<'s> {
+pub(crate) struct Model<'s> {
     pub options: &'s Options,
     pub workloads: &'s [workload::Workload],
     pub sites: &'s [Option<yaml::Node<'s>>],
@@ -110,7 +134,7 @@ struct DocFacts<'a> {
 /// Parse a stream and hand its model to `f`. Each document's tree is read
 /// and dropped as soon as it is parsed (in parallel), so memory holds the
 /// facts, not the trees.
-pub fn with_model<'a, R>(
+pub(crate) fn with_model<'a, R>(
     text: &'a str,
     options: &Options,
     f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
@@ -124,8 +148,7 @@ pub fn with_model<'a, R>(
             ..DocFacts::default()
         };
         let wanted = objects.iter().any(|o| {
-            inventory::is_source_kind(o.api_version, o.kind)
-                || workload::is_workload_kind(o.api_version, o.kind, extra)
+            inventory::is_source_kind(&o.gvk) || workload::is_workload_kind(&o.gvk, extra)
         });
         if !wanted {
             return Ok(facts);
@@ -203,14 +226,8 @@ pub fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let mut findings = policy::check(m.workloads, m.index, policy);
-        findings.extend(policy::source_notes(
-            m.workloads,
-            m.index,
-            policy,
-            options.digest_key.is_some(),
-        ));
-        findings.extend(m.looked_up.findings(policy));
+        let mut findings = findings(m);
+        location::number_template_documents(text, &mut findings);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
@@ -238,6 +255,20 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             hooks_only: m.objects > 0 && m.hooks == m.objects,
         })
     })
+}
+
+/// What the policy finds in a model: the rules, and the notes on its sources.
+pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
+    let policy = &m.options.policy;
+    let mut findings = policy::check(m.workloads, m.index, policy);
+    findings.extend(policy::source_notes(
+        m.workloads,
+        m.index,
+        policy,
+        m.options.digest_key.is_some(),
+    ));
+    findings.extend(m.looked_up.findings(policy));
+    findings
 }
 
 /// The stream with our annotations spliced in.

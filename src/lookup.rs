@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
 use crate::config::Policy;
+use crate::gvk::Gvk;
 use crate::inventory::{Index, ObjectId, Origin, Protection, Source, TargetKind};
-use crate::report::{Finding, Location, Rule};
+use crate::report::{Finding, Location};
+use crate::rule::{Rule, RuleId};
 use crate::workload::{Rollout, Workload};
 use crate::Options;
 
@@ -146,8 +148,7 @@ impl Fetched {
     /// about, and one per other cause naming every object it hit. A missing
     /// object that every pod reads as optional is no failure.
     pub fn findings(&self, policy: &Policy) -> Vec<Finding> {
-        let rule = Rule::LookupFailed;
-        let Some(severity) = policy.level(rule.id(), rule.severity()) else {
+        let Some(severity) = policy.level(&RuleId::BuiltIn(Rule::LookupFailed)) else {
             return Vec::new();
         };
         let ctx = &self.context;
@@ -254,7 +255,7 @@ fn finding(
     help: String,
 ) -> Finding {
     Finding {
-        rule: Rule::LookupFailed.id().to_string(),
+        rule: RuleId::BuiltIn(Rule::LookupFailed),
         severity,
         location: w.first.clone(),
         workload: workload.map(str::to_string),
@@ -318,8 +319,10 @@ pub fn unresolved(
                             template: w.object.template.clone(),
                             line: r.span.line,
                             col: r.span.col,
+                            place: w.object.place(r.span),
+                            path: None,
                         },
-                        workload: w.display(),
+                        workload: w.object.display(),
                     });
                 }
             }
@@ -597,12 +600,13 @@ impl Answer {
         Source {
             object: ObjectId {
                 doc: 0,
-                kind: w.target.as_str().to_string(),
-                api_version: "v1".into(),
+                gvk: Gvk::new("v1", w.target.as_str()).owned(),
                 name: w.name.clone(),
                 namespace: Some(w.namespace.clone()),
                 template: None,
                 span: Default::default(),
+                lines: Default::default(),
+                file: None,
             },
             origin,
             target: w.target,
@@ -967,7 +971,7 @@ mod tests {
         let failed: Vec<&Finding> = analysis
             .findings
             .iter()
-            .filter(|f| f.rule == "lookup-failed")
+            .filter(|f| f.rule == Rule::LookupFailed)
             .collect();
         assert_eq!(failed.len(), 1, "{failed:#?}");
         assert!(

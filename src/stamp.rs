@@ -48,7 +48,7 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
     if valid && kind.len() + name.len() <= NAME_PART_MAX {
         return format!("{PREFIX}{kind}{name}");
     }
-    let hash = digest::hex(&Sha256::digest(name.as_bytes()));
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
     let hash = &hash[..10];
     let room = NAME_PART_MAX - kind.len() - hash.len() - 1;
     let head: String = name

@@ -714,3 +714,41 @@ fn the_bundled_gitops_directory_is_what_the_readme_says() {
     }
     assert!(explained.contains("(source from a file: apply it before the upgrade)"));
 }
+
+#[test]
+fn a_policy_file_lists_secrets_from_paths_relative_to_itself() {
+    let gitops = gitops("policy", &[("password", PASSWORD)]);
+    let printed = stdout(&sr(&["policy", "--print-default"], ""));
+    let policy = write(
+        &gitops.join("policies"),
+        "secret-rollout.yaml",
+        &format!("{printed}\nsecretsFrom:\n  - ../clusters/prod\n"),
+    );
+    let from_flag = render_with(&[&gitops.join("clusters/prod")]);
+    // Run from elsewhere: the path is the policy file's, not the caller's.
+    let mut cmd = common::bin();
+    cmd.current_dir(std::env::temp_dir())
+        .env("SECRET_ROLLOUT_POLICY", &policy)
+        .env_remove("SECRET_ROLLOUT_SECRETS_FROM");
+    let out = run_cmd(&mut cmd, &common::fixture(GOOD));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(all_stamps(&stdout(&out)), from_flag);
+    // Read together with the option's paths.
+    let es = write(&gitops, "es/es.yaml", &external_secret("x"));
+    let stream = format!("{}---\n{API_READS_TOKEN}", common::fixture(GOOD));
+    let both = sr(
+        &[
+            "render",
+            &format!("--policy={}", policy.display()),
+            &format!("--secrets-from={}", es.display()),
+        ],
+        &stream,
+    );
+    assert_eq!(both.status.code(), Some(0), "{}", stderr(&both));
+    let stamps = all_stamps(&stdout(&both));
+    assert!(
+        stamps["Deployment/api"].contains_key("secret.api-token"),
+        "{stamps:?}"
+    );
+    assert_eq!(admin_stamp(&stamps), admin_stamp(&from_flag));
+}

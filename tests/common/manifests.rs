@@ -1,7 +1,9 @@
 //! Reading rendered manifests in tests: documents by kind and name, and the
 //! `secret-rollout/` stamps on them, by text (what a reviewer reads).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize as _;
 
 /// One document of helm's output.
 #[derive(Debug)]
@@ -70,4 +72,72 @@ pub fn all_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         .map(|d| (format!("{}/{}", d.kind, d.name), stamps(d)))
         .filter(|(_, s)| !s.is_empty())
         .collect()
+}
+
+/// Who reads Secret `secret`, and which keys (`None`: the whole Secret),
+/// read straight from the manifests with serde_yaml.
+pub fn consumers(stream: &str, secret: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
+    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+    for doc in serde_yaml::Deserializer::from_str(stream) {
+        let v = serde_yaml::Value::deserialize(doc).unwrap();
+        let kind = v["kind"].as_str().unwrap_or_default();
+        let pod = match kind {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                &v["spec"]["template"]["spec"]
+            }
+            "CronJob" => &v["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            "Pod" => &v["spec"],
+            _ => continue,
+        };
+        let workload = format!("{kind}/{}", v["metadata"]["name"].as_str().unwrap());
+        let mut keys: Option<BTreeSet<String>> = Some(BTreeSet::new());
+        let mut uses = false;
+        let mut read_keys = |k: Option<Vec<String>>, uses: &mut bool| {
+            *uses = true;
+            match (k, keys.as_mut()) {
+                (Some(k), Some(set)) => set.extend(k),
+                _ => keys = None,
+            }
+        };
+        let seq = |v: &serde_yaml::Value| v.as_sequence().cloned().unwrap_or_default();
+        let items = |v: &serde_yaml::Value| {
+            v.as_sequence().map(|s| {
+                s.iter()
+                    .map(|i| i["key"].as_str().unwrap().to_string())
+                    .collect()
+            })
+        };
+        for list in ["initContainers", "containers"] {
+            for c in seq(&pod[list]) {
+                for e in seq(&c["env"]) {
+                    let r = &e["valueFrom"]["secretKeyRef"];
+                    if r["name"].as_str() == Some(secret) {
+                        read_keys(
+                            Some(vec![r["key"].as_str().unwrap().to_string()]),
+                            &mut uses,
+                        );
+                    }
+                }
+                for e in seq(&c["envFrom"]) {
+                    if e["secretRef"]["name"].as_str() == Some(secret) {
+                        read_keys(None, &mut uses);
+                    }
+                }
+            }
+        }
+        for vol in seq(&pod["volumes"]) {
+            if vol["secret"]["secretName"].as_str() == Some(secret) {
+                read_keys(items(&vol["secret"]["items"]), &mut uses);
+            }
+            for s in seq(&vol["projected"]["sources"]) {
+                if s["secret"]["name"].as_str() == Some(secret) {
+                    read_keys(items(&s["secret"]["items"]), &mut uses);
+                }
+            }
+        }
+        if uses {
+            out.insert(workload, keys);
+        }
+    }
+    out
 }
