@@ -3,13 +3,23 @@
 //!
 //! The built-in profile is `default-policy.yaml`, parsed like any user file,
 //! so `policy --print-default` shows exactly what runs by default.
+//!
+//! A policy file is read in two steps: serde (with serde-saphyr, which keeps
+//! every value's line) reads its shape into the `raw` types, refusing unknown
+//! fields and wrong types; then [`Policy::parse`] checks what serde cannot
+//! (regular expressions, patterns, rule ids, empty selectors) and names the
+//! line of the offending value.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::Regex;
+use serde_saphyr::Spanned;
 
-use crate::report::{Rule, Severity};
-use crate::yaml::{self, Node, Value};
+use crate::gvk::{ApiGroup, Gvk};
+use crate::report::Severity;
+use crate::rule::RuleId;
 
 pub const DEFAULT_POLICY: &str = include_str!("default-policy.yaml");
 
@@ -20,9 +30,18 @@ pub struct Policy {
     pub sensitive_values: Vec<Regex>,
     pub required_sources: Vec<RequiredSource>,
     /// Overrides of default severities; `None` turns a rule off.
-    pub levels: BTreeMap<String, Option<Severity>>,
+    pub levels: BTreeMap<RuleId, Option<Severity>>,
+    /// Rules no `secret-rollout/ignore` annotation can silence: naming one
+    /// there is an error of its own, and the finding stays.
+    pub unsuppressible: Vec<RuleId>,
     pub workload_kinds: Vec<WorkloadKind>,
     pub stamp_config_maps: bool,
+    /// Rotation advice for `diff`: the secrets of external services.
+    pub rotation: Vec<RotationGroup>,
+    /// Files and directories holding Secrets that are not in the render
+    /// (`secretsFrom:`), resolved against the policy file's directory; to be
+    /// read like `--secrets-from` paths (coming: nothing reads them yet).
+    pub secrets_from: Vec<PathBuf>,
 }
 
 /// "`env` must come from a Secret", generalising the0's admin-password rule.
@@ -39,48 +58,68 @@ pub struct RequiredSource {
 }
 
 impl RequiredSource {
-    pub fn not_from_secret_id(&self) -> String {
-        format!("{}-not-from-secret", self.id)
+    pub fn not_from_secret(&self) -> RuleId {
+        RuleId::NotFromSecret(self.id.clone())
     }
 
-    pub fn missing_id(&self) -> String {
-        format!("{}-missing", self.id)
+    pub fn missing(&self) -> RuleId {
+        RuleId::Missing(self.id.clone())
     }
+}
+
+/// The secrets of one external service (a database, object storage, …):
+/// rotating those of several services in one change makes `diff` warn, and
+/// a group's `note` is shown whenever one of its secrets rotates.
+#[derive(Clone, Debug)]
+pub struct RotationGroup {
+    pub name: String,
+    /// Secret key or env var name patterns, matched case-insensitively with
+    /// `-` read as `_`.
+    pub keys: GlobSet,
+    pub note: Option<String>,
+}
+
+impl RotationGroup {
+    /// Whether a Secret key, or the env var that reads it, is this group's.
+    pub fn matches(&self, name: &str) -> bool {
+        self.keys.is_match(normalize(name))
+    }
+}
+
+/// How sensitive names and rotation keys compare: upper case, `-` as `_`.
+fn normalize(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
 }
 
 /// Matches a workload when every given field matches; lists match any item.
 #[derive(Clone, Debug, Default)]
 pub struct Selector {
     pub kinds: Vec<String>,
-    /// Names; `*` matches any run of characters.
-    pub names: Vec<String>,
+    /// Name patterns (`*` matches any run of characters).
+    pub names: GlobSet,
     pub labels: BTreeMap<String, String>,
-    /// Container images; `*` matches any run of characters.
-    pub images: Vec<String>,
+    /// Container image patterns, as for names.
+    pub images: GlobSet,
 }
 
 /// A custom resource that runs pods from a template at `template`.
 #[derive(Clone, Debug)]
 pub struct WorkloadKind {
     /// `group/version`, or just `group` to accept every version.
-    pub api_version: String,
+    pub api_group: ApiGroup,
     pub kind: String,
     pub template: Vec<String>,
 }
 
 impl WorkloadKind {
-    pub fn matches(&self, api_version: &str, kind: &str) -> bool {
-        kind == self.kind
-            && (api_version == self.api_version
-                || api_version
-                    .split_once('/')
-                    .is_some_and(|(group, _)| group == self.api_version))
+    pub fn matches(&self, gvk: &Gvk<'_>) -> bool {
+        gvk.kind == self.kind && self.api_group.matches(gvk)
     }
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy::parse(DEFAULT_POLICY).expect("the built-in policy is valid")
+        Policy::parse(DEFAULT_POLICY, Path::new("")).expect("the built-in policy is valid")
     }
 }
 
@@ -90,133 +129,230 @@ impl Default for Policy {
 pub struct PolicyError {
     pub line: usize,
     pub message: String,
+    /// What rejected the value, when it was not the policy's own rules (a
+    /// regular expression or pattern that does not compile).
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-fn err(node: &Node<'_>, message: impl Into<String>) -> PolicyError {
-    PolicyError {
-        line: node.span.line,
-        message: message.into(),
+impl PolicyError {
+    fn at(at: &serde_saphyr::Location, message: impl Into<String>) -> Self {
+        PolicyError {
+            line: line_of(at),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
     }
 }
 
+fn line_of(at: &serde_saphyr::Location) -> usize {
+    usize::try_from(at.line()).unwrap_or(usize::MAX).max(1)
+}
+
+type Located<T> = Spanned<T>;
+
+/// The kind of a kustomize function config (see `krm`).
+pub const FUNCTION_CONFIG_KIND: &str = "SecretRollout";
+
+/// What a function config sets; `None` leaves the setting as it was.
+#[derive(Debug)]
+pub struct FunctionConfig {
+    pub namespace: Option<String>,
+    pub policy: Option<Policy>,
+}
+
 impl Policy {
-    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let root = yaml::parse_document(text, 0, 1).map_err(|e| PolicyError {
-            line: e.line(),
-            message: e.to_string(),
-        })?;
-        let Some(root) = root else {
-            return Err(PolicyError {
-                line: 1,
-                message: "the policy is empty".into(),
-            });
-        };
-        let map = fields(
-            &root,
-            "the policy",
-            &[
-                "apiVersion",
-                "kind",
-                "sensitiveNames",
-                "sensitiveValues",
-                "requiredSources",
-                "rules",
-                "workloadKinds",
-                "stampConfigMaps",
-            ],
-        )?;
-        match map.get("apiVersion") {
-            Some(v) if v.as_str() == Some("secret-rollout/v1") => {}
-            Some(v) => return Err(err(v, "apiVersion must be secret-rollout/v1")),
-            None => return Err(err(&root, "apiVersion: secret-rollout/v1 is required")),
+    /// Read a policy file's text. Relative paths in it are resolved against
+    /// `dir`, the directory of the file.
+    pub fn parse(text: &str, dir: &Path) -> Result<Policy, PolicyError> {
+        let raw: raw::Policy = raw::read(text)?;
+        if raw.is_empty() {
+            let top = serde_saphyr::Location::UNKNOWN;
+            return Err(PolicyError::at(&top, "the policy is empty"));
         }
-        if let Some(kind) = map.get("kind") {
-            if kind.as_str() != Some("Policy") {
-                return Err(err(kind, "kind must be Policy"));
+        Policy::from_raw(raw, dir)
+    }
+
+    /// What a kustomize function config of kind `SecretRollout` sets: the
+    /// fields of a policy, next to its `metadata` and the release
+    /// `namespace`. `text` is the config itself, or (`in_list`) the
+    /// ResourceList whose `functionConfig` it is, so that errors name lines
+    /// of the text the user has. Without a policy field, `policy` is `None`:
+    /// the config leaves the policy alone.
+    pub fn function_config(
+        text: &str,
+        in_list: bool,
+        dir: &Path,
+    ) -> Result<FunctionConfig, PolicyError> {
+        let config = if in_list {
+            let list: raw::InList = raw::read(text)?;
+            list.function_config.unwrap_or_default()
+        } else {
+            raw::read(text)?
+        };
+        match &config.kind {
+            Some(k) if k.value == FUNCTION_CONFIG_KIND => {}
+            Some(k) => {
+                return Err(PolicyError::at(
+                    &k.referenced,
+                    format!("kind must be {FUNCTION_CONFIG_KIND}"),
+                ))
+            }
+            None => {
+                return Err(PolicyError::at(
+                    &serde_saphyr::Location::UNKNOWN,
+                    format!("kind: {FUNCTION_CONFIG_KIND} is required"),
+                ))
             }
         }
-        let sensitive_names = match map.get("sensitiveNames") {
-            None => vec![],
-            Some(n) => strings(n, "sensitiveNames")?
-                .into_iter()
-                .map(|s| s.to_ascii_uppercase().replace('-', "_"))
-                .collect(),
+        let namespace = config
+            .namespace
+            .as_ref()
+            .map(|n| n.value.clone())
+            .filter(|n| !n.is_empty());
+        let (raw, has_policy) = config.into_policy();
+        let policy = if has_policy {
+            Some(Policy::from_raw(raw, dir)?)
+        } else {
+            None
         };
-        let sensitive_values = match map.get("sensitiveValues") {
-            None => vec![],
-            Some(n) => seq(n, "sensitiveValues")?
-                .iter()
-                .map(|item| {
-                    let text = string(item, "sensitiveValues item")?;
-                    Regex::new(text).map_err(|e| {
-                        err(
-                            item,
-                            format!("sensitiveValues: not a regular expression: {e}"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        let required_sources = match map.get("requiredSources") {
-            None => vec![],
-            Some(n) => seq(n, "requiredSources")?
-                .iter()
-                .map(required_source)
-                .collect::<Result<_, _>>()?,
-        };
-        let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
-        let derived: Vec<String> = required_sources
-            .iter()
-            .flat_map(|r| [r.not_from_secret_id(), r.missing_id()])
+        Ok(FunctionConfig { namespace, policy })
+    }
+
+    fn from_raw(raw: raw::Policy, dir: &Path) -> Result<Policy, PolicyError> {
+        let top = serde_saphyr::Location::UNKNOWN;
+        match &raw.api_version {
+            Some(v) if v.value == "secret-rollout/v1" => {}
+            Some(v) => {
+                return Err(PolicyError::at(
+                    &v.referenced,
+                    "apiVersion must be secret-rollout/v1",
+                ))
+            }
+            None => {
+                return Err(PolicyError::at(
+                    &top,
+                    "apiVersion: secret-rollout/v1 is required",
+                ))
+            }
+        }
+        if let Some(kind) = raw.kind.as_ref().filter(|k| k.value != "Policy") {
+            return Err(PolicyError::at(&kind.referenced, "kind must be Policy"));
+        }
+        let sensitive_names = raw
+            .sensitive_names
+            .into_iter()
+            .map(|s| normalize(&s))
             .collect();
-        ids.extend(derived.iter().map(String::as_str));
+        let sensitive_values = raw
+            .sensitive_values
+            .iter()
+            .map(|v| {
+                Regex::new(&v.value).map_err(|e| {
+                    PolicyError::at(&v.referenced, "sensitiveValues: not a regular expression")
+                        .caused_by(e)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut required_sources: Vec<RequiredSource> = Vec::new();
+        for item in raw.required_sources {
+            let r = required_source(item.value)?;
+            if required_sources.iter().any(|other| other.id == r.id) {
+                return Err(PolicyError::at(
+                    &item.referenced,
+                    format!("requiredSources: id `{}` is given twice", r.id),
+                ));
+            }
+            required_sources.push(r);
+        }
         let mut levels = BTreeMap::new();
-        if let Some(rules) = map.get("rules").filter(|r| !r.is_null()) {
-            let Some(m) = rules.as_map() else {
-                return Err(err(
-                    rules,
-                    "rules must map rule ids to error, warning, note or off",
+        for (id, level) in raw.rules {
+            let Some(rule) = RuleId::parse(&id.value, &required_sources) else {
+                return Err(PolicyError::at(
+                    &id.referenced,
+                    format!(
+                        "rules: unknown rule id `{}` (see `secret-rollout rules`)",
+                        id.value
+                    ),
                 ));
             };
-            for entry in &m.entries {
-                let id = string(&entry.key, "rule id")?;
-                if !ids.contains(&id) {
-                    return Err(err(
-                        &entry.key,
-                        format!("rules: unknown rule id `{id}` (see `secret-rollout rules`)"),
-                    ));
+            let level = match level.value.as_str() {
+                "error" => Some(Severity::Error),
+                "warning" => Some(Severity::Warning),
+                "note" => Some(Severity::Note),
+                "off" => None,
+                _ => {
+                    return Err(PolicyError::at(
+                        &level.referenced,
+                        format!("rules.{}: expected error, warning, note or off", id.value),
+                    ))
                 }
-                let level = match entry.value.as_str() {
-                    Some("error") => Some(Severity::Error),
-                    Some("warning") => Some(Severity::Warning),
-                    Some("note") => Some(Severity::Note),
-                    Some("off") => None,
-                    _ => {
-                        return Err(err(
-                            &entry.value,
-                            format!("rules.{id}: expected error, warning, note or off"),
-                        ))
-                    }
-                };
-                levels.insert(id.to_string(), level);
+            };
+            levels.insert(rule, level);
+        }
+        let mut unsuppressible = Vec::new();
+        for id in raw.unsuppressible {
+            let Some(rule) = RuleId::parse(&id.value, &required_sources) else {
+                return Err(PolicyError::at(
+                    &id.referenced,
+                    format!(
+                        "unsuppressible: unknown rule id `{}` (see `secret-rollout rules`)",
+                        id.value
+                    ),
+                ));
+            };
+            if !unsuppressible.contains(&rule) {
+                unsuppressible.push(rule);
             }
         }
-        finish(
-            map,
+        let workload_kinds = raw
+            .workload_kinds
+            .into_iter()
+            .map(workload_kind)
+            .collect::<Result<_, _>>()?;
+        let rotation = raw
+            .rotation
+            .map(|r| r.value.groups.into_iter().map(rotation_group).collect())
+            .transpose()?
+            .unwrap_or_default();
+        let secrets_from = raw
+            .secrets_from
+            .into_iter()
+            .map(|p| {
+                if p.value.is_empty() {
+                    return Err(PolicyError::at(&p.referenced, "secretsFrom: an empty path"));
+                }
+                Ok(dir.join(&p.value))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Policy {
             sensitive_names,
             sensitive_values,
             required_sources,
             levels,
-        )
+            unsuppressible,
+            workload_kinds,
+            stamp_config_maps: raw.stamp_config_maps.map(|f| f.0).unwrap_or(true),
+            rotation,
+            secrets_from,
+        })
     }
 
     /// The severity of a rule under this policy; `None` when it is off.
-    pub fn level(&self, id: &str, default: Severity) -> Option<Severity> {
-        self.levels.get(id).copied().unwrap_or(Some(default))
+    pub fn level(&self, rule: &RuleId) -> Option<Severity> {
+        self.levels
+            .get(rule)
+            .copied()
+            .unwrap_or(Some(rule.default_severity()))
     }
 
     pub fn looks_sensitive(&self, name: &str) -> bool {
-        let upper = name.to_ascii_uppercase().replace('-', "_");
+        let upper = normalize(name);
         self.sensitive_names
             .iter()
             .any(|w| upper.contains(w.as_str()))
@@ -225,221 +361,512 @@ impl Policy {
     pub fn sensitive_value(&self, value: &str) -> bool {
         self.sensitive_values.iter().any(|r| r.is_match(value))
     }
-
-    /// Every rule id this policy can report, with its severity (None = off).
-    pub fn rule_ids(&self) -> Vec<(String, Option<Severity>)> {
-        let mut out: Vec<(String, Option<Severity>)> = Rule::ALL
-            .iter()
-            .map(|r| (r.id().to_string(), self.level(r.id(), r.severity())))
-            .collect();
-        for r in &self.required_sources {
-            for id in [r.not_from_secret_id(), r.missing_id()] {
-                let level = self.level(&id, Severity::Error);
-                out.push((id, level));
-            }
-        }
-        out
-    }
 }
 
-fn finish(
-    map: BTreeMap<&str, &Node<'_>>,
-    sensitive_names: Vec<String>,
-    sensitive_values: Vec<Regex>,
-    required_sources: Vec<RequiredSource>,
-    levels: BTreeMap<String, Option<Severity>>,
-) -> Result<Policy, PolicyError> {
-    let workload_kinds = match map.get("workloadKinds") {
-        None => vec![],
-        Some(n) => seq(n, "workloadKinds")?
-            .iter()
-            .map(workload_kind)
-            .collect::<Result<_, _>>()?,
-    };
-    let stamp_config_maps = match map.get("stampConfigMaps") {
-        None => true,
-        Some(n) => n
-            .as_scalar()
-            .and_then(|s| s.as_bool())
-            .ok_or_else(|| err(n, "stampConfigMaps must be true or false"))?,
-    };
-    Ok(Policy {
-        sensitive_names,
-        sensitive_values,
-        required_sources,
-        levels,
-        workload_kinds,
-        stamp_config_maps,
-    })
-}
-
-/// The fields of a mapping, refusing unknown ones (a typo must not silently
-/// weaken the policy).
-fn fields<'n, 'a>(
-    node: &'n Node<'a>,
-    what: &str,
-    allowed: &[&str],
-) -> Result<BTreeMap<&'n str, &'n Node<'a>>, PolicyError> {
-    let Some(m) = node.as_map() else {
-        return Err(err(node, format!("{what} must be a mapping")));
-    };
-    let mut out = BTreeMap::new();
-    for e in &m.entries {
-        let key = string(&e.key, "key")?;
-        if !allowed.contains(&key) {
-            return Err(err(
-                &e.key,
-                format!(
-                    "{what}: unknown field `{key}` (expected one of: {})",
-                    allowed.join(", ")
-                ),
-            ));
-        }
-        out.insert(key, &e.value);
-    }
-    Ok(out)
-}
-
-fn string<'n>(node: &'n Node<'_>, what: &str) -> Result<&'n str, PolicyError> {
-    match &node.value {
-        Value::Scalar(s) if !s.is_null() => Ok(&s.text),
-        _ => Err(err(node, format!("{what} must be a string"))),
-    }
-}
-
-fn seq<'n, 'a>(node: &'n Node<'a>, what: &str) -> Result<&'n [Node<'a>], PolicyError> {
-    if node.is_null() {
-        return Ok(&[]);
-    }
-    node.as_seq()
-        .ok_or_else(|| err(node, format!("{what} must be a list")))
-}
-
-fn strings(node: &Node<'_>, what: &str) -> Result<Vec<String>, PolicyError> {
-    seq(node, what)?
-        .iter()
-        .map(|n| string(n, what).map(str::to_string))
-        .collect()
-}
-
-fn required_source(node: &Node<'_>) -> Result<RequiredSource, PolicyError> {
-    let m = fields(
-        node,
-        "requiredSources item",
-        &["id", "env", "from", "workloads", "requiredIn", "help"],
-    )?;
-    let need = |key: &str| -> Result<String, PolicyError> {
-        m.get(key)
-            .ok_or_else(|| err(node, format!("requiredSources item: `{key}` is required")))
-            .and_then(|n| string(n, key).map(str::to_string))
-    };
-    let id = need("id")?;
+fn required_source(raw: raw::RequiredSource) -> Result<RequiredSource, PolicyError> {
+    let id = raw.id;
     if !id
+        .value
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || id.value.is_empty()
     {
-        return Err(err(
-            m["id"],
+        return Err(PolicyError::at(
+            &id.referenced,
             "requiredSources id: use lower-case letters, digits and `-`",
         ));
     }
-    if let Some(from) = m.get("from") {
-        if from.as_str() != Some("secret") {
-            return Err(err(
-                from,
-                "requiredSources from: only `secret` is supported",
-            ));
-        }
+    if let Some(from) = raw.from.filter(|f| f.value != "secret") {
+        return Err(PolicyError::at(
+            &from.referenced,
+            "requiredSources from: only `secret` is supported",
+        ));
     }
-    let env = need("env")?;
-    let selectors = |key: &str| -> Result<Vec<Selector>, PolicyError> {
-        match m.get(key) {
-            None => Ok(vec![]),
-            Some(n) => seq(n, key)?.iter().map(selector).collect(),
-        }
-    };
+    let env = raw.env;
     Ok(RequiredSource {
-        help: m
-            .get("help")
-            .map(|n| string(n, "help"))
-            .transpose()?
-            .map_or_else(
-                || format!("set {env} with `valueFrom.secretKeyRef` to a Secret"),
-                str::to_string,
-            ),
-        id,
+        help: raw
+            .help
+            .unwrap_or_else(|| format!("set {env} with `valueFrom.secretKeyRef` to a Secret")),
+        id: id.value,
+        workloads: selectors(raw.workloads.0)?,
+        required_in: selectors(raw.required_in.0)?,
         env,
-        workloads: selectors("workloads")?,
-        required_in: selectors("requiredIn")?,
     })
 }
 
-fn selector(node: &Node<'_>) -> Result<Selector, PolicyError> {
-    let m = fields(node, "selector", &["kinds", "names", "labels", "images"])?;
-    let list = |key: &str| m.get(key).map_or(Ok(vec![]), |n| strings(n, key));
-    let mut labels = BTreeMap::new();
-    if let Some(l) = m.get("labels") {
-        let Some(lm) = l.as_map() else {
-            return Err(err(l, "labels must be a mapping"));
-        };
-        for e in &lm.entries {
-            labels.insert(
-                string(&e.key, "label")?.to_string(),
-                string(&e.value, "label value")?.to_string(),
-            );
-        }
-    }
-    let s = Selector {
-        kinds: list("kinds")?,
-        names: list("names")?,
-        labels,
-        images: list("images")?,
-    };
-    if s.kinds.is_empty() && s.names.is_empty() && s.labels.is_empty() && s.images.is_empty() {
-        return Err(err(
-            node,
-            "an empty selector would match every workload; give kinds, names, labels or images",
-        ));
-    }
-    Ok(s)
+fn selectors(raw: Vec<Located<raw::Selector>>) -> Result<Vec<Selector>, PolicyError> {
+    raw.into_iter()
+        .map(|s| {
+            let at = s.referenced;
+            let s = s.value;
+            if s.kinds.is_empty() && s.names.is_empty() && s.labels.is_empty() && s.images.is_empty()
+            {
+                return Err(PolicyError::at(
+                    &at,
+                    "an empty selector would match every workload; give kinds, names, labels or images",
+                ));
+            }
+            Ok(Selector {
+                kinds: s.kinds.0,
+                names: patterns("names", &s.names)?,
+                labels: s.labels.into_iter().collect(),
+                images: patterns("images", &s.images)?,
+            })
+        })
+        .collect()
 }
 
-fn workload_kind(node: &Node<'_>) -> Result<WorkloadKind, PolicyError> {
-    let m = fields(
-        node,
-        "workloadKinds item",
-        &["apiVersion", "kind", "template"],
-    )?;
-    let get = |key: &str| {
-        m.get(key)
-            .ok_or_else(|| err(node, format!("workloadKinds item: `{key}` is required")))
-            .and_then(|n| string(n, key))
-    };
-    let template: Vec<String> = get("template")?.split('.').map(str::to_string).collect();
+/// Glob patterns; `*` matches any run of characters, `/` included.
+fn patterns(field: &str, raw: &[Located<String>]) -> Result<GlobSet, PolicyError> {
+    let mut set = GlobSetBuilder::new();
+    for p in raw {
+        let glob = Glob::new(&p.value).map_err(|e| {
+            PolicyError::at(&p.referenced, format!("{field}: not a valid pattern")).caused_by(e)
+        })?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| {
+        let at = raw
+            .first()
+            .map_or(serde_saphyr::Location::UNKNOWN, |p| p.referenced);
+        PolicyError::at(&at, format!("{field}: not a valid pattern")).caused_by(e)
+    })
+}
+
+fn rotation_group(raw: Located<raw::RotationGroup>) -> Result<RotationGroup, PolicyError> {
+    let at = raw.referenced;
+    let raw = raw.value;
+    if raw.name.value.trim().is_empty() {
+        return Err(PolicyError::at(
+            &raw.name.referenced,
+            "rotation.groups: a group needs a name",
+        ));
+    }
+    if raw.keys.is_empty() {
+        return Err(PolicyError::at(
+            &at,
+            format!("rotation.groups: group `{}` has no keys", raw.name.value),
+        ));
+    }
+    let keys: Vec<Located<String>> = raw
+        .keys
+        .into_iter()
+        .map(|k| Located::new(normalize(&k.value), k.referenced, k.defined))
+        .collect();
+    Ok(RotationGroup {
+        name: raw.name.value,
+        keys: patterns("keys", &keys)?,
+        note: raw.note.filter(|n| !n.trim().is_empty()),
+    })
+}
+
+fn workload_kind(raw: Located<raw::WorkloadKind>) -> Result<WorkloadKind, PolicyError> {
+    let raw = raw.value;
+    let template: Vec<String> = raw.template.value.split('.').map(str::to_string).collect();
     if template.iter().any(String::is_empty) {
-        return Err(err(
-            m["template"],
+        return Err(PolicyError::at(
+            &raw.template.referenced,
             "template: a dotted path such as spec.template",
         ));
     }
     Ok(WorkloadKind {
-        api_version: get("apiVersion")?.to_string(),
-        kind: get("kind")?.to_string(),
+        api_group: ApiGroup::parse(&raw.api_version),
+        kind: raw.kind,
         template,
     })
 }
 
-/// `*` matches any run of characters; everything else literally.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else {
-                return false;
+/// The file's shape, as serde reads it. Lists and maps have wrappers so a
+/// wrong type reads "`field` must be a list" and `null` means empty, as it
+/// always has.
+mod raw {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use serde_saphyr::MessageFormatter as _;
+
+    use super::{Located, PolicyError};
+
+    /// A scalar where a collection belongs.
+    macro_rules! not_scalars {
+        ($message:literal) => {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Err(E::custom($message))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Err(E::custom($message))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Err(E::custom($message))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Err(E::custom($message))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Err(E::custom($message))
+            }
+        };
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Policy {
+        pub api_version: Option<Located<String>>,
+        pub kind: Option<Located<String>>,
+        #[serde(default)]
+        pub sensitive_names: List<String>,
+        #[serde(default)]
+        pub sensitive_values: List<Located<String>>,
+        #[serde(default)]
+        pub required_sources: List<Located<RequiredSource>>,
+        #[serde(default)]
+        pub rules: Map<Located<String>, Located<String>>,
+        #[serde(default)]
+        pub unsuppressible: List<Located<String>>,
+        #[serde(default)]
+        pub workload_kinds: List<Located<WorkloadKind>>,
+        pub stamp_config_maps: Option<Flag>,
+        pub rotation: Option<Located<Rotation>>,
+        #[serde(default)]
+        pub secrets_from: List<Located<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Rotation {
+        #[serde(default)]
+        pub groups: List<Located<RotationGroup>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RotationGroup {
+        pub name: Located<String>,
+        #[serde(default)]
+        pub keys: List<Located<String>>,
+        pub note: Option<String>,
+    }
+
+    impl Policy {
+        pub fn is_empty(&self) -> bool {
+            self.api_version.is_none()
+                && self.kind.is_none()
+                && self.sensitive_names.is_empty()
+                && self.sensitive_values.is_empty()
+                && self.required_sources.is_empty()
+                && self.rules.0.is_empty()
+                && self.unsuppressible.is_empty()
+                && self.workload_kinds.is_empty()
+                && self.stamp_config_maps.is_none()
+                && self.rotation.is_none()
+                && self.secrets_from.is_empty()
+        }
+    }
+
+    /// A kustomize function config: a policy's fields, and the object's
+    /// `metadata` and the release `namespace`.
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct FunctionConfig {
+        pub api_version: Option<Located<String>>,
+        pub kind: Option<Located<String>>,
+        #[serde(rename = "metadata")]
+        pub _metadata: Option<serde::de::IgnoredAny>,
+        pub namespace: Option<Located<String>>,
+        #[serde(default)]
+        pub sensitive_names: List<String>,
+        #[serde(default)]
+        pub sensitive_values: List<Located<String>>,
+        #[serde(default)]
+        pub required_sources: List<Located<RequiredSource>>,
+        #[serde(default)]
+        pub rules: Map<Located<String>, Located<String>>,
+        #[serde(default)]
+        pub unsuppressible: List<Located<String>>,
+        #[serde(default)]
+        pub workload_kinds: List<Located<WorkloadKind>>,
+        pub stamp_config_maps: Option<Flag>,
+        pub rotation: Option<Located<Rotation>>,
+        #[serde(default)]
+        pub secrets_from: List<Located<String>>,
+    }
+
+    impl FunctionConfig {
+        /// The policy it holds (its `kind` is ours, not `Policy`), and
+        /// whether it holds any policy field.
+        pub fn into_policy(self) -> (Policy, bool) {
+            let policy = Policy {
+                api_version: None,
+                kind: None,
+                sensitive_names: self.sensitive_names,
+                sensitive_values: self.sensitive_values,
+                required_sources: self.required_sources,
+                rules: self.rules,
+                unsuppressible: self.unsuppressible,
+                workload_kinds: self.workload_kinds,
+                stamp_config_maps: self.stamp_config_maps,
+                rotation: self.rotation,
+                secrets_from: self.secrets_from,
             };
-            (0..=rest.len())
-                .filter(|&i| rest.is_char_boundary(i))
-                .any(|i| glob_match(tail, &rest[i..]))
+            let has_policy = !policy.is_empty();
+            let policy = Policy {
+                api_version: self.api_version,
+                ..policy
+            };
+            (policy, has_policy)
+        }
+    }
+
+    /// A ResourceList, for its `functionConfig` only.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct InList {
+        pub function_config: Option<FunctionConfig>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct RequiredSource {
+        pub id: Located<String>,
+        pub env: String,
+        pub from: Option<Located<String>>,
+        #[serde(default)]
+        pub workloads: List<Located<Selector>>,
+        #[serde(default)]
+        pub required_in: List<Located<Selector>>,
+        pub help: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Selector {
+        #[serde(default)]
+        pub kinds: List<String>,
+        #[serde(default)]
+        pub names: List<Located<String>>,
+        #[serde(default)]
+        pub labels: Map<String, String>,
+        #[serde(default)]
+        pub images: List<Located<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct WorkloadKind {
+        pub api_version: String,
+        pub kind: String,
+        pub template: Located<String>,
+    }
+
+    /// Read the text; every error names its line and the field it is in.
+    pub fn read<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, PolicyError> {
+        let options = serde_saphyr::options! { with_snippet: false };
+        let mut path = None;
+        serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                path = Some(e.path().clone());
+                e.into_inner()
+            })
+        })
+        .map_err(|e| {
+            let at = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+            let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
+            // An unknown field is reported as itself: name the mapping it is in.
+            let path = path
+                .as_ref()
+                .map(|p| field_path(p, message.starts_with("unknown field")))
+                .unwrap_or_default();
+            let message = if path.is_empty() {
+                message.into_owned()
+            } else if message.starts_with(MUST_BE) {
+                format!("{path} {message}")
+            } else {
+                format!("{path}: {message}")
+            };
+            PolicyError::at(&at, message)
+        })
+    }
+
+    /// `requiredSources[0].workloads[1]`, without the `value` steps that
+    /// [`Located`] adds, and without the last key if `drop_key`.
+    fn field_path(path: &serde_path_to_error::Path, drop_key: bool) -> String {
+        let mut out = String::new();
+        let mut segments: Vec<_> = path.iter().collect();
+        if drop_key
+            && matches!(
+                segments.last(),
+                Some(serde_path_to_error::Segment::Map { .. })
+            )
+        {
+            segments.pop();
+        }
+        for s in segments {
+            match s {
+                serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key } if key == "value" => {}
+                serde_path_to_error::Segment::Map { key } => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(key);
+                }
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        out
+    }
+
+    /// Messages of our own wrappers, which read after the field's name.
+    const MUST_BE: &str = "must be ";
+
+    /// A YAML list; `null` reads as empty.
+    pub struct List<T>(pub Vec<T>);
+
+    impl<T> Default for List<T> {
+        fn default() -> Self {
+            List(Vec::new())
+        }
+    }
+
+    impl<T> std::ops::Deref for List<T> {
+        type Target = Vec<T>;
+        fn deref(&self) -> &Vec<T> {
+            &self.0
+        }
+    }
+
+    impl<T> IntoIterator for List<T> {
+        type Item = T;
+        type IntoIter = std::vec::IntoIter<T>;
+        fn into_iter(self) -> Self::IntoIter {
+            self.0.into_iter()
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = List<T>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a list")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(item) = seq.next_element()? {
+                        out.push(item);
+                    }
+                    Ok(List(out))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<List<T>, E> {
+                    Ok(List::default())
+                }
+                fn visit_none<E: de::Error>(self) -> Result<List<T>, E> {
+                    Ok(List::default())
+                }
+                fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<List<T>, A::Error> {
+                    Err(de::Error::custom("must be a list"))
+                }
+                not_scalars!("must be a list");
+            }
+            d.deserialize_any(V(PhantomData))
+        }
+    }
+
+    /// A YAML mapping, in file order; `null` reads as empty.
+    pub struct Map<K, V>(pub Vec<(K, V)>);
+
+    impl<K, V> Default for Map<K, V> {
+        fn default() -> Self {
+            Map(Vec::new())
+        }
+    }
+
+    impl<K, V> Map<K, V> {
+        pub fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    impl<K, V> IntoIterator for Map<K, V> {
+        type Item = (K, V);
+        type IntoIter = std::vec::IntoIter<(K, V)>;
+        fn into_iter(self) -> Self::IntoIter {
+            self.0.into_iter()
+        }
+    }
+
+    impl<'de, K: Deserialize<'de>, W: Deserialize<'de>> Deserialize<'de> for Map<K, W> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<K, W>(PhantomData<(K, W)>);
+            impl<'de, K: Deserialize<'de>, W: Deserialize<'de>> Visitor<'de> for V<K, W> {
+                type Value = Map<K, W>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a mapping")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Map<K, W>, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(entry) = map.next_entry()? {
+                        out.push(entry);
+                    }
+                    Ok(Map(out))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Map<K, W>, E> {
+                    Ok(Map::default())
+                }
+                fn visit_none<E: de::Error>(self) -> Result<Map<K, W>, E> {
+                    Ok(Map::default())
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Map<K, W>, A::Error> {
+                    Err(de::Error::custom("must be a mapping"))
+                }
+                not_scalars!("must be a mapping");
+            }
+            d.deserialize_any(V(PhantomData))
+        }
+    }
+
+    /// A boolean written as one: `true`/`false` (or YAML 1.1's `yes`/`no`
+    /// unquoted), never a quoted string that only looks like one.
+    pub struct Flag(pub bool);
+
+    impl<'de> Deserialize<'de> for Flag {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Flag;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("true or false")
+                }
+                fn visit_bool<E: de::Error>(self, b: bool) -> Result<Flag, E> {
+                    Ok(Flag(b))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
+                    Err(E::custom("must be true or false"))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Flag, A::Error> {
+                    Err(de::Error::custom("must be true or false"))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Flag, A::Error> {
+                    Err(de::Error::custom("must be true or false"))
+                }
+                fn visit_str<E: de::Error>(self, _: &str) -> Result<Flag, E> {
+                    Err(E::custom("must be true or false"))
+                }
+                fn visit_i64<E: de::Error>(self, _: i64) -> Result<Flag, E> {
+                    Err(E::custom("must be true or false"))
+                }
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<Flag, E> {
+                    Err(E::custom("must be true or false"))
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Flag, E> {
+                    Err(E::custom("must be true or false"))
+                }
+            }
+            d.deserialize_any(V)
         }
     }
 }
@@ -448,12 +875,8 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn globs() {
-        assert!(glob_match("*-the0-api", "trading-the0-api"));
-        assert!(!glob_match("*-the0-api", "the0-api"));
-        assert!(glob_match("ghcr.io/*/api:*", "ghcr.io/the0/api:1.2"));
-        assert!(glob_match("exact", "exact"));
+    fn parse(text: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(text, Path::new("/repo/policies"))
     }
 
     #[test]
@@ -461,11 +884,131 @@ mod tests {
         let p = Policy::default();
         assert_eq!(p.required_sources[0].env, "THE0_ADMIN_PASSWORD");
         assert_eq!(
-            p.required_sources[0].not_from_secret_id(),
+            p.required_sources[0].not_from_secret().to_string(),
             "admin-password-not-from-secret"
         );
         assert!(p.looks_sensitive("jwt-secret"));
         assert!(p.sensitive_value("postgres://u:p@h/db"));
         assert!(!p.sensitive_value("postgres://u:$(PW)@h/db"));
+        assert!(p.secrets_from.is_empty());
+        let group = |key: &str| {
+            p.rotation
+                .iter()
+                .find(|g| g.matches(key))
+                .map(|g| g.name.as_str())
+        };
+        assert_eq!(group("jwt-secret"), Some("JWT"));
+        assert_eq!(group("DATABASE_URL"), Some("database"));
+        assert_eq!(group("NATS_PASSWORD"), Some("NATS"));
+        assert_eq!(group("NODE_ENV"), None);
+        assert!(p
+            .rotation
+            .iter()
+            .any(|g| g.name == "JWT" && g.note.is_some()));
+        assert_eq!(
+            p.unsuppressible,
+            [
+                p.required_sources[0].not_from_secret(),
+                p.required_sources[0].missing()
+            ]
+        );
+    }
+
+    #[test]
+    fn name_and_image_patterns() {
+        let p = parse(
+            "apiVersion: secret-rollout/v1\nrequiredSources:\n- id: x\n  env: X\n  workloads:\n  - names: ['*-the0-api', exact]\n    images: ['ghcr.io/*/api:*']\n",
+        )
+        .unwrap();
+        let s = &p.required_sources[0].workloads[0];
+        assert!(s.names.is_match("trading-the0-api"));
+        assert!(!s.names.is_match("the0-api"));
+        assert!(s.names.is_match("exact"));
+        assert!(s.images.is_match("ghcr.io/the0/api:1.2"));
+        assert!(!s.images.is_match("docker.io/the0/api:1.2"));
+    }
+
+    #[test]
+    fn secrets_from_is_relative_to_the_policy_file() {
+        let p = parse(
+            "apiVersion: secret-rollout/v1\nsecretsFrom:\n  - ../clusters/prod\n  - /etc/sealed\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.secrets_from,
+            [
+                PathBuf::from("/repo/policies/../clusters/prod"),
+                PathBuf::from("/etc/sealed")
+            ]
+        );
+        let e = parse("apiVersion: secret-rollout/v1\nsecretsFrom: ['']\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_field() {
+        let cases = [
+            ("apiVersion: secret-rollout/v1\nfoo: 1\n", 2, "unknown field `foo`"),
+            (
+                "apiVersion: secret-rollout/v1\nrequiredSources:\n- id: a\n  env: A\n  workloads:\n  - {names: [x]}\n  - {nams: [x]}\n",
+                7,
+                "requiredSources[0].workloads[1]: unknown field `nams`",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nrequiredSources:\n- id: a\n",
+                3,
+                "requiredSources[0]: missing field `env`",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nrequiredSources:\n- {id: a, env: A}\n- {id: a, env: B}\n",
+                4,
+                "id `a` is given twice",
+            ),
+            ("apiVersion: secret-rollout/v1\nrules: [a]\n", 2, "rules must be a mapping"),
+            ("apiVersion: secret-rollout/v1\nstampConfigMaps: 1\n", 2, "stampConfigMaps must be true or false"),
+            (
+                "apiVersion: secret-rollout/v1\nrequiredSources:\n- id: a\n  env: A\n  workloads:\n  - names: ['[x']\n",
+                6,
+                "names: not a valid pattern",
+            ),
+            ("apiVersion: secret-rollout/v2\n", 1, "apiVersion must be secret-rollout/v1"),
+            (
+                "apiVersion: secret-rollout/v1\nrotation:\n  groups:\n  - name: db\n    keys: []\n",
+                4,
+                "group `db` has no keys",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nrotation:\n  groups:\n  - name: db\n    key: [A]\n",
+                5,
+                "rotation.groups[0]: unknown field `key`",
+            ),
+            (
+                "apiVersion: secret-rollout/v1\nunsuppressible:\n  - duplicate-env\n  - admin-pasword-missing\n",
+                4,
+                "unsuppressible: unknown rule id `admin-pasword-missing`",
+            ),
+            ("# nothing\n", 1, "the policy is empty"),
+        ];
+        for (text, line, message) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.to_string().contains(message), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn null_lists_are_empty_and_unquoted_yaml_11_booleans_count() {
+        let p = parse(
+            "apiVersion: secret-rollout/v1\nsensitiveNames: ~\nrules:\nstampConfigMaps: no\n",
+        )
+        .unwrap();
+        assert!(p.sensitive_names.is_empty() && p.levels.is_empty());
+        assert!(!p.stamp_config_maps);
+        let e = parse("apiVersion: secret-rollout/v1\nstampConfigMaps: \"no\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("stampConfigMaps must be true or false"),
+            "{e}"
+        );
     }
 }

@@ -47,7 +47,7 @@ impl<'t> Keys<'t> {
 pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> String {
     let mut bytes = Vec::with_capacity(256);
     field(&mut bytes, DOMAIN);
-    field(&mut bytes, source.object.kind.as_bytes());
+    field(&mut bytes, source.digest_kind.as_bytes());
     field(&mut bytes, source.secret_type.as_bytes());
     for (key, value) in &source.entries {
         if keys.includes(key) {
@@ -55,28 +55,25 @@ pub fn digest(source: &Source, keys: &Keys<'_>, hmac_key: Option<&[u8]>) -> Stri
             field(&mut bytes, value);
         }
     }
+    // What stands for every key counts for every consumer. Kubernetes keys
+    // are never empty, so an empty key cannot be mistaken for an entry; and
+    // sources without it keep the digests they always had.
+    if let Some(shared) = &source.shared {
+        field(&mut bytes, b"");
+        field(&mut bytes, shared);
+    }
     match hmac_key {
-        None => format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
         Some(k) => {
             let mut mac = Hmac::<Sha256>::new_from_slice(k).expect("HMAC takes any key length");
             mac.update(&bytes);
-            format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()))
+            format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
         }
     }
 }
 
 /// Length-prefixed, so that no two different entry lists share bytes.
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }

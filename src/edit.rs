@@ -220,7 +220,7 @@ fn entry_text(key: &str, value: &str) -> String {
 
 /// Double-quoted for Go: everything but printable ASCII escaped, so no line
 /// break Go knows (NEL, LS, PS) and no byte order mark is written raw.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut s = String::with_capacity(value.len() + 2);
     s.push('"');
     for c in value.chars() {
@@ -237,7 +237,7 @@ fn quote(value: &str) -> String {
 
 /// The line break at `at` as text to write again; Unicode line breaks are
 /// answered with `\n`, which every reader takes.
-fn eol_at(text: &str, at: usize) -> &'static str {
+pub(crate) fn eol_at(text: &str, at: usize) -> &'static str {
     match break_at(&text[at..]).filter(|(i, _)| *i == 0) {
         Some((_, "\r\n")) => "\r\n",
         Some((_, "\r")) => "\r",
@@ -245,9 +245,53 @@ fn eol_at(text: &str, at: usize) -> &'static str {
     }
 }
 
+/// The line break of the line that holds `at` (else of the line before),
+/// for new lines that match the file's own.
+pub(crate) fn eol_near(text: &str, at: usize) -> &'static str {
+    let brk = break_at(&text[at..]).or_else(|| {
+        let start = line_start(text, at);
+        let prev = line_start(text, start.saturating_sub(1));
+        break_at(&text[prev..start])
+    });
+    match brk {
+        Some((_, "\r\n")) => "\r\n",
+        Some((_, "\r")) => "\r",
+        _ => "\n",
+    }
+}
+
+/// The first byte of the line that holds `at`.
+pub(crate) fn line_start(text: &str, at: usize) -> usize {
+    text[..at]
+        .rfind(BREAKS)
+        .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8))
+}
+
+/// The first byte after the line on which a value ending at `end` ends.
+pub(crate) fn after_line(text: &str, end: usize) -> Option<usize> {
+    if end == 0 || after_break(text, end) {
+        return Some(end);
+    }
+    break_at(&text[end..]).map(|(i, brk)| end + i + brk.len())
+}
+
+/// 0-based column of a node, in bytes; indentation is spaces, so it matches.
+pub(crate) fn indent_of(text: &str, node: &Node<'_>) -> usize {
+    node.span.start - line_start(text, node.span.start)
+}
+
+/// Only spaces before the node on its line: it starts its own line.
+pub(crate) fn starts_line(text: &str, node: &Node<'_>) -> bool {
+    text[line_start(text, node.span.start)..node.span.start]
+        .bytes()
+        .all(|b| b == b' ')
+}
+
+const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+
 /// The text before `at` ends with a line break.
 fn after_break(text: &str, at: usize) -> bool {
-    text[..at].ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+    text[..at].ends_with(BREAKS)
 }
 
 /// Add `key: value` as the last entry of a mapping that lacks `key`.
@@ -338,7 +382,7 @@ fn ends_with_colon(e: &Entry<'_>) -> bool {
     e.colon.is_some_and(|c| e.end == c + 1) || bare_props(&e.value) || bare_props(&e.key)
 }
 
-fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
+pub(crate) fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
     match map.entries.last() {
         Some(last) => Edit {
             range: last.end..last.end,

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::inventory::TargetKind;
 use crate::reference::Via;
-use crate::stamp;
 use crate::workload::Rollout;
+use crate::{digest, stamp};
 use crate::{InputError, Model, Options};
 
 /// One workload and everything it consumes.
@@ -25,6 +25,11 @@ pub struct WorkloadUses {
     pub uses: Vec<Use>,
     /// Annotation key → digest that render would write.
     pub stamps: BTreeMap<String, String>,
+    /// The stamps whose source is a file, not the render: the rollout they
+    /// cause reads the new value only if that file is applied first.
+    pub from_files: Vec<String>,
+    /// The stamps whose source `--lookup` read from the cluster.
+    pub from_cluster: Vec<String>,
 }
 
 /// One reference from a container (or a pod volume) to an object.
@@ -42,8 +47,14 @@ pub struct Use {
     /// The key read; `None` for the whole object.
     pub key: Option<String>,
     pub optional: bool,
-    /// Whether the object is in the stream (and so can be stamped).
+    /// Whether the object was found (in the stream or a `--secrets-from`
+    /// file), and so can be stamped.
     pub resolved: bool,
+    /// Where it was found: `render`, `path:line` of a file, or
+    /// `cluster context C, namespace N`.
+    pub origin: Option<String>,
+    /// Why `--lookup` did not find it in the cluster either.
+    pub lookup_failed: Option<String>,
 }
 
 /// Build the graph for a stream.
@@ -57,6 +68,9 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
         .iter()
         .map(|w| {
             let namespace = w.object.namespace.as_deref();
+            let lookup_ns = namespace
+                .or(crate::lookup::release_namespace(m.options))
+                .unwrap_or("");
             let uses = w
                 .refs
                 .iter()
@@ -69,6 +83,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         Via::Volume { volume } => ("volume", Some(volume.clone())),
                         Via::Projected { volume } => ("projected", Some(volume.clone())),
                     };
+                    let found = m.index.find(r.target, &r.name, namespace);
                     Use {
                         container: r.container.clone(),
                         via,
@@ -77,17 +92,40 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         name: r.name.clone(),
                         key: r.key.clone(),
                         optional: r.optional,
-                        resolved: m.index.find(r.target, &r.name, namespace).is_some(),
+                        resolved: found.is_some(),
+                        origin: found.map(|s| s.origin.to_string()),
+                        lookup_failed: m
+                            .looked_up
+                            .failure(r.target, lookup_ns, &r.name)
+                            .map(|f| f.short()),
                     }
                 })
                 .collect();
-            let stamps = stamp::desired(
-                w,
-                m.index,
-                policy.stamp_config_maps,
-                m.options.digest_key.as_deref(),
-            )
-            .unwrap_or_default();
+            let consumed =
+                stamp::consumed(w, m.index, policy.stamp_config_maps).unwrap_or_default();
+            let stamps = consumed
+                .iter()
+                .map(|c| {
+                    (
+                        stamp::annotation_key(c.target, c.name),
+                        digest::digest(c.source, &c.keys, m.options.digest_key.as_deref()),
+                    )
+                })
+                .collect();
+            let from = |cluster: bool| {
+                consumed
+                    .iter()
+                    .filter(|c| {
+                        if cluster {
+                            c.source.origin.is_cluster()
+                        } else {
+                            c.source.origin.is_file()
+                        }
+                    })
+                    .map(|c| stamp::annotation_key(c.target, c.name))
+                    .collect()
+            };
+            let (from_files, from_cluster) = (from(false), from(true));
             WorkloadUses {
                 workload: w.object.display(),
                 namespace: w.object.namespace.clone(),
@@ -99,6 +137,8 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                 },
                 uses,
                 stamps,
+                from_files,
+                from_cluster,
             }
         })
         .filter(|w| !w.uses.is_empty())
@@ -106,17 +146,30 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
 }
 
 /// Keep only what touches Secret `name`: the workloads that roll when it is
-/// rotated, with the keys they read.
-pub fn only_secret(graph: Vec<WorkloadUses>, name: &str) -> Vec<WorkloadUses> {
+/// rotated, with the keys they read. With `key`, only the workloads that
+/// read that key (or the whole Secret).
+pub fn only_secret(graph: Vec<WorkloadUses>, name: &str, key: Option<&str>) -> Vec<WorkloadUses> {
     graph
         .into_iter()
         .filter_map(|mut w| {
             w.uses.retain(|u| u.kind == "Secret" && u.name == name);
-            let key = stamp::annotation_key(TargetKind::Secret, name);
-            w.stamps.retain(|k, _| *k == key);
+            if let Some(key) = key {
+                if !w.uses.iter().any(|u| reads(u, key)) {
+                    return None;
+                }
+            }
+            let stamp = stamp::annotation_key(TargetKind::Secret, name);
+            w.stamps.retain(|k, _| *k == stamp);
+            w.from_files.retain(|k| *k == stamp);
+            w.from_cluster.retain(|k| *k == stamp);
             (!w.uses.is_empty()).then_some(w)
         })
         .collect()
+}
+
+/// A use reads `key`: that key, or the whole object.
+fn reads(u: &Use, key: &str) -> bool {
+    u.key.as_deref().is_none_or(|k| k == key)
 }
 
 fn short(digest: &str) -> String {
@@ -151,23 +204,35 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                     .key
                     .as_ref()
                     .map_or_else(|| "all keys".to_string(), |k| format!("key {k}"));
-                let state = if u.resolved {
-                    "in stream"
-                } else if u.optional {
-                    "not in stream, optional"
-                } else {
-                    "NOT in stream: rotation not stamped"
+                let state = match &u.origin {
+                    Some(o) if o == "render" => "in stream".to_string(),
+                    Some(file) => format!("from {file}"),
+                    None => match (&u.lookup_failed, u.optional) {
+                        (Some(why), true) => format!("not found, optional; lookup: {why}"),
+                        (Some(why), false) => {
+                            format!("NOT found (lookup: {why}): rotation not stamped")
+                        }
+                        (None, true) => "not found, optional".to_string(),
+                        (None, false) => "NOT found: rotation not stamped".to_string(),
+                    },
                 };
                 let _ = writeln!(out, "    {how} <- {} {} {key} [{state}]", u.kind, u.name);
             }
         }
         match w.rollout {
             "stamped" if w.stamps.is_empty() => {
-                let _ = writeln!(out, "  stamps: none (nothing it reads is in the stream)");
+                let _ = writeln!(out, "  stamps: none (nothing it reads was found)");
             }
             "stamped" => {
                 for (k, d) in &w.stamps {
-                    let _ = writeln!(out, "  stamp {k} = {}", short(d));
+                    let order = if w.from_files.contains(k) {
+                        " (source from a file: apply it before the upgrade)"
+                    } else if w.from_cluster.contains(k) {
+                        " (source read from the cluster)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "  stamp {k} = {}{order}", short(d));
                 }
             }
             "immutable-job" => {
@@ -185,23 +250,38 @@ pub fn text(graph: &[WorkloadUses]) -> String {
     out
 }
 
-/// Rotating Secret `name`: who rolls, reading what.
-pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
+/// Rotating Secret `name` (or only its `key`): who rolls, reading what. The
+/// graph is [`only_secret`]'s without a key: with one, the workloads that
+/// read only other keys are listed apart, as not rolled by it.
+pub fn secret_text(graph: &[WorkloadUses], name: &str, key: Option<&str>) -> String {
     if graph.is_empty() {
         return format!("No workload in the stream uses Secret {name}.\n");
     }
-    let mut out = format!("Rotating Secret {name} affects:\n");
+    let origin = graph
+        .iter()
+        .flat_map(|w| &w.uses)
+        .find_map(|u| u.origin.as_deref());
+    let what = match key {
+        Some(key) => format!("key {key} of Secret {name}"),
+        None => format!("Secret {name}"),
+    };
+    let mut out = match origin {
+        Some(o) if o != "render" => format!("Rotating {what} ({o}) affects:\n"),
+        _ => format!("Rotating {what} affects:\n"),
+    };
+    let (affected, others): (Vec<&WorkloadUses>, Vec<&WorkloadUses>) = graph
+        .iter()
+        .partition(|w| key.is_none_or(|k| w.uses.iter().any(|u| reads(u, k))));
     let width = graph.iter().map(|w| w.workload.len()).max().unwrap_or(0);
-    for w in graph {
-        let mut keys: Vec<String> = w
-            .uses
-            .iter()
-            .map(|u| u.key.clone().unwrap_or_else(|| "(all keys)".into()))
-            .collect();
-        keys.sort();
-        keys.dedup();
+    if affected.is_empty() {
+        out.push_str("  nothing: no workload reads it\n");
+    }
+    for w in &affected {
         let fate = match w.rollout {
-            "stamped" if w.stamps.is_empty() => "not stamped (the Secret is not in the stream)",
+            "stamped" if w.stamps.is_empty() => "not stamped (the Secret was not found)",
+            "stamped" if !w.from_files.is_empty() => {
+                "rolls when a key it reads changes, if the Secret's file is applied first"
+            }
             "stamped" => "rolls when a key it reads changes",
             "immutable-job" => "NOT rolled: immutable Job template",
             _ => "NOT rolled: bare Pod",
@@ -210,10 +290,31 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str) -> String {
             out,
             "  {:width$}  keys: {}  -> {fate}",
             w.workload,
-            keys.join(", ")
+            keys_read(w)
         );
     }
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not rolled by it (they read other keys of Secret {name}):"
+        );
+        for w in others {
+            let _ = writeln!(out, "  {:width$}  keys: {}", w.workload, keys_read(w));
+        }
+    }
     out
+}
+
+/// `A, B` or `(all keys)`: what a workload reads of the object its uses name.
+fn keys_read(w: &WorkloadUses) -> String {
+    let mut keys: Vec<String> = w
+        .uses
+        .iter()
+        .map(|u| u.key.clone().unwrap_or_else(|| "(all keys)".into()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.join(", ")
 }
 
 pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
@@ -225,6 +326,8 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
             "template": w.template,
             "rollout": w.rollout,
             "stamps": w.stamps,
+            "stamps_from_files": w.from_files,
+            "stamps_from_cluster": w.from_cluster,
             "uses": w.uses.iter().map(|u| json!({
                 "container": u.container,
                 "via": u.via,
@@ -234,6 +337,8 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
                 "key": u.key,
                 "optional": u.optional,
                 "resolved": u.resolved,
+                "origin": u.origin,
+                "lookup_failed": u.lookup_failed,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::config::Policy;
-use crate::report::{self, Counts, Finding, Rule, Severity};
+use crate::report::{self, Counts, Finding, Severity};
+use crate::rule;
 
 /// The findings of one input (a file, or stdin).
 #[derive(Clone, Debug)]
@@ -18,47 +19,6 @@ pub struct FileReport {
 }
 
 pub const STDIN: &str = "<stdin>";
-
-/// A rule as catalogued for people and for SARIF.
-#[derive(Clone, Debug)]
-pub struct RuleInfo {
-    pub id: String,
-    /// `None` when the policy turns it off.
-    pub level: Option<Severity>,
-    pub summary: String,
-}
-
-/// Every rule the policy can report: the built-in ones and those made from
-/// its `requiredSources`.
-pub fn catalogue(policy: &Policy) -> Vec<RuleInfo> {
-    let mut out: Vec<RuleInfo> = policy
-        .required_sources
-        .iter()
-        .flat_map(|r| {
-            [
-                RuleInfo {
-                    id: r.not_from_secret_id(),
-                    level: policy.level(&r.not_from_secret_id(), Severity::Error),
-                    summary: format!(
-                        "{} must come from a Secret through valueFrom.secretKeyRef, never a plain value, a ConfigMap or a second definition",
-                        r.env
-                    ),
-                },
-                RuleInfo {
-                    id: r.missing_id(),
-                    level: policy.level(&r.missing_id(), Severity::Error),
-                    summary: format!("the workloads that need {} must define it", r.env),
-                },
-            ]
-        })
-        .collect();
-    out.extend(Rule::ALL.iter().map(|r| RuleInfo {
-        id: r.id().to_string(),
-        level: policy.level(r.id(), r.severity()),
-        summary: r.summary().to_string(),
-    }));
-    out
-}
 
 fn visible(f: &Finding, show_suppressed: bool) -> bool {
     f.is_active() || show_suppressed
@@ -114,17 +74,24 @@ fn paint(body: &str) -> String {
     out
 }
 
-fn finding_json(file: &str, f: &Finding) -> Value {
+pub(crate) fn finding_json(file: &str, f: &Finding) -> Value {
     json!({
-        "rule": f.rule,
+        "rule": f.rule.to_string(),
         "severity": f.severity.as_str(),
         "suppressed": f.suppressed.is_some(),
         "suppression_reason": f.suppressed,
-        "file": file,
+        "file": f.location.file.as_deref().unwrap_or(file),
         "document": f.location.doc + 1,
         "template": f.location.template,
         "line": f.location.line,
         "column": f.location.col,
+        "place": f.location.place.as_ref().map(|p| json!({
+            "kind": p.kind.as_str(),
+            "path": p.path,
+            "document": p.document,
+            "line": p.line,
+        })),
+        "path": f.location.path,
         "workload": f.workload,
         "container": f.container,
         "variable": f.variable,
@@ -166,16 +133,29 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// Where a finding lives for tools that open files: the input path, or for
-/// stdin the chart template it came from.
-fn artifact(file: &str, f: &Finding) -> String {
-    if file == STDIN {
-        f.location
-            .template
-            .clone()
-            .unwrap_or_else(|| "stdin".into())
+/// Where a finding lives for tools that open files, with its line and (when
+/// known) column: a file given as input, at its own line; for stdin, the
+/// chart template or source file the object came from, at the line within
+/// its document ([`crate::report::Place`]), since Helm's stream is nowhere a
+/// tool can open.
+fn artifact(file: &str, f: &Finding) -> (String, usize, Option<usize>) {
+    let l = &f.location;
+    if let Some(own) = &l.file {
+        (
+            own.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if file != STDIN {
+        (
+            file.trim_start_matches("./").to_string(),
+            l.line,
+            Some(l.col),
+        )
+    } else if let Some(place) = &l.place {
+        (place.path.clone(), place.line, None)
     } else {
-        file.trim_start_matches("./").to_string()
+        ("stdin".to_string(), l.line, Some(l.col))
     }
 }
 
@@ -197,18 +177,19 @@ fn uri_reference(path: &str) -> String {
 
 /// SARIF 2.1.0, as GitHub code scanning accepts it.
 pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
-    let rules = catalogue(policy);
+    let rules = rule::catalogue(policy);
     let rule_json: Vec<Value> = rules
         .iter()
         .map(|r| {
+            let id = r.id.to_string();
             json!({
-                "id": r.id,
-                "name": r.id,
+                "id": id,
+                "name": id,
                 "shortDescription": {"text": r.summary},
                 "fullDescription": {"text": r.summary},
                 "help": {
-                    "text": format!("{}. See docs/rules.md#{} for an example and the fix.", r.summary, r.id),
-                    "markdown": format!("{}.\n\nSee `docs/rules.md#{}` for an example and the fix.", r.summary, r.id),
+                    "text": format!("{}. See docs/rules.md#{} for an example and the fix.", r.summary, id),
+                    "markdown": format!("{}.\n\nSee `docs/rules.md#{}` for an example and the fix.", r.summary, id),
                 },
                 "defaultConfiguration": {
                     "level": r.level.map_or("none", sarif_level),
@@ -221,19 +202,27 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
         .iter()
         .flat_map(|r| r.findings.iter().map(move |f| (r.file.as_str(), f)))
         .map(|(file, f)| {
+            let (uri, line, col) = artifact(file, f);
+            let mut region = json!({"startLine": line.max(1)});
+            if let Some(col) = col {
+                region["startColumn"] = json!(col.max(1));
+            }
             let mut result = json!({
-                "ruleId": f.rule,
+                "ruleId": f.rule.to_string(),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.help)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri_reference(&artifact(file, f))},
-                        "region": {"startLine": f.location.line.max(1), "startColumn": f.location.col.max(1)},
+                        "artifactLocation": {"uri": uri_reference(&uri)},
+                        "region": region,
                     },
                 }],
                 "properties": {
                     "document": f.location.doc + 1,
+                    "inputLine": f.location.line,
+                    "inputColumn": f.location.col,
                     "template": f.location.template,
+                    "path": f.location.path,
                     "workload": f.workload,
                     "container": f.container,
                     "variable": f.variable,
@@ -273,13 +262,13 @@ pub fn github(reports: &[FileReport]) -> String {
                 Severity::Warning => "warning",
                 Severity::Note => "notice",
             };
+            let (file, line, col) = artifact(&r.file, f);
+            let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "::{command} file={},line={},col={},title={}::{}",
-                property(&artifact(&r.file, f)),
-                f.location.line,
-                f.location.col,
-                property(&f.rule),
+                "::{command} file={},line={line}{col},title={}::{}",
+                property(&file),
+                property(&f.rule.to_string()),
                 data(&format!("{}\nFix: {}", f.message, f.help)),
             );
         }
@@ -287,6 +276,89 @@ pub fn github(reports: &[FileReport]) -> String {
     let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
     let _ = writeln!(out, "secret-rollout: {}", all.summary());
     out
+}
+
+/// A markdown summary for people on GitHub (a job's step summary, a
+/// pull-request comment): a heading, the counts, and a table of the active
+/// findings. Suppressed findings are counted, not listed.
+pub fn markdown(reports: &[FileReport], heading: &str) -> String {
+    let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
+    let mut out = format!("### {}\n\n{}\n\n", cell(heading), all.summary());
+    let mut rows = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+        .filter(|(_, f)| f.is_active())
+        .peekable();
+    if rows.peek().is_some() {
+        out.push_str("| | rule | where | workload | finding |\n|---|---|---|---|---|\n");
+    }
+    for (r, f) in rows {
+        let mut at = cell(&report::position(&f.location, &r.file));
+        if let Some(path) = &f.location.path {
+            at.push_str(&format!("<br>`{}`", cell_code(path)));
+        }
+        let mut subject = f
+            .workload
+            .as_deref()
+            .map(|w| format!("`{}`", cell_code(w)))
+            .unwrap_or_default();
+        if let Some(c) = &f.container {
+            subject.push_str(&format!(" (container `{}`)", cell_code(c)));
+        }
+        let _ = writeln!(
+            out,
+            "| **{}** | `{}` | {at} | {subject} | {}<br>**Fix:** {} |",
+            f.severity.as_str(),
+            f.rule,
+            cell(&f.message),
+            cell(&f.help)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// An error a run ended with, as markdown: the text as it is, fenced.
+pub fn markdown_error(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!(
+        "### secret-rollout: error\n\n{fence}text\n{}\n{fence}\n\n",
+        text.trim_end()
+    )
+}
+
+/// Text for a markdown table cell: `|` cannot end the cell, a line break
+/// cannot end the row, and `<`/`&` outside code spans are not HTML. Inside
+/// `` `code` `` only `|` needs escaping (GitHub splits cells first).
+pub(crate) fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(&cell_code(part));
+            continue;
+        }
+        for c in part.chars() {
+            match c {
+                '|' => out.push_str("\\|"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '\n' => out.push_str("<br>"),
+                '\r' => {}
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Text inside a code span of a table cell.
+fn cell_code(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// Escaping of a workflow command's message.
@@ -306,6 +378,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn markdown_cells_keep_the_table_and_code_spans_intact() {
+        assert_eq!(
+            cell("a | b <c> & `x | <y>`\nz"),
+            "a \\| b &lt;c&gt; &amp; `x \\| <y>`<br>z"
+        );
+        let fenced = markdown_error("error: ``` in it\n");
+        assert!(
+            fenced.contains("\n````text\nerror: ``` in it\n````\n"),
+            "{fenced}"
+        );
+    }
+
+    #[test]
     fn workflow_command_escaping() {
         assert_eq!(data("50% a\nb"), "50%25 a%0Ab");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
@@ -318,17 +403,5 @@ mod tests {
             uri_reference("/tmp/a b,c:50%#?é.yaml"),
             "/tmp/a%20b,c%3A50%25%23%3F%C3%A9.yaml"
         );
-    }
-
-    #[test]
-    fn every_rule_is_catalogued_once() {
-        let c = catalogue(&Policy::default());
-        let mut ids: Vec<&str> = c.iter().map(|r| r.id.as_str()).collect();
-        ids.sort();
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), n);
-        assert!(ids.contains(&"admin-password-not-from-secret"));
-        assert!(ids.contains(&"admin-password-missing"));
     }
 }

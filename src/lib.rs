@@ -2,32 +2,60 @@
 //! configurations, and stamps every pod template with a digest of the Secrets
 //! and ConfigMaps it consumes, so a rotation rolls the pods by itself.
 //!
-//! The pipeline runs one way: [`stream`] splits and [`yaml`] parses the
-//! documents, [`inventory`] finds objects and secret sources, [`workload`]
-//! finds pod templates, [`reference`] what they consume, [`policy`] judges,
-//! [`stamp`] and [`digest`] decide annotations, and [`edit`] splices them
-//! into the original bytes.
+//! The public API is small: [`analyze`] a stream under [`Options`] (which
+//! carry a [`Policy`]), look at its [`Finding`]s, [`apply`] the stamps. The
+//! [`report`] and [`format`](mod@format) modules show findings to people and CI,
+//! [`explain`] answers "which pods roll if I rotate this Secret?", [`diff`]
+//! "what will this upgrade roll, and why?", [`helm`] knows what is special
+//! about running under Helm, and [`catalogue`] lists the rules a policy can
+//! report.
+//!
+//! Inside, the pipeline runs one way: `stream` splits and `yaml` parses the
+//! documents, `inventory` finds objects (typed by `gvk`) and secret sources,
+//! `workload` finds pod templates, `reference` what they consume, `policy`
+//! judges under `config` with the ids of `rule`, `stamp` and `digest` decide
+//! annotations, and `edit` splices them into the original bytes. `location`
+//! turns a line of the input into the line within the object's template or
+//! source file, which is what a person can open.
 
-pub mod cli;
-pub mod config;
-pub mod digest;
-pub mod edit;
+mod config;
+pub mod diff;
+mod digest;
+mod edit;
 pub mod explain;
+pub mod flux;
 pub mod format;
+mod gvk;
 pub mod helm;
-pub mod inventory;
-pub mod policy;
-pub mod reference;
+mod inventory;
+pub mod krm;
+pub mod kustomization;
+pub mod layout;
+mod location;
+pub mod lookup;
+pub mod patch;
+mod policy;
+mod reference;
 pub mod report;
-pub mod stamp;
-pub mod stream;
-pub mod workload;
-pub mod yaml;
+mod rule;
+mod secret_files;
+mod splice;
+mod stamp;
+mod stream;
+mod workload;
+mod yaml;
 
 use std::collections::BTreeSet;
 
 use rayon::prelude::*;
-use report::{Finding, Severity};
+
+pub use config::{
+    FunctionConfig, Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY,
+};
+pub use report::{Finding, Location, Place, PlaceKind, Severity};
+pub use rule::{catalogue, Rule, RuleId, RuleInfo};
+pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError, Files};
+pub use stream::{EncodingError, Input};
 
 /// Settings that change what is computed (not how it is shown).
 #[derive(Clone, Debug, Default)]
@@ -37,6 +65,12 @@ pub struct Options {
     /// Key for `hmac-sha256` digests; plain `sha256` without one.
     pub digest_key: Option<Vec<u8>>,
     pub policy: config::Policy,
+    /// What `--secrets-from` files hold: pods that read it are stamped as
+    /// if it were in the stream (which wins when both have an object).
+    pub secrets_from: Files,
+    /// `--lookup`: where to fetch the objects pods use that neither the
+    /// stream nor the files hold (below both in precedence).
+    pub lookup: Option<std::sync::Arc<dyn lookup::Fetch>>,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -57,7 +91,8 @@ impl Analysis {
     }
 }
 
-/// Input we refuse: never a policy matter, always the stream itself.
+/// Input we refuse: never a policy matter, always the stream itself (or a
+/// `--secrets-from` file).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{0}")]
@@ -72,6 +107,9 @@ pub enum InputError {
         path: String,
         error: edit::EditError,
     },
+    /// A ConfigMap of a `--secrets-from` file, read once a pod named it.
+    #[error("{0}")]
+    SecretsFrom(#[from] secret_files::FileError),
 }
 
 fn template_suffix(t: &Option<String>) -> String {
@@ -81,11 +119,15 @@ fn template_suffix(t: &Option<String>) -> String {
 /// Everything known about one stream: plain facts about its sources and
 /// workloads, and for each workload we may stamp, the part of its pod
 /// template an edit needs (`sites`, parallel to `workloads`).
-pub struct Model<'s> {
+pub(crate) struct Model<'s> {
     pub options: &'s Options,
     pub workloads: &'s [workload::Workload],
     pub sites: &'s [Option<yaml::Node<'s>>],
     pub index: &'s inventory::Index<'s>,
+    /// What `--lookup` fetched for this stream, and what it could not.
+    pub looked_up: &'s lookup::Fetched,
+    /// The chart template of each document (see [`stream::Document`]).
+    pub templates: &'s [Option<String>],
     /// How many objects the stream holds, and how many are Helm hooks.
     pub objects: usize,
     pub hooks: usize,
@@ -100,15 +142,45 @@ struct DocFacts<'a> {
     workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
 }
 
-/// The Secrets and ConfigMaps that pod templates in the stream name.
-#[derive(Debug, Default)]
-pub struct Referenced {
-    pub secrets: BTreeSet<String>,
-    pub config_maps: BTreeSet<String>,
+/// What the stream's pod templates name. It is what is read of the
+/// ConfigMaps the sniff set aside, and what the sources below the stream
+/// are asked for: `--secrets-from` files (their ConfigMaps likewise), then
+/// what `--lookup` fetches of whatever is still unresolved.
+pub(crate) struct Referenced<'m> {
+    pub workloads: &'m [workload::Workload],
+    pub config_maps: BTreeSet<&'m str>,
+    names: aho_corasick::AhoCorasick,
+}
+
+impl<'m> Referenced<'m> {
+    fn of(workloads: &'m [workload::Workload]) -> Self {
+        let config_maps: BTreeSet<&str> = workloads
+            .iter()
+            .flat_map(|w| &w.refs)
+            .filter(|r| r.target == inventory::TargetKind::ConfigMap)
+            .map(|r| r.name.as_str())
+            .collect();
+        let names = aho_corasick::AhoCorasick::new(config_maps.iter().filter(|n| !n.is_empty()))
+            .expect("names make an automaton");
+        Referenced {
+            workloads,
+            config_maps,
+            names,
+        }
+    }
+
+    /// Whether a ConfigMap set aside (see [`plan`]) may be one pods name: a
+    /// document whose text holds none of their names cannot be (unless
+    /// escapes or tags could spell a name).
+    pub fn may_name(&self, text: &str, doc: &stream::Document) -> bool {
+        doc.sniff.as_ref().is_none_or(|s| s.obfuscated)
+            || (!self.config_maps.is_empty() && self.names.is_match(&text[doc.range.clone()]))
+    }
 }
 
 /// What is done with a document, decided from its sniffed kind.
-enum Plan {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
     /// Read its tree: workloads, Secret producers, lists, and whatever the
     /// sniff is not certain about.
     Parse,
@@ -118,44 +190,42 @@ enum Plan {
     Skip,
 }
 
-fn plan(text: &str, doc: &stream::Document, options: &Options) -> Plan {
+/// The plan for `doc` of `text`. `workload_kinds`: the kinds whose pod
+/// templates are read, with Helm hooks counted; `None` for a document that
+/// can only give sources (a `--secrets-from` file).
+pub(crate) fn plan(
+    text: &str,
+    doc: &stream::Document,
+    workload_kinds: Option<&[config::WorkloadKind]>,
+) -> Plan {
     let Some(sniff) = &doc.sniff else {
         return Plan::Parse;
     };
-    let kind = &text[sniff.kind.clone()];
-    let api_version = &text[sniff.api_version.clone()];
-    if sniff.maybe_hook
-        || workload::is_workload_kind(api_version, kind, &options.policy.workload_kinds)
-    {
-        return Plan::Parse;
+    let gvk = gvk::Gvk::new(&text[sniff.api_version.clone()], &text[sniff.kind.clone()]);
+    if let Some(kinds) = workload_kinds {
+        if sniff.maybe_hook || workload::is_workload_kind(&gvk, kinds) {
+            return Plan::Parse;
+        }
     }
-    match (api_version, kind) {
-        ("v1", "ConfigMap") => Plan::Later,
-        _ if inventory::is_source_kind(api_version, kind) => Plan::Parse,
-        _ => Plan::Skip,
+    if gvk.is("", "ConfigMap") {
+        Plan::Later
+    } else if inventory::is_source_kind(&gvk) {
+        Plan::Parse
+    } else {
+        Plan::Skip
     }
 }
 
 /// Parse a stream and hand its model to `f`. Documents are split and their
 /// kinds sniffed in one pass; only the ones that matter are parsed (in
 /// parallel), and each tree is read and dropped at once, so memory holds
-/// the facts, not the trees.
-pub fn with_model<R>(
-    text: &str,
-    options: &Options,
-    f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
-) -> Result<R, InputError> {
-    with_model_and_sources(text, options, |_| Ok(Vec::new()), f)
-}
-
-/// [`with_model`], with more sources than the stream holds: `extra` learns
-/// which Secrets and ConfigMaps the stream's pod templates name and returns
-/// sources for them (from files, say); they are indexed after the stream's
-/// own, which win a tie.
-pub fn with_model_and_sources<'a, R>(
+/// the facts, not the trees. Sources come from the stream, then from
+/// `--secrets-from` files, then from the cluster (`--lookup`); each level
+/// is asked only once the stream's pod templates are known ([`Referenced`]),
+/// and an object found higher up wins.
+pub(crate) fn with_model<'a, R>(
     text: &'a str,
     options: &Options,
-    extra: impl FnOnce(&Referenced) -> Result<Vec<inventory::Source>, InputError>,
     f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
     let kinds = &options.policy.workload_kinds;
@@ -167,8 +237,7 @@ pub fn with_model_and_sources<'a, R>(
             ..DocFacts::default()
         };
         let wanted = objects.iter().any(|o| {
-            inventory::is_source_kind(o.api_version, o.kind)
-                || workload::is_workload_kind(o.api_version, o.kind, kinds)
+            inventory::is_source_kind(&o.gvk) || workload::is_workload_kind(&o.gvk, kinds)
         });
         if !wanted {
             return Ok(facts);
@@ -188,70 +257,28 @@ pub fn with_model_and_sources<'a, R>(
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
     let docs = stream::split(text);
+    let templates: Vec<Option<String>> = docs.iter().map(|d| d.source.clone()).collect();
     let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
         .into_par_iter()
-        .map(|doc| match plan(text, &doc, options) {
-            Plan::Parse => Ok((read(parse(doc)?)?, None)),
-            Plan::Later => Ok((
-                DocFacts {
-                    objects: 1,
-                    ..DocFacts::default()
-                },
-                Some(doc),
-            )),
-            Plan::Skip => Ok((
-                DocFacts {
-                    objects: 1,
-                    ..DocFacts::default()
-                },
-                None,
-            )),
-        })
-        .collect();
-    let mut facts = Vec::with_capacity(first.len());
-    let mut later = Vec::new();
-    for r in first {
-        let (f, doc) = r?;
-        facts.push(f);
-        later.extend(doc);
-    }
-    let mut referenced = Referenced::default();
-    for (w, _) in facts.iter().flat_map(|f| &f.workloads) {
-        for r in &w.refs {
-            match r.target {
-                inventory::TargetKind::Secret => referenced.secrets.insert(r.name.clone()),
-                inventory::TargetKind::ConfigMap => referenced.config_maps.insert(r.name.clone()),
-            };
-        }
-    }
-    // A ConfigMap whose text holds none of the names pods use cannot be one
-    // of them (unless escapes or tags could spell a name).
-    let names =
-        aho_corasick::AhoCorasick::new(referenced.config_maps.iter().filter(|n| !n.is_empty()))
-            .expect("names make an automaton");
-    let maybe_named = |doc: &stream::Document| {
-        doc.sniff.as_ref().is_none_or(|s| s.obfuscated)
-            || (!referenced.config_maps.is_empty() && names.is_match(&text[doc.range.clone()]))
-    };
-    let second: Vec<Result<DocFacts<'a>, InputError>> = later
-        .into_par_iter()
-        .filter(|doc| maybe_named(doc))
         .map(|doc| {
-            let mut f = read(parse(doc)?)?;
-            // Counted as an object already.
-            f.objects = 0;
-            f.hooks = 0;
-            Ok(f)
+            let unread = DocFacts {
+                objects: 1,
+                ..DocFacts::default()
+            };
+            match plan(text, &doc, Some(kinds)) {
+                Plan::Parse => Ok((read(parse(doc)?)?, None)),
+                Plan::Later => Ok((unread, Some(doc))),
+                Plan::Skip => Ok((unread, None)),
+            }
         })
         .collect();
-    for r in second {
-        facts.push(r?);
-    }
     let mut sources = Vec::new();
     let mut workloads = Vec::new();
     let mut sites = Vec::new();
+    let mut later = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
-    for doc in facts {
+    for r in first {
+        let (doc, set_aside) = r?;
         objects += doc.objects;
         hooks += doc.hooks;
         sources.extend(doc.sources);
@@ -259,16 +286,36 @@ pub fn with_model_and_sources<'a, R>(
             workloads.push(w);
             sites.push(site);
         }
+        later.extend(set_aside);
     }
-    // Stream order decides among sources of the same name, as before.
+    let referenced = Referenced::of(&workloads);
+    let named: Vec<Result<DocFacts<'a>, InputError>> = later
+        .into_par_iter()
+        .filter(|doc| referenced.may_name(text, doc))
+        .map(|doc| read(parse(doc)?))
+        .collect();
+    for r in named {
+        // Counted as an object already; a ConfigMap has no pod template.
+        sources.extend(r?.sources);
+    }
+    // Stream order decides among sources of the same name.
     sources.sort_by_key(|s| s.object.doc);
-    sources.extend(extra(&referenced)?);
-    let index = inventory::Index::new(&sources, options.namespace.as_deref());
+    let named_in_files = options.secrets_from.named(&referenced)?;
+    let mut index = inventory::Index::new(
+        &sources,
+        options.secrets_from.sources(),
+        options.namespace.as_deref(),
+    );
+    index.add_below(&named_in_files);
+    let looked_up = lookup::fetch_unresolved(options, &referenced, &index);
+    index.add_below(&looked_up.sources);
     f(&Model {
         options,
         workloads: &workloads,
         sites: &sites,
         index: &index,
+        looked_up: &looked_up,
+        templates: &templates,
         objects,
         hooks,
     })
@@ -302,7 +349,8 @@ pub fn with_model_and_sources<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let findings = policy::check(m.workloads, m.index, policy);
+        let mut findings = findings(m);
+        location::number_template_documents(m.templates, &mut findings);
         let mut edits = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
@@ -332,41 +380,67 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     })
 }
 
-/// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
-/// would send, before defaults): every document parsed, lists expanded.
-/// For tests and fuzzing: the meaning that output must keep.
-pub fn decode(text: &str) -> Result<Vec<serde_json::Value>, InputError> {
-    let parsed = stream::parse(text)?;
-    let mut out = Vec::new();
-    for p in &parsed {
-        let Some(root) = &p.root else { continue };
-        let items = match inventory::list_items(root) {
-            Some(items) => items,
-            None => std::slice::from_ref(root),
-        };
-        for item in items {
-            out.push(item.to_json().ok_or_else(|| {
-                InputError::Parse(stream::ParseError {
-                    doc: p.doc.index + 1,
-                    template: p.doc.source.clone(),
-                    error: yaml::YamlError::Syntax {
-                        line: item.span.line,
-                        col: item.span.col,
-                        path: String::new(),
-                        message: "a value JSON cannot hold (NaN, infinity, or an integer \
-                                  beyond 64 bits)"
-                            .into(),
-                    },
-                })
-            })?);
-        }
-    }
-    Ok(out)
+/// What the policy finds in a model: the rules, and the notes on its sources.
+pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
+    let policy = &m.options.policy;
+    let mut findings = policy::check(m.workloads, m.index, policy);
+    findings.extend(policy::source_notes(
+        m.workloads,
+        m.index,
+        policy,
+        m.options.digest_key.is_some(),
+    ));
+    findings.extend(m.looked_up.findings(policy));
+    findings
 }
 
 /// The stream with our annotations spliced in.
 pub fn apply(text: &str, analysis: &mut Analysis) -> String {
     edit::apply(text, &mut analysis.edits)
+}
+
+/// What the fuzz targets (fuzz/) and the tests that replay their findings
+/// need of the inside: the YAML reader, the editor, and Go's meaning of a
+/// stream. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::edit::{annotations, apply, Edit};
+    pub use crate::stream::Input;
+    pub use crate::yaml::{parse_document, Node, Value};
+
+    use crate::{inventory, stream, yaml, InputError};
+
+/// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
+    /// would send, before defaults): every document parsed, lists expanded.
+    /// For tests and fuzzing: the meaning that output must keep.
+    pub fn decode(text: &str) -> Result<Vec<serde_json::Value>, InputError> {
+        let parsed = stream::parse(text)?;
+        let mut out = Vec::new();
+        for p in &parsed {
+            let Some(root) = &p.root else { continue };
+            let items = match inventory::list_items(root) {
+                Some(items) => items,
+                None => std::slice::from_ref(root),
+            };
+            for item in items {
+                out.push(item.to_json().ok_or_else(|| {
+                    InputError::Parse(stream::ParseError {
+                        doc: p.doc.index + 1,
+                        template: p.doc.source.clone(),
+                        error: yaml::YamlError::Syntax {
+                            line: item.span.line,
+                            col: item.span.col,
+                            path: String::new(),
+                            message: "a value JSON cannot hold (NaN, infinity, or an integer \
+                                      beyond 64 bits)"
+                                .into(),
+                        },
+                    })
+                })?);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

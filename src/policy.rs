@@ -4,16 +4,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::config::{glob_match, Policy, RequiredSource, Selector};
-use crate::inventory::{Index, TargetKind};
+use crate::config::{Policy, RequiredSource, Selector};
+use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
-use crate::report::{Finding, Location, Rule, Severity};
-use crate::workload::{Rollout, Workload, IGNORE};
+use crate::report::{Finding, Location};
+use crate::rule::{Rule, RuleId};
+use crate::workload::{Ignore, Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
-    let known: Vec<String> = policy.rule_ids().into_iter().map(|(id, _)| id).collect();
     let mut findings = Vec::new();
     for w in workloads {
         let mut out = Out {
@@ -38,9 +38,8 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
                 && !provides(w, &rule.env, vars, refs, index)
             {
                 out.push(
-                    &rule.missing_id(),
-                    Severity::Error,
-                    w.object.span,
+                    rule.missing(),
+                    At::object(w),
                     None,
                     Some(&rule.env),
                     format!(
@@ -65,11 +64,137 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         }
         references(&mut out, refs, index);
         let mut found = out.findings;
-        suppress(w, policy, &known, &mut found);
+        suppress(w, policy, &mut found);
         findings.extend(found);
     }
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
     findings
+}
+
+/// Notes about what the stamps themselves reveal or cannot see, once per
+/// run: each names every source it concerns and points at the first.
+pub fn source_notes(
+    workloads: &[Workload],
+    index: &Index<'_>,
+    policy: &Policy,
+    keyed: bool,
+) -> Vec<Finding> {
+    let mut unkeyed: Vec<&Source> = Vec::new();
+    let mut referenced: Vec<&Source> = Vec::new();
+    for w in workloads {
+        for c in crate::stamp::consumed(w, index, policy.stamp_config_maps).unwrap_or_default() {
+            let s = c.source;
+            let list = match s.protection {
+                Protection::Plaintext | Protection::Ciphertext
+                    if s.target == TargetKind::Secret && s.has_plaintext && !keyed =>
+                {
+                    &mut unkeyed
+                }
+                Protection::Reference => &mut referenced,
+                _ => continue,
+            };
+            if !list.iter().any(|x| std::ptr::eq(*x, s)) {
+                list.push(s);
+            }
+        }
+    }
+    let names = |list: &[&Source]| {
+        let mut names: Vec<String> = list.iter().map(|s| s.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names.join(", ")
+    };
+    let mut out = Vec::new();
+    let mut note = |rule: Rule, list: &[&Source], message: String, help: &str| {
+        let rule = RuleId::from(rule);
+        let (Some(first), Some(severity)) = (list.first(), policy.level(&rule)) else {
+            return;
+        };
+        out.push(Finding {
+            rule,
+            severity,
+            location: source_location(first),
+            workload: None,
+            container: None,
+            variable: None,
+            message,
+            help: help.to_string(),
+            suppressed: None,
+        });
+    };
+    note(
+        Rule::UnkeyedDigest,
+        &unkeyed,
+        format!(
+            "pod templates carry a plain sha256 of the values of Secret {}: anyone who can read those workloads can test guesses of a short or weak value offline",
+            names(&unkeyed)
+        ),
+        "give a key with `--digest-key-file FILE` (SECRET_ROLLOUT_DIGEST_KEY_FILE) for hmac-sha256 digests; adding or changing the key rolls every stamped workload once",
+    );
+    note(
+        Rule::ProviderRotationNotSeen,
+        &referenced,
+        format!(
+            "Secret {} comes from an ExternalSecret: its stamp covers the ExternalSecret's spec, so a rotation inside the secret store changes nothing here and rolls nothing",
+            names(&referenced)
+        ),
+        "after rotating a value in the store, restart the consumers (or let a controller such as Reloader do it); changing the ExternalSecret's spec does roll them",
+    );
+    out
+}
+
+/// Where a finding about a source points: its document in the stream, or
+/// its file.
+pub(crate) fn source_location(s: &Source) -> Location {
+    let file = match &s.origin {
+        Origin::File { path, .. } => Some(path.clone()),
+        // Never reached: --lookup requires a digest key, and a looked-up
+        // Secret is plaintext, never a reference.
+        Origin::Render | Origin::Cluster { .. } => None,
+    };
+    let place = file
+        .is_none()
+        .then(|| s.object.place(s.object.span))
+        .flatten();
+    Location {
+        file,
+        doc: s.object.doc,
+        template: s.object.template.clone(),
+        line: s.object.span.line,
+        col: s.object.span.col,
+        place,
+        path: None,
+    }
+}
+
+/// What a finding points at: a span of the workload, and its key path
+/// (`None` for the workload as a whole).
+struct At {
+    span: Span,
+    path: Option<String>,
+}
+
+impl At {
+    fn object(w: &Workload) -> At {
+        At {
+            span: w.object.span,
+            path: None,
+        }
+    }
+
+    fn env(w: &Workload, v: &EnvVar) -> At {
+        At {
+            span: v.span,
+            path: Some(w.in_pod_spec(&v.path())),
+        }
+    }
+
+    fn reference(w: &Workload, r: &Reference) -> At {
+        At {
+            span: r.span,
+            path: Some(w.in_pod_spec(&r.path())),
+        }
+    }
 }
 
 /// Collects one workload's findings at the severities the policy sets.
@@ -80,24 +205,22 @@ struct Out<'w> {
 }
 
 impl Out<'_> {
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        rule: &str,
-        default: Severity,
-        span: Span,
+        rule: RuleId,
+        at: At,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
         help: String,
     ) {
-        let Some(severity) = self.policy.level(rule, default) else {
+        let Some(severity) = self.policy.level(&rule) else {
             return;
         };
         self.findings.push(Finding {
-            rule: rule.to_string(),
+            rule,
             severity,
-            location: location(self.w, span),
+            location: location(self.w, at),
             workload: Some(self.w.object.display()),
             container: container.map(str::to_string),
             variable: variable.map(str::to_string),
@@ -110,42 +233,34 @@ impl Out<'_> {
     fn rule(
         &mut self,
         rule: Rule,
-        span: Span,
+        at: At,
         container: Option<&str>,
         variable: Option<&str>,
         message: String,
         help: String,
     ) {
-        self.push(
-            rule.id(),
-            rule.severity(),
-            span,
-            container,
-            variable,
-            message,
-            help,
-        );
+        self.push(rule.into(), at, container, variable, message, help);
     }
 }
 
-fn location(w: &Workload, span: Span) -> Location {
+fn location(w: &Workload, at: At) -> Location {
     Location {
+        file: None,
         doc: w.object.doc,
         template: w.object.template.clone(),
-        line: span.line,
-        col: span.col,
+        line: at.span.line,
+        col: at.span.col,
+        place: w.object.place(at.span),
+        path: at.path,
     }
 }
 
 /// Whether a selector matches a workload: every given field must match.
 pub fn selects(s: &Selector, w: &Workload) -> bool {
-    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.kind);
-    let name = s.names.is_empty() || s.names.iter().any(|p| glob_match(p, &w.object.name));
+    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.gvk.kind);
+    let name = s.names.is_empty() || s.names.is_match(&w.object.name);
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
-    let images = s.images.is_empty()
-        || w.images
-            .iter()
-            .any(|image| s.images.iter().any(|p| glob_match(p, image)));
+    let images = s.images.is_empty() || w.images.iter().any(|image| s.images.is_match(image));
     kind && name && labels && images
 }
 
@@ -172,11 +287,10 @@ fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, va
             many.len()
         ),
     };
-    let at = defs.last().expect("not empty").span;
+    let at = At::env(out.w, defs.last().expect("not empty"));
     let w = out.w.object.display();
     out.push(
-        &rule.not_from_secret_id(),
-        Severity::Error,
+        rule.not_from_secret(),
         at,
         Some(container),
         Some(&rule.env),
@@ -206,9 +320,8 @@ fn required_from_config_map(
         if cm.entries.contains_key(key) {
             let w = out.w.object.display();
             out.push(
-                &rule.not_from_secret_id(),
-                Severity::Error,
-                r.span,
+                rule.not_from_secret(),
+                At::reference(out.w, r),
                 r.container.as_deref(),
                 Some(&rule.env),
                 format!(
@@ -235,7 +348,7 @@ fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: 
             let w = out.w.object.display();
             out.rule(
                 Rule::DuplicateEnv,
-                v.span,
+                At::env(out.w, v),
                 Some(container),
                 Some(&v.name),
                 format!(
@@ -265,7 +378,7 @@ fn sensitive_plain_value(out: &mut Out<'_>, v: &EnvVar, guarded: &[&str]) {
     let w = out.w.object.display();
     out.rule(
         Rule::SensitiveEnvPlainValue,
-        v.span,
+        At::env(out.w, v),
         Some(&v.container),
         Some(&v.name),
         format!(
@@ -344,7 +457,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                 if !r.optional && unresolved_reported.insert((r.target, &r.name)) {
                     out.rule(
                         Rule::UnresolvedReference,
-                        r.span,
+                        At::reference(w, r),
                         r.container.as_deref(),
                         var,
                         format!(
@@ -354,7 +467,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                             r.via.describe()
                         ),
                         format!(
-                            "render the {kind} in the same release (with Helm 4's `separate` post-render strategy, hooks and manifests arrive in two calls), or restart {} yourself when it changes",
+                            "give the file or directory that holds it to `--secrets-from PATH` (or the policy's `secretsFrom:`), read it from the cluster with `--lookup`, render it in the same release, or restart {} yourself when it changes",
                             w.object.display()
                         ),
                     );
@@ -368,14 +481,20 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                 }
                 out.rule(
                     Rule::MissingSecretKey,
-                    r.span,
+                    At::reference(w, r),
                     r.container.as_deref(),
                     var,
                     format!(
-                        "{} reads key `{key}` of {kind} {} ({}), but that {kind} has no such key; the pod will not start",
+                        "{} reads key `{key}` of {kind} {} ({}), but that {kind}{} has no such key; the pod will not start",
                         w.object.display(),
                         r.name,
-                        r.via.describe()
+                        r.via.describe(),
+                        match &source.origin {
+                            Origin::File { .. } | Origin::Cluster { .. } => {
+                                format!(" ({})", source.origin)
+                            }
+                            Origin::Render => String::new(),
+                        }
                     ),
                     format!(
                         "add `{key}` to {kind} {}, fix the key name, or mark the reference `optional: true`",
@@ -388,7 +507,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
     if consumes_in_stream && w.rollout == Rollout::ImmutableJob {
         out.rule(
             Rule::ImmutableJobNotStamped,
-            w.object.span,
+            At::object(w),
             None,
             None,
             format!(
@@ -402,18 +521,25 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
-/// that name no rule.
-fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<Finding>) {
+/// that name no rule, or a rule the policy makes unsuppressible (which stays
+/// active: a guard cannot be switched off quietly from the chart).
+fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
-    for (value, span) in &w.ignores {
-        let (ids, reason) = parse_ignore(value);
-        for id in &ids {
-            if !known.iter().any(|k| k == id) {
-                unknown.push((*span, id.to_string()));
+    let mut forbidden = Vec::new();
+    for ignore in &w.ignores {
+        let (ids, reason) = parse_ignore(&ignore.value);
+        let mut rules = Vec::with_capacity(ids.len());
+        for id in ids {
+            match RuleId::parse(id, &policy.required_sources) {
+                Some(rule) if policy.unsuppressible.contains(&rule) => {
+                    forbidden.push((ignore, rule));
+                }
+                Some(rule) => rules.push(rule),
+                None => unknown.push((ignore, id.to_string())),
             }
         }
         for f in findings.iter_mut() {
-            if f.suppressed.is_none() && ids.contains(&f.rule.as_str()) {
+            if f.suppressed.is_none() && rules.contains(&f.rule) {
                 f.suppressed = Some(reason.to_string());
             }
         }
@@ -423,10 +549,14 @@ fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<
         policy,
         findings: Vec::new(),
     };
-    for (span, id) in unknown {
+    let at = |ignore: &Ignore| At {
+        span: ignore.span,
+        path: Some(ignore.path.clone()),
+    };
+    for (ignore, id) in unknown {
         out.rule(
             Rule::UnknownSuppression,
-            span,
+            at(ignore),
             None,
             None,
             format!(
@@ -434,6 +564,22 @@ fn suppress(w: &Workload, policy: &Policy, known: &[String], findings: &mut Vec<
                 w.object.display()
             ),
             "use an id from `secret-rollout rules`".into(),
+        );
+    }
+    for (ignore, rule) in forbidden {
+        out.rule(
+            Rule::ForbiddenSuppression,
+            at(ignore),
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} names `{rule}`, which the policy makes unsuppressible; it is not suppressed",
+                w.object.display()
+            ),
+            format!(
+                "remove `{rule}` from the annotation and fix what it reports; only the policy file \
+                 (`unsuppressible:`, `rules:`) can change how `{rule}` is reported"
+            ),
         );
     }
     findings.extend(out.findings);

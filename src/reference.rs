@@ -43,6 +43,100 @@ pub struct Reference {
     pub container: Option<String>,
     pub optional: bool,
     pub span: Span,
+    pub site: Site,
+}
+
+impl Reference {
+    /// Key path from the pod spec:
+    /// `containers[api].env[JWT_SECRET].valueFrom.secretKeyRef`.
+    pub fn path(&self) -> String {
+        let s = &self.site;
+        let (secret, config_map) = match &self.via {
+            Via::Env { .. } => ("secretKeyRef", "configMapKeyRef"),
+            Via::EnvFrom { .. } => ("secretRef", "configMapRef"),
+            Via::Volume { .. } | Via::Projected { .. } => ("secret", "configMap"),
+        };
+        let field = match self.target {
+            TargetKind::Secret => secret,
+            TargetKind::ConfigMap => config_map,
+        };
+        let container = self.container.as_deref().unwrap_or("");
+        let mut path = match &self.via {
+            Via::Env { var } => format!(
+                "{}.{}.valueFrom.{field}",
+                s.container(container),
+                s.entry.spell("env", var)
+            ),
+            Via::EnvFrom { .. } => format!(
+                "{}.envFrom[{}].{field}",
+                s.container(container),
+                s.entry.index
+            ),
+            Via::Volume { volume } => format!("{}.{field}", s.entry.spell("volumes", volume)),
+            Via::Projected { volume } => format!(
+                "{}.projected.sources[{}].{field}",
+                s.entry.spell("volumes", volume),
+                s.source
+            ),
+        };
+        if let Some(i) = s.item {
+            path.push_str(&format!(".items[{i}]"));
+        }
+        path
+    }
+}
+
+/// Where an env var or a reference sits in the pod spec, in a few numbers;
+/// its path is spelled only when a finding needs it (a string for every env
+/// var of a large stream would cost megabytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Site {
+    /// In `initContainers` rather than `containers`.
+    pub init: bool,
+    /// The container, for env and envFrom.
+    pub container_at: Item,
+    /// The `env`, `envFrom` or `volumes` entry.
+    pub entry: Item,
+    /// The entry of a projected volume's `sources`.
+    pub source: u32,
+    /// The entry of a volume source's `items`, when only those keys are read.
+    pub item: Option<u32>,
+}
+
+/// A list item: by its `name` when it has one, else by its index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Item {
+    pub index: u32,
+    pub named: bool,
+}
+
+impl Item {
+    fn of(index: usize, node: &Node<'_>) -> Item {
+        Item {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            named: node.get_str("name").is_some_and(|n| !n.is_empty()),
+        }
+    }
+
+    /// `field[name]`, or `field[index]` for an item without a name.
+    fn spell(self, field: &str, name: &str) -> String {
+        if self.named {
+            format!("{field}[{name}]")
+        } else {
+            format!("{field}[{}]", self.index)
+        }
+    }
+}
+
+impl Site {
+    fn container(&self, name: &str) -> String {
+        let field = if self.init {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        self.container_at.spell(field, name)
+    }
 }
 
 /// One `env[]` entry of a container, as written.
@@ -52,7 +146,19 @@ pub struct EnvVar {
     pub name: String,
     /// The whole entry, where findings point.
     pub span: Span,
+    pub site: Site,
     pub source: EnvSource,
+}
+
+impl EnvVar {
+    /// Key path from the pod spec: `containers[api].env[JWT_SECRET]`.
+    pub fn path(&self) -> String {
+        format!(
+            "{}.{}",
+            self.site.container(&self.container),
+            self.site.entry.spell("env", &self.name)
+        )
+    }
 }
 
 /// Where an env var's value comes from. A plain value is kept only to judge
@@ -84,10 +190,25 @@ impl std::fmt::Debug for EnvSource {
 
 /// The containers of a pod spec: init containers first, as the kubelet runs them.
 pub fn containers<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = &'t Node<'a>> {
-    ["initContainers", "containers"]
+    containers_at(pod_spec).map(|(_, c)| c)
+}
+
+/// The containers with where they are: a site with `init` and
+/// `container_at` set.
+fn containers_at<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = (Site, &'t Node<'a>)> {
+    [("initContainers", true), ("containers", false)]
         .into_iter()
-        .filter_map(move |field| pod_spec.get(field).and_then(Node::as_seq))
-        .flatten()
+        .filter_map(move |(field, init)| Some((init, pod_spec.get(field).and_then(Node::as_seq)?)))
+        .flat_map(|(init, items)| {
+            items.iter().enumerate().map(move |(i, c)| {
+                let site = Site {
+                    init,
+                    container_at: Item::of(i, c),
+                    ..Site::default()
+                };
+                (site, c)
+            })
+        })
 }
 
 pub fn container_name<'t>(container: &'t Node<'_>) -> &'t str {
@@ -97,9 +218,15 @@ pub fn container_name<'t>(container: &'t Node<'_>) -> &'t str {
 /// Every env var of every container.
 pub fn env_vars(pod_spec: &Node<'_>) -> Vec<EnvVar> {
     let mut out = Vec::new();
-    for c in containers(pod_spec) {
+    for (at, c) in containers_at(pod_spec) {
         let container = container_name(c);
-        for e in c.get("env").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("env")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let Some(name) = e.get_str("name") else {
                 continue;
             };
@@ -123,6 +250,10 @@ pub fn env_vars(pod_spec: &Node<'_>) -> Vec<EnvVar> {
                 container: container.to_string(),
                 name: name.to_string(),
                 span: e.span,
+                site: Site {
+                    entry: Item::of(i, e),
+                    ..at
+                },
                 source,
             });
         }
@@ -137,10 +268,20 @@ fn has(node: &Node<'_>, key: &str) -> bool {
 /// Every Secret and ConfigMap reference of a pod spec.
 pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
     let mut out = Vec::new();
-    for c in containers(pod_spec) {
+    for (at, c) in containers_at(pod_spec) {
         let container = Some(container_name(c).to_string());
-        for e in c.get("env").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("env")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let var = e.get_str("name").unwrap_or("?");
+            let site = Site {
+                entry: Item::of(i, e),
+                ..at
+            };
             for (field, target) in [
                 ("secretKeyRef", TargetKind::Secret),
                 ("configMapKeyRef", TargetKind::ConfigMap),
@@ -156,11 +297,18 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                         container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
+                        site,
                     });
                 }
             }
         }
-        for e in c.get("envFrom").and_then(Node::as_seq).unwrap_or_default() {
+        for (i, e) in c
+            .get("envFrom")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let prefix = e.get_str("prefix").unwrap_or("");
             for (field, target) in [
                 ("secretRef", TargetKind::Secret),
@@ -177,35 +325,47 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                         container: container.clone(),
                         optional: r.get_bool("optional").unwrap_or(false),
                         span: r.span,
+                        site: Site {
+                            entry: Item::of(i, e),
+                            ..at
+                        },
                     });
                 }
             }
         }
     }
-    for v in pod_spec
+    for (i, v) in pod_spec
         .get("volumes")
         .and_then(Node::as_seq)
         .unwrap_or_default()
+        .iter()
+        .enumerate()
     {
         let volume = v.get_str("name").unwrap_or("?").to_string();
+        let at = Site {
+            entry: Item::of(i, v),
+            ..Site::default()
+        };
         if let Some(s) = v.get("secret").filter(|s| !s.is_null()) {
             let name = s.get_str("secretName").unwrap_or("");
             let via = Via::Volume {
                 volume: volume.clone(),
             };
-            push_volume(&mut out, s, TargetKind::Secret, name, &via);
+            push_volume(&mut out, s, TargetKind::Secret, name, &via, at);
         }
         if let Some(s) = v.get("configMap").filter(|s| !s.is_null()) {
             let name = s.get_str("name").unwrap_or("");
             let via = Via::Volume {
                 volume: volume.clone(),
             };
-            push_volume(&mut out, s, TargetKind::ConfigMap, name, &via);
+            push_volume(&mut out, s, TargetKind::ConfigMap, name, &via, at);
         }
-        for src in v
+        for (j, src) in v
             .path(&["projected", "sources"])
             .and_then(Node::as_seq)
             .unwrap_or_default()
+            .iter()
+            .enumerate()
         {
             for (field, target) in [
                 ("secret", TargetKind::Secret),
@@ -216,7 +376,11 @@ pub fn references(pod_spec: &Node<'_>) -> Vec<Reference> {
                     let via = Via::Projected {
                         volume: volume.clone(),
                     };
-                    push_volume(&mut out, s, target, name, &via);
+                    let site = Site {
+                        source: u32::try_from(j).unwrap_or(u32::MAX),
+                        ..at
+                    };
+                    push_volume(&mut out, s, target, name, &via, site);
                 }
             }
         }
@@ -231,13 +395,14 @@ fn push_volume(
     target: TargetKind,
     name: &str,
     via: &Via,
+    site: Site,
 ) {
     let optional = source.get_bool("optional").unwrap_or(false);
     let items = source
         .get("items")
         .and_then(Node::as_seq)
         .filter(|i| !i.is_empty());
-    let reference = |key: Option<&str>, span| Reference {
+    let reference = |key: Option<&str>, span, site| Reference {
         target,
         name: name.to_string(),
         key: key.map(str::to_string),
@@ -245,13 +410,16 @@ fn push_volume(
         container: None,
         optional,
         span,
+        site,
     };
     match items {
-        None => out.push(reference(None, source.span)),
-        Some(items) => out.extend(
-            items
-                .iter()
-                .map(|item| reference(Some(item.get_str("key").unwrap_or("")), item.span)),
-        ),
+        None => out.push(reference(None, source.span, site)),
+        Some(items) => out.extend(items.iter().enumerate().map(|(i, item)| {
+            let site = Site {
+                item: Some(u32::try_from(i).unwrap_or(u32::MAX)),
+                ..site
+            };
+            reference(Some(item.get_str("key").unwrap_or("")), item.span, site)
+        })),
     }
 }

@@ -2,71 +2,7 @@
 
 use std::fmt::Write as _;
 
-/// The built-in rules. Their ids are stable: they appear in output and in
-/// suppressions. Rules derived from the policy's `requiredSources` (such as
-/// `admin-password-not-from-secret`) have ids made from the policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rule {
-    SensitiveEnvPlainValue,
-    MissingSecretKey,
-    UnresolvedReference,
-    DuplicateEnv,
-    ImmutableJobNotStamped,
-    UnknownSuppression,
-}
-
-impl Rule {
-    pub const ALL: [Rule; 6] = [
-        Rule::SensitiveEnvPlainValue,
-        Rule::MissingSecretKey,
-        Rule::UnresolvedReference,
-        Rule::DuplicateEnv,
-        Rule::ImmutableJobNotStamped,
-        Rule::UnknownSuppression,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Rule::SensitiveEnvPlainValue => "sensitive-env-plain-value",
-            Rule::MissingSecretKey => "missing-secret-key",
-            Rule::UnresolvedReference => "unresolved-reference",
-            Rule::DuplicateEnv => "duplicate-env",
-            Rule::ImmutableJobNotStamped => "immutable-job-not-stamped",
-            Rule::UnknownSuppression => "unknown-suppression",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            Rule::MissingSecretKey => Severity::Error,
-            Rule::SensitiveEnvPlainValue
-            | Rule::UnresolvedReference
-            | Rule::DuplicateEnv
-            | Rule::UnknownSuppression => Severity::Warning,
-            Rule::ImmutableJobNotStamped => Severity::Note,
-        }
-    }
-
-    /// One line on what the rule catches.
-    pub fn summary(self) -> &'static str {
-        match self {
-            Rule::SensitiveEnvPlainValue => {
-                "an env var with a secret-looking name, or a URL with credentials, has a plain value"
-            }
-            Rule::MissingSecretKey => {
-                "a pod reads a key that the Secret or ConfigMap in the stream does not have"
-            }
-            Rule::UnresolvedReference => {
-                "a pod uses a Secret or ConfigMap that is not in the rendered output, so its rotation cannot be stamped"
-            }
-            Rule::DuplicateEnv => "the same env var is defined twice in one container",
-            Rule::ImmutableJobNotStamped => {
-                "a Job that is not a Helm hook consumes Secrets but cannot be stamped (its template is immutable)"
-            }
-            Rule::UnknownSuppression => "a secret-rollout/ignore annotation names a rule that does not exist",
-        }
-    }
-}
+use crate::rule::RuleId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -85,21 +21,94 @@ impl Severity {
     }
 }
 
-/// Where a finding points: the document, the chart template it came from,
-/// and the line and column in the input stream.
+/// Where a finding points: the document and position in the input, and
+/// where a person finds the same thing in what they can open.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
+    /// The file the finding is about when it is not the input: a
+    /// `--secrets-from` file. Line and column are then that file's.
+    pub file: Option<String>,
     /// 0-based document index.
     pub doc: usize,
+    /// The chart template the object was rendered from, when Helm said.
     pub template: Option<String>,
+    /// 1-based line and column in the input (the stream Helm sent, or the
+    /// file as given).
     pub line: usize,
     pub col: usize,
+    /// The chart template or source file the object came from, and the line
+    /// within its document: what a person can open, unlike a line of the
+    /// stream Helm 4 or kustomize re-serialized.
+    pub place: Option<Place>,
+    /// The key path within the object, readable:
+    /// `spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]`.
+    /// `None` when the finding is about the object as a whole.
+    pub path: Option<String>,
+}
+
+/// What kind of thing a [`Place`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceKind {
+    /// A chart template (`the0/templates/the0-api.yaml`): Helm 3's
+    /// `# Source:` comment or Helm 4's filename annotation.
+    Template,
+    /// The file kustomize (or another KRM orchestrator) read the object
+    /// from: its `internal.config.kubernetes.io/path` or
+    /// `config.kubernetes.io/path` annotation.
+    File,
+}
+
+impl PlaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceKind::Template => "template",
+            PlaceKind::File => "file",
+        }
+    }
+}
+
+/// A position in a chart template's rendered output or in a source file.
+///
+/// The line is counted within the object's document, from its first line of
+/// content (after Helm's `---` and `# Source:` lines), leaving out the lines
+/// that Helm 4 or kustomize added (their filename and path annotations, and
+/// an `annotations:` line that holds nothing else). Helm 4 and kustomize
+/// re-serialize the stream, so its lines are not the ones the user rendered;
+/// counted this way they are, for Helm 3 and Helm 4 alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub kind: PlaceKind,
+    pub path: String,
+    /// 1-based: which of the documents rendered from this template (in the
+    /// order `helm template --show-only` prints them) or read from this file.
+    pub document: usize,
+    /// How many documents the input holds from this template; 0 when not
+    /// known (a file named by kustomize's annotations).
+    pub documents: usize,
+    /// 1-based line within that document. (No column: Helm 4 and kustomize
+    /// re-indent sequences, so only the line is the user's.)
+    pub line: usize,
+}
+
+impl Place {
+    /// `the0/templates/the0-api.yaml, document 2, line 81`; the document is
+    /// named only when the template rendered several.
+    pub fn describe(&self) -> String {
+        if self.documents == 1 {
+            format!("{}, line {}", self.path, self.line)
+        } else {
+            format!(
+                "{}, document {}, line {}",
+                self.path, self.document, self.line
+            )
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// The rule id, e.g. `admin-password-not-from-secret`.
-    pub rule: String,
+    /// The rule, e.g. `admin-password-not-from-secret`.
+    pub rule: RuleId,
     pub severity: Severity,
     pub location: Location,
     /// `Deployment/the0-api`.
@@ -125,23 +134,23 @@ impl Finding {
 ///
 /// ```text
 /// error[admin-password-not-from-secret]: THE0_ADMIN_PASSWORD is a plain value
-///   --> the0/templates/api.yaml (document 3) at <stdin>:41:13
+///   --> the0/templates/the0-api.yaml, document 2, line 81
+///    = path: spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]
 ///    = workload: Deployment/the0-api, container: api, variable: THE0_ADMIN_PASSWORD
 ///    = help: …
 /// ```
+///
+/// A line of standard input is shown only when nothing better is known:
+/// Helm's stream is not something the user can open. A file given as input
+/// is, so its line comes first.
 pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &str) -> String {
     let mut out = String::new();
     for f in findings {
         let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
-        let l = &f.location;
-        let template = l.template.as_deref().unwrap_or("(no template)");
-        let _ = writeln!(
-            out,
-            "  --> {template} (document {}) at {input_name}:{}:{}",
-            l.doc + 1,
-            l.line,
-            l.col
-        );
+        let _ = writeln!(out, "  --> {}", position(&f.location, input_name));
+        if let Some(path) = &f.location.path {
+            let _ = writeln!(out, "   = path: {path}");
+        }
         let mut subject = Vec::new();
         if let Some(w) = &f.workload {
             subject.push(format!("workload: {w}"));
@@ -172,6 +181,24 @@ pub fn text<'f>(findings: impl IntoIterator<Item = &'f Finding>, input_name: &st
         out.push('\n');
     }
     out
+}
+
+/// The `-->` line: where to look, most openable first.
+pub fn position(l: &Location, input_name: &str) -> String {
+    if let Some(file) = &l.file {
+        return format!("{file}:{}:{}", l.line, l.col);
+    }
+    let stream = format!("{input_name}:{}:{}", l.line, l.col);
+    match (&l.place, input_name == crate::format::STDIN) {
+        (Some(place), true) => place.describe(),
+        (Some(place), false) => format!("{stream} ({})", place.describe()),
+        // A template without a place is a name another front end gave the
+        // object (a ResourceList item): say it, then where in the input.
+        (None, _) => match &l.template {
+            Some(t) => format!("{t} (document {}) at {stream}", l.doc + 1),
+            None => format!("{stream} (document {})", l.doc + 1),
+        },
+    }
 }
 
 /// Findings counted by severity; suppressed ones apart, never lost.

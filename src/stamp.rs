@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::{self, Keys};
-use crate::inventory::{Index, TargetKind};
+use crate::inventory::{Index, Source, TargetKind};
 use crate::workload::{Rollout, Workload};
 
 pub const PREFIX: &str = "secret-rollout/";
@@ -48,7 +48,7 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
     if valid && kind.len() + name.len() <= NAME_PART_MAX {
         return format!("{PREFIX}{kind}{name}");
     }
-    let hash = digest::hex(&Sha256::digest(name.as_bytes()));
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
     let hash = &hash[..10];
     let room = NAME_PART_MAX - kind.len() - hash.len() - 1;
     let head: String = name
@@ -59,6 +59,48 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
     format!("{PREFIX}{kind}{head}-{hash}")
 }
 
+/// One object a pod template consumes, with the source found for it and
+/// every key any of its references reads.
+pub struct Consumed<'w, 's> {
+    pub target: TargetKind,
+    /// The name the pod uses.
+    pub name: &'w str,
+    pub source: &'s Source,
+    pub keys: Keys<'w>,
+}
+
+/// What a stamped workload consumes that we can digest, one entry per
+/// object; `None` when we must not stamp it (immutable Jobs, bare Pods).
+pub fn consumed<'w, 's>(
+    w: &'w Workload,
+    index: &Index<'s>,
+    config_maps: bool,
+) -> Option<Vec<Consumed<'w, 's>>> {
+    if w.rollout != Rollout::Rolls {
+        return None;
+    }
+    let mut by_object: BTreeMap<(TargetKind, &str), Consumed<'w, 's>> = BTreeMap::new();
+    for r in &w.refs {
+        if r.target == TargetKind::ConfigMap && !config_maps {
+            continue;
+        }
+        let Some(source) = index.find(r.target, &r.name, w.object.namespace.as_deref()) else {
+            continue;
+        };
+        by_object
+            .entry((r.target, r.name.as_str()))
+            .or_insert_with(|| Consumed {
+                target: r.target,
+                name: &r.name,
+                source,
+                keys: Keys::Some(Default::default()),
+            })
+            .keys
+            .add(r.key.as_deref());
+    }
+    Some(by_object.into_values().collect())
+}
+
 /// The annotations a workload's pod template should carry, or `None` when we
 /// must not stamp it (immutable Jobs, bare Pods).
 pub fn desired(
@@ -67,30 +109,14 @@ pub fn desired(
     config_maps: bool,
     hmac_key: Option<&[u8]>,
 ) -> Option<BTreeMap<String, String>> {
-    if w.rollout != Rollout::Rolls {
-        return None;
-    }
-    // One annotation per object, covering every key any reference consumes.
-    let mut consumed = BTreeMap::new();
-    for r in &w.refs {
-        if r.target == TargetKind::ConfigMap && !config_maps {
-            continue;
-        }
-        let Some(source) = index.find(r.target, &r.name, w.object.namespace.as_deref()) else {
-            continue;
-        };
-        let entry = consumed
-            .entry((r.target, r.name.as_str()))
-            .or_insert_with(|| (source, Keys::Some(Default::default())));
-        entry.1.add(r.key.as_deref());
-    }
+    let consumed = consumed(w, index, config_maps)?;
     Some(
         consumed
-            .into_iter()
-            .map(|((target, name), (source, keys))| {
+            .iter()
+            .map(|c| {
                 (
-                    annotation_key(target, name),
-                    digest::digest(source, &keys, hmac_key),
+                    annotation_key(c.target, c.name),
+                    digest::digest(c.source, &c.keys, hmac_key),
                 )
             })
             .collect(),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::WorkloadKind;
+use crate::gvk::Gvk;
 use crate::inventory::{Object, ObjectId};
 use crate::reference::{self, EnvVar, Reference};
 use crate::yaml::{Node, Span};
@@ -38,7 +39,16 @@ pub struct Workload {
     pub env: Vec<EnvVar>,
     pub refs: Vec<Reference>,
     /// `secret-rollout/ignore` values, on the workload and on its template.
-    pub ignores: Vec<(String, Span)>,
+    pub ignores: Vec<Ignore>,
+}
+
+/// One `secret-rollout/ignore` annotation.
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    pub value: String,
+    pub span: Span,
+    /// `metadata.annotations[secret-rollout/ignore]`, or the same under the template.
+    pub path: String,
 }
 
 impl Workload {
@@ -46,8 +56,13 @@ impl Workload {
         self.labels.get(key).map(String::as_str)
     }
 
-    pub fn display(&self) -> String {
-        self.object.display()
+    /// The full key path of something at `rel` in the pod spec.
+    pub fn in_pod_spec(&self, rel: &str) -> String {
+        if self.template_path.is_empty() {
+            format!("spec.{rel}")
+        } else {
+            format!("{}.spec.{rel}", self.template_path)
+        }
     }
 }
 
@@ -78,10 +93,20 @@ impl Found<'_, '_> {
         }
         // For a bare Pod the template is the object itself: read it once.
         let template = (!std::ptr::eq(self.template, self.object.node)).then_some(self.template);
-        let ignores = std::iter::once(self.object.node)
-            .chain(template)
-            .filter_map(|n| n.path(&["metadata", "annotations", IGNORE]))
-            .filter_map(|n| Some((n.as_str()?.to_string(), n.span)))
+        let ignores = std::iter::once(("", self.object.node))
+            .chain(template.map(|t| (self.template_path.as_str(), t)))
+            .filter_map(|(at, n)| Some((at, n.path(&["metadata", "annotations", IGNORE])?)))
+            .filter_map(|(at, n)| {
+                Some(Ignore {
+                    value: n.as_str()?.to_string(),
+                    span: n.span,
+                    path: if at.is_empty() {
+                        format!("metadata.annotations[{IGNORE}]")
+                    } else {
+                        format!("{at}.metadata.annotations[{IGNORE}]")
+                    },
+                })
+            })
             .collect();
         Workload {
             object: self.object.id(),
@@ -105,31 +130,30 @@ pub fn find<'t, 'a>(objects: &[Object<'t, 'a>], extra: &[WorkloadKind]) -> Vec<F
 }
 
 /// Whether objects of this kind can run pods (and so are worth a tree).
-pub fn is_workload_kind(api_version: &str, kind: &str, extra: &[WorkloadKind]) -> bool {
-    built_in(api_version, kind).is_some() || extra.iter().any(|k| k.matches(api_version, kind))
+pub fn is_workload_kind(gvk: &Gvk<'_>, extra: &[WorkloadKind]) -> bool {
+    built_in(gvk).is_some() || extra.iter().any(|k| k.matches(gvk))
 }
 
 /// The pod template path of the built-in workload kinds.
-fn built_in(api_version: &str, kind: &str) -> Option<(&'static [&'static str], &'static str)> {
-    let group = api_version.split('/').next().unwrap_or("");
-    Some(match (group, kind) {
+fn built_in(gvk: &Gvk<'_>) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match (gvk.group, gvk.kind) {
         ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
             (&["spec", "template"], "spec.template")
         }
-        ("v1", "ReplicationController") => (&["spec", "template"], "spec.template"),
+        ("", "ReplicationController") => (&["spec", "template"], "spec.template"),
         ("batch", "Job") => (&["spec", "template"], "spec.template"),
         ("batch", "CronJob") => (
             &["spec", "jobTemplate", "spec", "template"],
             "spec.jobTemplate.spec.template",
         ),
         ("argoproj.io", "Rollout") => (&["spec", "template"], "spec.template"),
-        ("v1", "Pod") => (&[], ""),
+        ("", "Pod") => (&[], ""),
         _ => return None,
     })
 }
 
 fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Found<'t, 'a>> {
-    if let Some(custom) = extra.iter().find(|k| k.matches(obj.api_version, obj.kind)) {
+    if let Some(custom) = extra.iter().find(|k| k.matches(&obj.gvk)) {
         let path: Vec<&str> = custom.template.iter().map(String::as_str).collect();
         let template = obj.node.path(&path)?;
         let pod_spec = template.get("spec").filter(|s| s.as_map().is_some())?;
@@ -141,7 +165,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Foun
             rollout: Rollout::Rolls,
         });
     }
-    let (path, template_path) = built_in(obj.api_version, obj.kind)?;
+    let (path, template_path) = built_in(&obj.gvk)?;
     let template = obj.node.path(path)?;
     let pod_spec = if path.is_empty() {
         obj.node.get("spec")?
@@ -156,9 +180,9 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Foun
         pod_spec,
         rollout: Rollout::Rolls,
     };
-    if obj.kind == "Pod" {
+    if obj.gvk.kind == "Pod" {
         w.rollout = Rollout::BarePod;
-    } else if obj.kind == "Job" && !obj.is_helm_hook() {
+    } else if obj.gvk.kind == "Job" && !obj.is_helm_hook() {
         w.rollout = Rollout::ImmutableJob;
     }
     Some(w)

@@ -20,6 +20,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+use common::manifests::consumers;
 use common::{python, root, run_cmd, temp_dir, write_temp};
 use serde::Deserialize as _;
 use serde_json::{json, Value};
@@ -65,8 +66,15 @@ fn cli() -> Command {
     cmd
 }
 
+/// `check` runs with a digest key, as a production gate should: the
+/// `unkeyed-digest` note a keyless run adds to every release is specified on
+/// its own (tests/secrets_from.rs), not in each of these findings lists.
 fn sr_stdin(args: &[&str], stdin: &str) -> Run {
-    let out = run_cmd(cli().args(args), stdin);
+    let mut cmd = cli();
+    if args.first() == Some(&"check") {
+        cmd.env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key");
+    }
+    let out = run_cmd(cmd.args(args), stdin);
     Run {
         code: out.status.code().expect("exited normally"),
         out: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
@@ -212,7 +220,7 @@ fn text_reports_active_findings_and_ends_with_a_summary_line() {
     );
     for e in EXPECTED {
         let head = format!("{}[{}]:", e.severity, e.rule);
-        let at = format!(" at {}:{}:", e.file, e.line);
+        let at = format!("--> {}:{}:", e.file, e.line);
         let shown =
             r.out.lines().any(|l| l.starts_with(&head)) && r.out.lines().any(|l| l.contains(&at));
         assert_eq!(shown, e.suppressed.is_none(), "{head}{at} in:\n{}", r.out);
@@ -226,7 +234,7 @@ fn text_with_show_suppressed_lists_silenced_findings_and_their_reason() {
     assert_eq!(r.code, 1);
     for e in EXPECTED {
         assert!(
-            r.out.contains(&format!(" at {}:{}:", e.file, e.line)),
+            r.out.contains(&format!("--> {}:{}:", e.file, e.line)),
             "{}",
             r.out
         );
@@ -266,6 +274,8 @@ const FINDING_FIELDS: &[(&str, &str)] = &[
     ("template", "string|null"),
     ("line", "integer"),
     ("column", "integer"),
+    ("place", "object|null"),
+    ("path", "string|null"),
     ("workload", "string|null"),
     ("container", "string|null"),
     ("variable", "string|null"),
@@ -333,6 +343,18 @@ fn assert_json_schema(report: &Value) -> Vec<Value> {
         );
         for n in ["document", "line", "column"] {
             assert!(f[n].as_u64().unwrap() >= 1, "{n} is 1-based: {f:#}");
+        }
+        if let Some(place) = f["place"].as_object() {
+            assert_eq!(
+                place.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+                BTreeSet::from(["kind", "path", "document", "line"]),
+                "{f:#}"
+            );
+            assert!(["template", "file"].contains(&place["kind"].as_str().unwrap()));
+            assert!(!place["path"].as_str().unwrap().is_empty());
+            for n in ["document", "line"] {
+                assert!(place[n].as_u64().unwrap() >= 1, "place.{n}: {f:#}");
+            }
         }
         assert_eq!(
             f["suppressed"].as_bool().unwrap(),
@@ -427,6 +449,97 @@ fn json_on_stdin_names_the_input_stdin() {
         findings[0]["template"],
         json!("the0/templates/the0-api.yaml")
     );
+    // The stream position stays; the place is the line in the template's
+    // own document, counted the way `helm template --show-only` prints it.
+    let line = findings[0]["line"].as_u64().unwrap();
+    let (template, document, within) = helm3_place(&read(DEV), line as usize);
+    assert_eq!(
+        findings[0]["place"],
+        json!({"kind": "template", "path": template, "document": document, "line": within})
+    );
+    assert_eq!((document, within), (2, 81));
+    assert_eq!(
+        findings[0]["path"],
+        json!("spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]")
+    );
+}
+
+/// Where line `line` of a Helm 3 stream is within its template's output:
+/// the template, which of its documents, and the line counted from the
+/// first line after Helm's `---` and `# Source:` lines.
+fn helm3_place(stream: &str, line: usize) -> (String, usize, usize) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut template, mut document, mut within) = (String::new(), 0, 0);
+    for (i, text) in stream.lines().enumerate() {
+        if text == "---" {
+            within = 0;
+            continue;
+        }
+        if let Some(t) = text.strip_prefix("# Source: ") {
+            template = t.to_string();
+            let n = seen.entry(template.clone()).or_default();
+            *n += 1;
+            document = *n;
+            continue;
+        }
+        within += 1;
+        if i + 1 == line {
+            return (template, document, within);
+        }
+    }
+    panic!("line {line} is not in the stream")
+}
+
+/// Objects that carry kustomize's path annotations (a KRM function's input,
+/// or `kustomize build` with them kept) are reported at that file, at the
+/// line within the object's document without the lines kustomize added.
+#[test]
+fn objects_with_kustomize_path_annotations_are_reported_at_their_file() {
+    let input = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: the0-api
+  annotations:
+    config.kubernetes.io/path: 'base/the0-api.yaml'
+    internal.config.kubernetes.io/path: 'base/the0-api.yaml'
+    config.kubernetes.io/index: '1'
+    internal.config.kubernetes.io/index: '1'
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        env:
+        - name: THE0_ADMIN_PASSWORD
+          value: hunter2
+";
+    let r = sr_stdin(&["check"], input);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(!r.out.contains("hunter2"));
+    assert!(
+        r.out.contains(
+            "  --> base/the0-api.yaml, document 2, line 11\n   = path: spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]\n"
+        ),
+        "{}",
+        r.out
+    );
+    let r = sr_stdin(&["check", "--format", "json"], input);
+    let findings = assert_json_schema(&r.json());
+    assert_eq!(
+        findings[0]["place"],
+        json!({"kind": "file", "path": "base/the0-api.yaml", "document": 2, "line": 11})
+    );
+    assert_eq!(
+        (findings[0]["line"].clone(), findings[0]["template"].clone()),
+        (json!(16), Value::Null)
+    );
+    let r = sr_stdin(&["check", "--format", "sarif"], input);
+    let results = assert_github_ready(&r.json());
+    let loc = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], json!("base/the0-api.yaml"));
+    assert_eq!(loc["region"], json!({"startLine": 11}));
+    assert_eq!(results[0]["properties"]["inputLine"], json!(16));
 }
 
 // ---------------------------------------------------------------- sarif
@@ -549,6 +662,27 @@ fn sarif_is_valid_against_the_official_schema_and_ready_for_github() {
     }
 }
 
+/// `secret-rollout rules` points at docs/rules.md: every rule has a section there.
+#[test]
+fn every_rule_of_the_built_in_policy_is_documented() {
+    let r = sr(&["rules"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let docs = read("docs/rules.md");
+    let ids: Vec<&str> = r
+        .out
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(ids.len() >= 13, "{}", r.out);
+    for id in ids {
+        assert!(
+            docs.contains(&format!("\n## {id}\n")),
+            "docs/rules.md has no section for {id}"
+        );
+    }
+}
+
 #[test]
 fn sarif_lists_every_rule_of_the_policy_with_its_level() {
     let rules_out = sr(&["rules"]);
@@ -628,9 +762,19 @@ fn sarif_of_stdin_points_at_the_chart_template() {
     assert_eq!(r.code, 1);
     assert_schema_valid(&r.out);
     let results = assert_github_ready(&r.json());
+    let loc = &results[0]["locations"][0]["physicalLocation"];
     assert_eq!(
-        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        loc["artifactLocation"]["uri"],
         json!("the0/templates/the0-api.yaml")
+    );
+    // The line within the template's document, not the stream's; the
+    // stream's stays in the properties.
+    let input_line = results[0]["properties"]["inputLine"].as_u64().unwrap() as usize;
+    let (_, _, within) = helm3_place(&read(DEV), input_line);
+    assert_eq!(loc["region"], json!({"startLine": within}));
+    assert_eq!(
+        results[0]["properties"]["path"],
+        json!("spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]")
     );
 }
 
@@ -807,6 +951,56 @@ fn github_lines_parse_back_to_the_active_json_findings() {
     );
 }
 
+/// Markdown for a pull-request comment or a job summary: one table row per
+/// active finding, at its file and line; under GitHub Actions the same
+/// summary is appended to the step summary, whatever `--format` says.
+#[test]
+fn markdown_has_a_row_per_active_finding_and_goes_to_the_step_summary() {
+    let r = sr(&["check", RELEASES, "--format", "markdown"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(
+        r.out.starts_with(
+            "### secret-rollout check\n\n1 error, 4 warnings, 1 note (1 suppressed)\n"
+        ),
+        "{}",
+        r.out
+    );
+    let rows: Vec<&str> = r.out.lines().filter(|l| l.starts_with("| **")).collect();
+    let active: Vec<&Expected> = EXPECTED.iter().filter(|e| e.suppressed.is_none()).collect();
+    assert_eq!(rows.len(), active.len(), "{}", r.out);
+    for e in active {
+        let head = format!(
+            "| **{}** | `{}` | {}:{}:",
+            e.severity, e.rule, e.file, e.line
+        );
+        assert!(
+            rows.iter().any(|row| row.starts_with(&head)),
+            "{head}\n{}",
+            r.out
+        );
+    }
+    for row in &rows {
+        assert_eq!(row.matches(" | ").count(), 4, "five cells: {row}");
+    }
+
+    let dir = temp_dir("check-step-summary");
+    let summary = dir.join("summary.md");
+    let out = run_cmd(
+        cli()
+            .args(["check", DEV, "--format", "json"])
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .env("GITHUB_STEP_SUMMARY", &summary),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    serde_json::from_slice::<Value>(&out.stdout).expect("stdout keeps its format");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| **error** | `admin-password-not-from-secret` | testdata/releases/the0-dev/the0.yaml:770:15 (the0/templates/the0-api.yaml, document 2, line 81)<br>`spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]` |"),
+        "{md}"
+    );
+}
+
 #[test]
 fn github_escapes_file_names_and_messages() {
     let dir = temp_dir("check-github-odd-name");
@@ -859,8 +1053,45 @@ fn suppressed_findings_never_fail_a_run() {
         1,
     );
     assert_ne!(input, read(DEV), "the annotation went in");
+    // The built-in policy makes that rule unsuppressible: `check` fails with
+    // the finding active and the suppression reported.
+    let r = sr_stdin(&["check", "--format", "json"], &input);
+    assert_eq!(r.code, 1, "{}", r.out);
+    let findings = assert_json_schema(&r.json());
+    let rules: Vec<(&str, bool)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["suppressed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("forbidden-suppression", false),
+            ("admin-password-not-from-secret", false)
+        ]
+    );
+    // A policy without `unsuppressible:` lets the annotation work.
+    let policy = write_policy(
+        "check-suppressible",
+        &secret_rollout::DEFAULT_POLICY.replace(
+            "\n  - admin-password-not-from-secret\n  - admin-password-missing\n",
+            " []\n",
+        ),
+    );
     let r = sr_stdin(
-        &["check", "--fail-on", "warning", "--format", "json"],
+        &[
+            "check",
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+            "--policy",
+            &policy,
+        ],
         &input,
     );
     assert_eq!(r.code, 0, "{}", r.out);
@@ -1594,74 +1825,6 @@ fn malformed_policies_are_refused_with_the_line() {
 
 const GOOD: &str = "testdata/helm4/the0-good.yaml";
 
-/// Who reads Secret `secret`, and which keys (`None`: the whole Secret),
-/// read straight from the manifests with serde_yaml.
-fn consumers(stream: &str, secret: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
-    let mut out: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    for doc in serde_yaml::Deserializer::from_str(stream) {
-        let v = serde_yaml::Value::deserialize(doc).unwrap();
-        let kind = v["kind"].as_str().unwrap_or_default();
-        let pod = match kind {
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                &v["spec"]["template"]["spec"]
-            }
-            "CronJob" => &v["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-            "Pod" => &v["spec"],
-            _ => continue,
-        };
-        let workload = format!("{kind}/{}", v["metadata"]["name"].as_str().unwrap());
-        let mut keys: Option<BTreeSet<String>> = Some(BTreeSet::new());
-        let mut uses = false;
-        let mut read_keys = |k: Option<Vec<String>>, uses: &mut bool| {
-            *uses = true;
-            match (k, keys.as_mut()) {
-                (Some(k), Some(set)) => set.extend(k),
-                _ => keys = None,
-            }
-        };
-        let seq = |v: &serde_yaml::Value| v.as_sequence().cloned().unwrap_or_default();
-        let items = |v: &serde_yaml::Value| {
-            v.as_sequence().map(|s| {
-                s.iter()
-                    .map(|i| i["key"].as_str().unwrap().to_string())
-                    .collect()
-            })
-        };
-        for list in ["initContainers", "containers"] {
-            for c in seq(&pod[list]) {
-                for e in seq(&c["env"]) {
-                    let r = &e["valueFrom"]["secretKeyRef"];
-                    if r["name"].as_str() == Some(secret) {
-                        read_keys(
-                            Some(vec![r["key"].as_str().unwrap().to_string()]),
-                            &mut uses,
-                        );
-                    }
-                }
-                for e in seq(&c["envFrom"]) {
-                    if e["secretRef"]["name"].as_str() == Some(secret) {
-                        read_keys(None, &mut uses);
-                    }
-                }
-            }
-        }
-        for vol in seq(&pod["volumes"]) {
-            if vol["secret"]["secretName"].as_str() == Some(secret) {
-                read_keys(items(&vol["secret"]["items"]), &mut uses);
-            }
-            for s in seq(&vol["projected"]["sources"]) {
-                if s["secret"]["name"].as_str() == Some(secret) {
-                    read_keys(items(&s["secret"]["items"]), &mut uses);
-                }
-            }
-        }
-        if uses {
-            out.insert(workload, keys);
-        }
-    }
-    out
-}
-
 #[test]
 fn explain_secret_lists_exactly_the_workloads_and_keys_that_consume_it() {
     let expected = consumers(&read(GOOD), "the0-secrets");
@@ -1711,6 +1874,100 @@ fn explain_secret_lists_exactly_the_workloads_and_keys_that_consume_it() {
     assert_eq!(got, expected);
 }
 
+/// `--key` narrows the answer to one key: the workloads reading it (or the
+/// whole Secret) roll; the ones reading only other keys are listed apart.
+#[test]
+fn explain_secret_key_lists_exactly_the_workloads_that_read_that_key() {
+    let all = consumers(&read(GOOD), "the0-secrets");
+    for key in [
+        "JWT_SECRET",
+        "NATS_PASSWORD",
+        "REDIS_PASSWORD",
+        "POSTGRES_PASSWORD",
+    ] {
+        let r = sr(&["explain", "--secret", "the0-secrets", "--key", key, GOOD]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        let (affected, others) = r
+            .out
+            .split_once("Not rolled by it (they read other keys of Secret the0-secrets):\n")
+            .unwrap_or_else(|| panic!("{}", r.out));
+        let names = |text: &str| -> BTreeSet<String> {
+            text.lines()
+                .filter(|l| l.starts_with("  ") && l.contains("  keys: "))
+                .map(|l| l.split_whitespace().next().unwrap().to_string())
+                .collect()
+        };
+        let reads = |keys: &Option<BTreeSet<String>>| keys.as_ref().is_none_or(|k| k.contains(key));
+        let want: BTreeSet<String> = all
+            .iter()
+            .filter(|(_, k)| reads(k))
+            .map(|(w, _)| w.clone())
+            .collect();
+        let rest: BTreeSet<String> = all.keys().filter(|w| !want.contains(*w)).cloned().collect();
+        assert!(
+            affected.starts_with(&format!(
+                "Rotating key {key} of Secret the0-secrets affects:\n"
+            )),
+            "{}",
+            r.out
+        );
+        assert_eq!(names(affected), want, "{key}:\n{}", r.out);
+        assert_eq!(names(others), rest, "{key}:\n{}", r.out);
+        // JSON holds only what rolls.
+        let v = explain_json(&["--secret", "the0-secrets", "--key", key, GOOD]);
+        let got: BTreeSet<String> = v["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["workload"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{key}");
+    }
+    // Redis's password is read by the hook alone (envFrom, all keys).
+    let r = sr(&[
+        "explain",
+        "--secret",
+        "the0-secrets",
+        "--key",
+        "REDIS_PASSWORD",
+        GOOD,
+    ]);
+    assert!(r.out.contains("  Job/the0-db-migrate"), "{}", r.out);
+    // --key needs --secret.
+    let r = sr(&["explain", "--key", "JWT_SECRET", GOOD]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("--secret"), "{}", r.err);
+}
+
+/// Several inputs with --secret: each answer under its file's header.
+#[test]
+fn explain_secret_of_several_files_keeps_the_file_headers() {
+    let h3 = "testdata/helm3/the0-good.yaml";
+    let r = sr(&[
+        "explain",
+        "--secret",
+        "the0-secrets",
+        "--key",
+        "JWT_SECRET",
+        GOOD,
+        h3,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let parts: Vec<&str> = r.out.split("== ").filter(|p| !p.is_empty()).collect();
+    assert_eq!(parts.len(), 2, "{}", r.out);
+    for (part, file) in parts.iter().zip([GOOD, h3]) {
+        assert!(
+            part.starts_with(&format!(
+                "{file}\nRotating key JWT_SECRET of Secret the0-secrets affects:\n"
+            )),
+            "{}",
+            r.out
+        );
+    }
+    // Helm 3 sends no hooks: only Helm 4's answer has the migration Job.
+    assert!(parts[0].contains("Job/the0-db-migrate") && !parts[1].contains("Job/the0-db-migrate"));
+}
+
 fn explain_json(args: &[&str]) -> Value {
     let r = sr(&[&["explain", "--format", "json"], args].concat());
     assert_eq!(r.code, 0, "{}", r.err);
@@ -1723,6 +1980,8 @@ fn explain_json(args: &[&str]) -> Value {
             "template",
             "rollout",
             "stamps",
+            "stamps_from_files",
+            "stamps_from_cluster",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -1746,8 +2005,16 @@ fn explain_json(args: &[&str]) -> Value {
                     "name",
                     "key",
                     "optional",
-                    "resolved"
+                    "resolved",
+                    "origin",
+                    "lookup_failed"
                 ]),
+                "{u:#}"
+            );
+            // Found means found somewhere: the render, or a file.
+            assert_eq!(
+                u["resolved"].as_bool(),
+                Some(!u["origin"].is_null()),
                 "{u:#}"
             );
             assert!(
@@ -1928,4 +2195,83 @@ fn explain_of_several_files_says_which_file_each_workload_is_in() {
     assert_eq!(files["Deployment/the0-api"], PROD);
     assert_eq!(files["Deployment/shop-web"], APP);
     assert_eq!(files["Job/shop-seed"], SEED);
+}
+
+// ---------------------------------------------------------------- pipes
+
+/// Exit code and stderr of a run whose stdout reader has gone away before it
+/// writes (as in `secret-rollout check … | head -0`). Stdin stays open until
+/// the read end of stdout is closed, so the first write meets a broken pipe.
+fn with_stdout_closed(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cli()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly_with_its_exit_code() {
+    let prod = read(PROD);
+    let good = read(GOOD);
+    let runs: [(&[&str], &str); 5] = [
+        (&["check", "--format", "json"], &prod),
+        (&["check"], &prod),
+        (&["render"], &good),
+        (&["explain"], &good),
+        (&["policy", "--print-default"], ""),
+    ];
+    for (args, input) in runs {
+        let normal = sr_stdin(args, input);
+        assert!(!normal.out.is_empty(), "{args:?} writes something");
+        let (code, err) = with_stdout_closed(args, input);
+        assert_eq!(code, normal.code, "{args:?}: {err}");
+        assert_eq!(err, normal.err, "{args:?}: only the usual diagnostics");
+    }
+}
+
+// ---------------------------------------------------------------- environment
+
+#[test]
+fn options_come_from_the_environment_and_an_empty_variable_is_unset() {
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = cli();
+        cmd.args(["check", DEV]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = run_cmd(&mut cmd, "");
+        (
+            out.status.code().expect("exited normally"),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let plain = run(&[]);
+    let json = run(&[("SECRET_ROLLOUT_FORMAT", "json")]);
+    assert!(json.1.starts_with('{'), "{}", json.1);
+    let never = run(&[("SECRET_ROLLOUT_FAIL_ON", "never")]);
+    assert_eq!(never.0, 0);
+    assert_eq!(plain.0, 1, "the dev release has an error");
+    let empty = run(&[
+        ("SECRET_ROLLOUT_FORMAT", ""),
+        ("SECRET_ROLLOUT_FAIL_ON", ""),
+        ("SECRET_ROLLOUT_POLICY", ""),
+        ("SECRET_ROLLOUT_NAMESPACE", ""),
+        ("SECRET_ROLLOUT_DIGEST_KEY_FILE", ""),
+        ("SECRET_ROLLOUT_REPORT", ""),
+    ]);
+    assert_eq!(empty, plain);
 }

@@ -11,7 +11,11 @@
 //! `SECRET_ROLLOUT_BIN` (a `target/release` build in the checkout may be
 //! stale); how the plugin finds the binary on its own is tested separately.
 
+#[path = "common/apiserver.rs"]
+mod apiserver;
 mod common;
+
+use common::manifests::{all_stamps, docs, find, stamps, Doc};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -60,7 +64,10 @@ impl Home {
             .env("HELM_DATA_HOME", self.path("data"))
             .env("HELM_CONFIG_HOME", self.path("config"))
             .env("HELM_CACHE_HOME", self.path("cache"))
-            .env("SECRET_ROLLOUT_BIN", test_bin());
+            .env("SECRET_ROLLOUT_BIN", test_bin())
+            // Not onto the terminal of whoever runs the tests; the
+            // pseudo-terminal tests turn it back on (`on_terminal`).
+            .env("SECRET_ROLLOUT_TERMINAL", "never");
         for var in [
             "HELM_PLUGINS",
             "HELM_NAMESPACE",
@@ -72,6 +79,10 @@ impl Home {
             "SECRET_ROLLOUT_REPORT",
             "SECRET_ROLLOUT_NAMESPACE",
             "SECRET_ROLLOUT_DIGEST_KEY_FILE",
+            "SECRET_ROLLOUT_LOOKUP",
+            "SECRET_ROLLOUT_LOOKUP_TIMEOUT",
+            "KUBECONFIG",
+            "GITHUB_STEP_SUMMARY",
         ] {
             c.env_remove(var);
         }
@@ -143,6 +154,8 @@ fn on_terminal(cmd: &Command) -> (bool, String) {
     let mut set = String::new();
     for (k, v) in cmd.get_envs() {
         let k = k.to_str().unwrap();
+        // A terminal is what these tests look at: secret-rollout decides.
+        let v = v.filter(|_| k != "SECRET_ROLLOUT_TERMINAL");
         match v {
             Some(v) => set.push_str(&format!("{k}={} ", quote(v.to_str().unwrap()))),
             None => unset.push_str(&format!("-u {k} ")),
@@ -165,75 +178,6 @@ fn on_terminal(cmd: &Command) -> (bool, String) {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// One document of helm's output.
-#[derive(Debug)]
-struct Doc {
-    source: String,
-    kind: String,
-    name: String,
-    text: String,
-}
-
-fn docs(text: &str) -> Vec<Doc> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, out: &mut Vec<Doc>| {
-        let t = std::mem::take(cur);
-        let find = |prefix: &str| {
-            t.lines()
-                .find_map(|l| l.strip_prefix(prefix))
-                .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
-                .unwrap_or_default()
-        };
-        let kind = find("kind: ");
-        if !kind.is_empty() {
-            out.push(Doc {
-                source: find("# Source: "),
-                kind,
-                name: find("  name: "),
-                text: t,
-            });
-        }
-    };
-    for line in text.lines() {
-        if line.starts_with("---") {
-            flush(&mut cur, &mut out);
-        }
-        cur.push_str(line);
-        cur.push('\n');
-    }
-    flush(&mut cur, &mut out);
-    out
-}
-
-fn find<'d>(docs: &'d [Doc], kind: &str, name: &str) -> &'d Doc {
-    docs.iter()
-        .find(|d| d.kind == kind && d.name == name)
-        .unwrap_or_else(|| panic!("{kind}/{name} not in output"))
-}
-
-/// `secret-rollout/...` annotations of a document.
-fn stamps(doc: &Doc) -> BTreeMap<String, String> {
-    doc.text
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let rest = l.strip_prefix("secret-rollout/")?;
-            let (k, v) = rest.split_once(": ")?;
-            Some((k.to_string(), v.trim_matches('"').to_string()))
-        })
-        .collect()
-}
-
-/// Every stamp in a stream, by `Kind/name`.
-fn all_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    docs(text)
-        .iter()
-        .map(|d| (format!("{}/{}", d.kind, d.name), stamps(d)))
-        .filter(|(_, s)| !s.is_empty())
-        .collect()
 }
 
 /// What secret-rollout itself makes of a captured post-renderer input.
@@ -427,10 +371,13 @@ fn helm4_bad_values_fail_and_the_reason_reaches_terminal_and_report() {
     );
     assert!(!text.contains(BAD_PASSWORD), "report leaks the password");
 
-    // Under a terminal, the reason is on it.
+    // Under a terminal, the reason is on it; under GitHub Actions, in the
+    // step summary too.
     std::fs::remove_file(&report).unwrap();
+    let summary = home.path("step-summary.md");
     let mut cmd = home.helm(&template_args(BAD, "secret-rollout", &[]));
-    cmd.env("SECRET_ROLLOUT_REPORT", &report);
+    cmd.env("SECRET_ROLLOUT_REPORT", &report)
+        .env("GITHUB_STEP_SUMMARY", &summary);
     let (ok, terminal) = on_terminal(&cmd);
     assert!(!ok, "helm should fail:\n{terminal}");
     assert!(
@@ -451,6 +398,13 @@ fn helm4_bad_values_fail_and_the_reason_reaches_terminal_and_report() {
         text.contains("error[admin-password-not-from-secret]"),
         "{text}"
     );
+    let md = std::fs::read_to_string(&summary).expect("step summary written");
+    assert!(
+        md.starts_with("### secret-rollout: refusing to render\n\n1 error, 0 warnings, 1 note\n")
+            && md.contains("| **error** | `admin-password-not-from-secret` | the0/templates/the0-api.yaml, document 2, line 81<br>`spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD]` | `Deployment/the0-api` (container `api`) |"),
+        "{md}"
+    );
+    assert!(!md.contains(BAD_PASSWORD));
 }
 
 #[test]
@@ -502,8 +456,9 @@ fn helm4_post_renderer_args_reach_the_tool() {
     assert_ok(&out, "helm template with post-renderer args");
     let text = std::fs::read_to_string(&report2).unwrap();
     assert!(
-        text.contains("warning[unresolved-reference]: Deployment/the0-api uses Secret the0-admin")
-            && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 0 notes\n"),
+        text.contains(
+            "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin"
+        ) && text.ends_with("secret-rollout: rendered with 0 errors, 1 warning, 1 note\n"),
         "{text}"
     );
 }
@@ -589,6 +544,361 @@ fn helm_template_piped_into_check_is_a_ci_gate() {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------ delivery
+
+/// A usage error (`--post-renderer-args="--namespace the0"` is one argument,
+/// which is not an option) fails the render, and its message reaches the
+/// report named by the other arguments: under Helm 4, whose plugin arguments
+/// are fixed per call, and under Helm 3.
+#[test]
+fn a_usage_error_reaches_the_report_named_among_the_arguments() {
+    let home = Home::new("usage-report");
+    home.install_plugin(Path::new("."));
+    let bin = test_bin();
+    for (helm, post_renderer) in [("helm", "secret-rollout"), ("helm3", bin.to_str().unwrap())] {
+        let report = home.path(&format!("{helm}-report.txt"));
+        let report_arg = format!("--post-renderer-args=--report={}", report.display());
+        let mut cmd = home.cmd(&common::tool(helm));
+        cmd.args(template_args(
+            GOOD,
+            post_renderer,
+            &[&report_arg, "--post-renderer-args=--namespace the0"],
+        ));
+        let out = output(cmd);
+        assert_failed(&out, &format!("{helm} with a usage error"));
+        assert!(out.stdout.is_empty());
+        let text = std::fs::read_to_string(&report)
+            .unwrap_or_else(|e| panic!("{helm}: no report ({e}): {}", common::stderr(&out)));
+        assert!(
+            text.contains("error: unexpected argument '--namespace the0' found")
+                && text.contains("a similar argument exists: '--namespace'"),
+            "{helm}: {text}"
+        );
+    }
+}
+
+/// Helm 3 drops a post-renderer's stderr when it succeeds: a warning is seen
+/// only because it also goes to the terminal, the report and the step summary.
+#[test]
+fn helm3_warnings_of_a_successful_render_reach_terminal_report_and_step_summary() {
+    let home = Home::new("h3-warning-delivery");
+    let bin = test_bin();
+    let warning = "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin";
+    // What Helm 3 itself does with our stderr on success: nothing.
+    let out = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[]);
+    assert_ok(&out, "helm3 template");
+    assert!(
+        !common::stderr(&out).contains(warning),
+        "{}",
+        common::stderr(&out)
+    );
+
+    let report = home.path("report.txt");
+    let summary = home.path("step-summary.md");
+    let mut cmd = home.helm3(&template_args(GOOD, bin.to_str().unwrap(), &[]));
+    cmd.env("SECRET_ROLLOUT_REPORT", &report)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let (ok, terminal) = on_terminal(&cmd);
+    assert!(ok, "{terminal}");
+    let at = "  --> the0/templates/the0-api.yaml, document 2, line 84\n   = path: spec.template.spec.containers[api].env[THE0_ADMIN_PASSWORD].valueFrom.secretKeyRef\n";
+    for (what, text) in [
+        ("terminal", terminal.clone()),
+        ("report", std::fs::read_to_string(&report).unwrap()),
+    ] {
+        assert!(
+            text.contains(warning)
+                && text.contains(at)
+                && text.contains("secret-rollout: rendered with 0 errors, 1 warning, 1 note\n"),
+            "{what}:\n{text}"
+        );
+    }
+    assert_eq!(terminal.matches(warning).count(), 1, "{terminal}");
+    // The manifests still reach stdout (the terminal here).
+    assert!(terminal.contains("secret-rollout/secret.the0-secrets: \"sha256:"));
+    // It is our write to the terminal that shows it: turned off, it is gone.
+    let mut cmd = home.helm3(&template_args(
+        GOOD,
+        bin.to_str().unwrap(),
+        &["--post-renderer-args=--terminal=never"],
+    ));
+    cmd.env_remove("SECRET_ROLLOUT_REPORT");
+    let (ok, quiet) = on_terminal(&cmd);
+    assert!(ok && quiet.contains("kind: Deployment"), "{quiet}");
+    assert!(!quiet.contains(warning), "{quiet}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("### secret-rollout: rendered\n\n0 errors, 1 warning, 1 note\n")
+            && md.contains("| **warning** | `unresolved-reference` | the0/templates/the0-api.yaml, document 2, line 84<br>"),
+        "{md}"
+    );
+}
+
+/// Helm 3 shows our stderr in its own error when we fail: the findings are
+/// then not written to the terminal a second time.
+#[test]
+fn helm3_refusal_is_shown_once_on_the_terminal_and_reaches_report_and_step_summary() {
+    let home = Home::new("h3-refusal-delivery");
+    let bin = test_bin();
+    let report = home.path("report.txt");
+    let summary = home.path("step-summary.md");
+    let mut cmd = home.helm3(&template_args(BAD, bin.to_str().unwrap(), &[]));
+    cmd.env("SECRET_ROLLOUT_REPORT", &report)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let (ok, terminal) = on_terminal(&cmd);
+    assert!(!ok, "{terminal}");
+    let error = "error[admin-password-not-from-secret]: THE0_ADMIN_PASSWORD";
+    assert_eq!(terminal.matches(error).count(), 1, "{terminal}");
+    assert!(
+        terminal.contains("Error: error while running post render on files"),
+        "{terminal}"
+    );
+    assert!(!terminal.contains(BAD_PASSWORD));
+    assert!(std::fs::read_to_string(&report).unwrap().contains(error));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("### secret-rollout: refusing to render\n"),
+        "{md}"
+    );
+}
+
+/// Helm 4 drops a plugin's stderr even on success: warnings reach the terminal.
+#[test]
+fn helm4_warnings_of_a_successful_render_reach_the_terminal() {
+    let home = Home::new("h4-warning-delivery");
+    home.install_plugin(Path::new("."));
+    let summary = home.path("step-summary.md");
+    let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    let (ok, terminal) = on_terminal(&cmd);
+    assert!(ok, "{terminal}");
+    assert!(
+        terminal.contains(
+            "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin"
+        ) && terminal.contains("secret-rollout: rendered with 0 errors, 1 warning, 1 note"),
+        "{terminal}"
+    );
+    // At the same place as under Helm 3, though Helm 4 re-serialized the stream.
+    assert!(
+        terminal.contains("  --> the0/templates/the0-api.yaml, document 2, line 84\n"),
+        "{terminal}"
+    );
+    assert!(std::fs::read_to_string(&summary)
+        .unwrap()
+        .contains("| **warning** | `unresolved-reference` |"));
+}
+
+/// The position of a finding is the same under Helm 3 and Helm 4 (whose
+/// stream kyaml re-serializes, with an annotation added to every object),
+/// and it is where `helm template --show-only` shows the offending line.
+#[test]
+fn positions_are_the_same_under_helm3_and_helm4_and_open_in_helm_template() {
+    let home = Home::new("positions");
+    home.install_plugin(Path::new("."));
+    let bin = test_bin();
+    let h3 = helm3_template(&home, BAD, bin.to_str().unwrap(), &[]);
+    assert_failed(&h3, "helm3 template");
+    let report = home.path("report.txt");
+    let h4 = template(
+        &home,
+        BAD,
+        &[&format!(
+            "--post-renderer-args=--report={}",
+            report.display()
+        )],
+    );
+    assert_failed(&h4, "helm template");
+    let places = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("  --> "))
+            .map(str::to_string)
+            .collect()
+    };
+    let (p3, p4) = (
+        places(&common::stderr(&h3)),
+        places(&std::fs::read_to_string(&report).unwrap()),
+    );
+    assert_eq!(p3, p4);
+    assert_eq!(
+        p3,
+        [
+            "the0/templates/the0-api.yaml, document 2, line 81",
+            "the0/templates/secrets.yaml, line 1",
+        ],
+        "the error, then the note about the Secret's digest"
+    );
+    // Helm 3's stream lines differ from Helm 4's (the input line stays in JSON).
+    let input = |fixture: &str| {
+        let out = common::run(&["check", "--format", "json"], &common::fixture(fixture));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "admin-password-not-from-secret")
+            .unwrap()
+            .clone();
+        (f["line"].as_u64().unwrap(), f["place"].clone())
+    };
+    let (line3, place3) = input("helm3/the0-bad-plain-env.yaml");
+    let (line4, place4) = input("helm4/the0-bad-plain-env.yaml");
+    assert_ne!(line3, line4);
+    assert_eq!(place3, place4);
+    // What the user opens: the second document `--show-only` prints, line 81.
+    for helm in ["helm", "helm3"] {
+        let mut cmd = home.cmd(&common::tool(helm));
+        cmd.args([
+            "template",
+            "the0",
+            CHART,
+            "-f",
+            BAD,
+            "--show-only",
+            "templates/the0-api.yaml",
+        ]);
+        let out = output(cmd);
+        assert_ok(&out, "helm template --show-only");
+        let text = common::stdout(&out);
+        let document = text
+            .split("---\n")
+            .filter(|d| !d.trim().is_empty())
+            .nth(1)
+            .expect("a second document");
+        let body: Vec<&str> = document
+            .lines()
+            .filter(|l| !l.starts_with("# Source: "))
+            .collect();
+        assert_eq!(
+            body[80].trim(),
+            "- name: THE0_ADMIN_PASSWORD",
+            "{helm}: line 81 of document 2:\n{document}"
+        );
+    }
+}
+
+/// `diff` against what Helm stores: the manifest of a (dry-run) install
+/// through the plugin, stamped, without hooks, as `helm get manifest` prints
+/// it, against a new render that is not stamped yet.
+#[test]
+fn diff_of_the_stored_manifest_and_a_new_render_names_what_rolls() {
+    let home = Home::new("diff-manifest");
+    home.install_plugin(Path::new("."));
+    let out = output(home.helm(&[
+        "install",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--dry-run=client",
+        "--post-renderer",
+        "secret-rollout",
+    ]));
+    assert_ok(&out, "helm install --dry-run=client");
+    let text = common::stdout(&out);
+    let manifest = text.split_once("MANIFEST:\n").expect("MANIFEST").1;
+    let manifest = manifest.split("\nNOTES:").next().unwrap();
+    assert!(
+        manifest.contains("secret-rollout/secret.the0-secrets"),
+        "stamped"
+    );
+    let stored = common::write_temp(&home.dir, "stored.yaml", manifest);
+    let mut cmd = home.helm(&["template", "the0", CHART, "-f", ROTATED]);
+    cmd.env_remove("SECRET_ROLLOUT_BIN");
+    let new = output(cmd);
+    assert_ok(&new, "helm template");
+    let out = common::run(
+        &["diff", stored.to_str().unwrap(), "-", "--format", "json"],
+        &common::stdout(&new),
+    );
+    assert_ok(&out, "diff");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |pred: &dyn Fn(&serde_json::Value) -> bool| -> Vec<String> {
+        v["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| pred(w))
+            .map(|w| w["workload"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&|w| w["rolls"] == true),
+        ["Deployment/the0-api", "Deployment/the0-frontend"]
+    );
+    // The hook is not in the stored manifest: it runs anew with the upgrade.
+    assert_eq!(
+        names(&|w| w["presence"] == "added"),
+        ["Job/the0-db-migrate"]
+    );
+    assert_eq!(
+        v["objects"][0]["changed"],
+        serde_json::json!(["JWT_SECRET"])
+    );
+}
+
+// ------------------------------------------------------------------ README
+
+/// What the README shows after `$ COMMAND` in a text block.
+fn readme_output(command: &str) -> String {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let start = format!("```text\n$ {command}\n");
+    let at = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README shows no `$ {command}`"));
+    let rest = &readme[at + start.len()..];
+    rest[..rest.find("```\n").unwrap()].to_string()
+}
+
+/// The README's examples print exactly what it shows, run the way it says.
+#[test]
+fn readme_examples_print_what_the_readme_shows() {
+    let home = Home::new("readme");
+    // The first example: the CI gate over a bad render (helm 4).
+    let mut cmd = home.helm(&["template", "the0", CHART, "-f", BAD]);
+    cmd.env_remove("SECRET_ROLLOUT_BIN");
+    let rendered = output(cmd);
+    assert_ok(&rendered, "helm template");
+    let check = common::run(&["check"], &common::stdout(&rendered));
+    assert_eq!(
+        common::stdout(&check),
+        readme_output("helm template the0 testdata/charts/the0 -f testdata/charts/values/bad-plain-env.yaml | secret-rollout check")
+    );
+    // explain --secret --key.
+    let out = common::bin()
+        .current_dir(common::root())
+        .args([
+            "explain",
+            "--secret",
+            "the0-secrets",
+            "--key",
+            "JWT_SECRET",
+            "testdata/helm4/the0-good.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        common::stdout(&out),
+        readme_output("secret-rollout explain --secret the0-secrets --key JWT_SECRET testdata/helm4/the0-good.yaml")
+    );
+    // diff of two renders made as the README makes them.
+    for (values, file) in [(GOOD, "before.yaml"), (ROTATED, "after.yaml")] {
+        let mut cmd = home.helm(&["template", "the0", CHART, "-f", values]);
+        cmd.env_remove("SECRET_ROLLOUT_BIN");
+        let out = output(cmd);
+        assert_ok(&out, "helm template");
+        std::fs::write(home.path(file), &out.stdout).unwrap();
+    }
+    let out = common::bin()
+        .current_dir(&home.dir)
+        .args(["diff", "before.yaml", "after.yaml"])
+        .output()
+        .unwrap();
+    assert_ok(&out, "diff");
+    assert_eq!(
+        common::stdout(&out),
+        readme_output("secret-rollout diff before.yaml after.yaml")
+    );
 }
 
 // ------------------------------------------------------------------ Helm 3
@@ -910,4 +1220,206 @@ fn sdk_bad_values_fail_and_the_report_has_the_reason() {
         "nothing on stdout on failure"
     );
     assert!(!run.report.contains(BAD_PASSWORD));
+}
+
+// ------------------------------------------------------------------ --secrets-from
+
+/// The bundled `clusters/prod` (the sealed `the0-root-admin`, as the0's docs
+/// keep it), copied where a test may re-seal it.
+fn gitops_copy(name: &str) -> PathBuf {
+    let dir = common::temp_dir(&format!("helm/gitops-{name}"));
+    let from = common::root().join("testdata/gitops/clusters/prod");
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// `kubectl create secret … | kubeseal --merge-into`: a new admin password.
+fn reseal_admin_password(gitops: &Path, password: &str) {
+    let secret = common::gitops::write(
+        gitops.parent().unwrap(),
+        "new-admin.yaml",
+        &common::gitops::kubectl_secret(
+            gitops,
+            "the0-root-admin",
+            &[("password", password)],
+            "yaml",
+        ),
+    );
+    let sealed = gitops.join("the0-root-admin.sealed.yaml");
+    let merged = common::gitops::seal(&secret, Some(&sealed));
+    std::fs::write(&sealed, merged).unwrap();
+}
+
+/// Only the api carries the admin password's stamp, and a re-seal changes
+/// that stamp and nothing else in the whole release.
+fn assert_admin_rotation(before: &str, after: &str) {
+    let (a, b) = (all_stamps(before), all_stamps(after));
+    let key = "secret.the0-root-admin";
+    let stamped: Vec<&String> = b
+        .iter()
+        .filter(|(_, s)| s.contains_key(key))
+        .map(|(w, _)| w)
+        .collect();
+    assert_eq!(stamped, ["Deployment/the0-api"]);
+    assert_ne!(a["Deployment/the0-api"][key], b["Deployment/the0-api"][key]);
+    let changed = changed_lines(before, after);
+    assert!(
+        changed
+            .iter()
+            .all(|(source, old, _)| source == "the0/templates/the0-api.yaml"
+                && old
+                    .trim_start()
+                    .starts_with("secret-rollout/secret.the0-root-admin: ")),
+        "{changed:#?}"
+    );
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+}
+
+#[test]
+fn helm4_secrets_from_rolls_the_api_when_the_sealed_admin_password_rotates() {
+    let home = Home::new("h4-secrets-from");
+    home.install_plugin(Path::new("."));
+    let gitops = gitops_copy("h4");
+    let arg = format!("--post-renderer-args=--secrets-from={}", gitops.display());
+    let before = template(&home, GOOD, &[&arg]);
+    assert_ok(&before, "helm template --secrets-from");
+    reseal_admin_password(&gitops, "rotated-admin-password");
+    let after = template(&home, GOOD, &[&arg]);
+    assert_ok(&after, "helm template after the re-seal");
+    assert_admin_rotation(&common::stdout(&before), &common::stdout(&after));
+    // A plugin call needs no arguments: the variable says the same.
+    let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    cmd.env("SECRET_ROLLOUT_SECRETS_FROM", &gitops);
+    let from_env = output(cmd);
+    assert_ok(&from_env, "helm template with SECRET_ROLLOUT_SECRETS_FROM");
+    assert_eq!(common::stdout(&from_env), common::stdout(&after));
+}
+
+#[test]
+fn helm3_secrets_from_rolls_the_api_when_the_sealed_admin_password_rotates() {
+    let home = Home::new("h3-secrets-from");
+    let gitops = gitops_copy("h3");
+    let bin = test_bin();
+    let arg = format!("--post-renderer-args=--secrets-from={}", gitops.display());
+    let before = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[&arg]);
+    assert_ok(&before, "helm3 template --secrets-from");
+    reseal_admin_password(&gitops, "rotated-admin-password");
+    let after = helm3_template(&home, GOOD, bin.to_str().unwrap(), &[&arg]);
+    assert_ok(&after, "helm3 template after the re-seal");
+    assert_admin_rotation(&common::stdout(&before), &common::stdout(&after));
+}
+
+// ------------------------------------------------------------------ --lookup
+
+/// A loopback API server (tests/common/apiserver.rs: no real one can run
+/// here) holding the0's admin password only in the cluster, and a kubeconfig
+/// for it whose context is in namespace `the0`.
+fn cluster_with_admin_password(home: &Home) -> (apiserver::ApiServer, PathBuf) {
+    let server = apiserver::ApiServer::start("helm-lookup-token");
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-one")]);
+    let kubeconfig = server.kubeconfig(&home.dir, Some("the0"), &server.token_user());
+    (server, kubeconfig)
+}
+
+/// The README's `--post-renderer-args`, run from the checkout as the README's
+/// commands are.
+fn lookup_args() -> Vec<String> {
+    vec![
+        "--post-renderer-args=--lookup".to_string(),
+        "--post-renderer-args=--digest-key-file=testdata/digest.key".to_string(),
+    ]
+}
+
+/// Only GETs of the admin password by name, with the token.
+fn assert_only_admin_gets(server: &apiserver::ApiServer) {
+    let seen = server.take_seen();
+    assert!(!seen.is_empty());
+    for s in seen {
+        assert_eq!(
+            (s.method.as_str(), s.path.as_str(), s.authorized),
+            (
+                "GET",
+                "/api/v1/namespaces/the0/secrets/the0-root-admin",
+                true
+            )
+        );
+    }
+}
+
+#[test]
+fn helm4_lookup_rolls_the_api_when_the_cluster_only_secret_changes() {
+    let home = Home::new("h4-lookup");
+    home.install_plugin(Path::new("."));
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let args = lookup_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = |home: &Home| {
+        let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &args));
+        cmd.env("KUBECONFIG", &kubeconfig);
+        let out = output(cmd);
+        assert_ok(&out, "helm template --post-renderer-args=--lookup");
+        common::stdout(&out)
+    };
+    let before = run(&home);
+    assert!(
+        all_stamps(&before)["Deployment/the0-api"]["secret.the0-root-admin"]
+            .starts_with("hmac-sha256:")
+    );
+    assert_only_admin_gets(&server);
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-two")]);
+    let after = run(&home);
+    assert_admin_rotation(&before, &after);
+    assert_only_admin_gets(&server);
+    // The plugin needs no arguments when the environment says it all.
+    let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("SECRET_ROLLOUT_LOOKUP", "true")
+        .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key");
+    let from_env = output(cmd);
+    assert_ok(&from_env, "helm template with SECRET_ROLLOUT_LOOKUP");
+    assert_eq!(common::stdout(&from_env), after);
+}
+
+#[test]
+fn helm3_lookup_rolls_the_api_when_the_cluster_only_secret_changes() {
+    let home = Home::new("h3-lookup");
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let bin = test_bin();
+    let args = lookup_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = || {
+        let mut cmd = home.helm3(&template_args(GOOD, bin.to_str().unwrap(), &args));
+        cmd.env("KUBECONFIG", &kubeconfig);
+        let out = output(cmd);
+        assert_ok(&out, "helm3 template --post-renderer-args=--lookup");
+        common::stdout(&out)
+    };
+    let before = run();
+    server.put_secret("the0", "the0-root-admin", &[("password", "cluster-two")]);
+    let after = run();
+    assert_admin_rotation(&before, &after);
+    assert_only_admin_gets(&server);
+}
+
+#[test]
+fn helm4_lookup_without_a_key_is_refused_and_the_reason_reaches_the_report() {
+    let home = Home::new("h4-lookup-no-key");
+    home.install_plugin(Path::new("."));
+    let (server, kubeconfig) = cluster_with_admin_password(&home);
+    let report = home.path("report.txt");
+    let mut cmd = home.helm(&template_args(
+        GOOD,
+        "secret-rollout",
+        &["--post-renderer-args=--lookup"],
+    ));
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("SECRET_ROLLOUT_REPORT", &report);
+    let out = output(cmd);
+    assert_failed(&out, "helm template --lookup without a key");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("--lookup needs --digest-key-file"), "{text}");
+    assert_eq!(server.take_seen(), []);
 }

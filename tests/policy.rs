@@ -66,7 +66,10 @@ fn admin_password_from_a_secret_is_accepted_and_stamped() {
     let input = deployment("the0-api", FROM_SECRET) + ADMIN_SECRET;
     let (code, out, err) = render(&input);
     assert_eq!(code, 0, "{err}");
-    assert!(err.is_empty(), "no findings expected: {err}");
+    assert!(
+        !err.contains("error[") && !err.contains("warning["),
+        "no errors or warnings expected: {err}"
+    );
     assert!(out.contains("secret-rollout/secret.the0-admin: \"sha256:"));
 }
 
@@ -355,17 +358,47 @@ fn suppressed_findings_do_not_fail_a_render_and_are_only_counted() {
     let err = accepted(&input);
     assert!(!err.contains("warning[sensitive-env-plain-value]"), "{err}");
     assert!(err.contains("(1 suppressed)"), "{err}");
+}
 
-    let refused = input
-        .replace(
-            "sensitive-env-plain-value",
-            "admin-password-not-from-secret",
-        )
-        .replace(
-            FROM_SECRET,
-            "        env:\n        - {name: THE0_ADMIN_PASSWORD, value: hunter2-plaintext}\n",
-        );
-    let err = accepted(&refused);
+/// The admin-password rules are unsuppressible in the built-in policy: an
+/// annotation naming one fails the render with an error of its own, and the
+/// finding it meant to silence stays. A policy that drops them from
+/// `unsuppressible:` lets the same annotation work.
+#[test]
+fn a_suppression_of_an_unsuppressible_rule_fails_the_render_and_suppresses_nothing() {
+    let input = deployment(
+        "the0-api",
+        "        env:\n        - {name: THE0_ADMIN_PASSWORD, value: hunter2-plaintext}\n",
+    )
+    .replace(
+        "  labels:\n",
+        "  annotations:\n    secret-rollout/ignore: \"admin-password-not-from-secret: trust me\"\n  labels:\n",
+    );
+    let err = refused_with(&input, "forbidden-suppression");
+    assert!(
+        err.contains("error[admin-password-not-from-secret]"),
+        "the finding is still active:\n{err}"
+    );
+    assert!(
+        err.contains(
+            "names `admin-password-not-from-secret`, which the policy makes unsuppressible"
+        ) && err.contains("= path: metadata.annotations[secret-rollout/ignore]")
+            && err.contains("refusing to render: 2 errors"),
+        "{err}"
+    );
+    assert!(!err.contains("(1 suppressed)"), "{err}");
+    assert!(!err.contains("hunter2-plaintext"), "{err}");
+
+    let dir = common::temp_dir("policy-unsuppressible");
+    let policy = secret_rollout::DEFAULT_POLICY.replace(
+        "unsuppressible:\n  - admin-password-not-from-secret\n  - admin-password-missing\n",
+        "unsuppressible: []\n",
+    );
+    assert_ne!(policy, secret_rollout::DEFAULT_POLICY);
+    let policy = common::write_temp(&dir, "policy.yaml", &policy);
+    let out = run(&["--policy", policy.to_str().unwrap()], &input);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("(1 suppressed)"), "{err}");
     assert!(!err.contains("hunter2-plaintext"), "{err}");
 }

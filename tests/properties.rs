@@ -196,3 +196,127 @@ fn a_digest_key_turns_digests_into_hmacs_that_depend_on_it() {
         .unwrap()
         .starts_with("sha256:"));
 }
+
+mod flux_entry {
+    //! `secret-rollout flux` over generated HelmRelease files: every layout
+    //! of `spec` and `spec.postRenderers` gets our entry, finds it again,
+    //! keeps it on a second run, and gives the rest back when it goes.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use secret_rollout::flux::{current, update};
+    use secret_rollout::patch::Stamp;
+
+    fn stamp((name, ns, digest): (&'static str, bool, u8)) -> Stamp {
+        Stamp {
+            kind: "Deployment".into(),
+            name: name.into(),
+            namespace: ns.then(|| "the0".into()),
+            api_version: "apps/v1".into(),
+            template_path: vec!["spec".into(), "template".into()],
+            annotations: BTreeMap::from([(
+                "secret-rollout/secret.db".into(),
+                Some(format!("sha256:{digest:02x}")),
+            )]),
+        }
+    }
+
+    fn stamps() -> impl Strategy<Value = Vec<Stamp>> {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["the0-api", "web", "yes"]),
+                any::<bool>(),
+                any::<u8>(),
+            ),
+            0..3,
+        )
+        .prop_map(|v| {
+            let mut s: Vec<Stamp> = v.into_iter().map(stamp).collect();
+            s.sort();
+            s.dedup_by(|a, b| a.name == b.name && a.namespace == b.namespace);
+            s
+        })
+    }
+
+    /// `spec.postRenderers` as users write it, at key indentation `pad`.
+    fn post_renderers(pad: &'static str) -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            String::new(),
+            format!("{pad}postRenderers:\n"),
+            format!("{pad}postRenderers: [] # none yet\n"),
+            format!("{pad}postRenderers:\n{pad}  # theirs\n{pad}  - kustomize:\n{pad}      images: [{{name: x, newTag: \"1\"}}]\n"),
+            format!("{pad}postRenderers:\n{pad}- kustomize:\n{pad}    patches:\n{pad}    - patch: |\n{pad}        - op: add\n{pad}          path: /x\n{pad}          value: 1\n{pad}      target: {{kind: Service}}\n"),
+            format!("{pad}postRenderers: [{{kustomize: {{images: [{{name: x}}]}}}}]\n"),
+        ])
+    }
+
+    fn helmrelease() -> impl Strategy<Value = String> {
+        let pad = prop::sample::select(vec!["  ", "    "]);
+        (pad, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
+            .prop_flat_map(|(pad, comment, after, crlf, final_newline)| {
+                (post_renderers(pad), Just((pad, comment, after, crlf, final_newline)))
+            })
+            .prop_map(|(post, (pad, comment, after, crlf, final_newline))| {
+                let mut s = String::new();
+                if comment {
+                    s.push_str("# the0 # in prod\n");
+                }
+                s.push_str("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: the0\nspec:\n");
+                s.push_str(&format!("{pad}interval: 10m # keep\n{pad}values:\n{pad}{pad}a: on\n"));
+                s.push_str(&post);
+                if after {
+                    s.push_str("status: {}\n");
+                }
+                if crlf {
+                    s = s.replace('\n', "\r\n");
+                }
+                if !final_newline {
+                    s.truncate(s.trim_end().len());
+                }
+                s
+            })
+    }
+
+    /// The file's meaning with an absent, null or empty postRenderers alike.
+    /// (Read with serde_yaml: only the structure is compared, the same way
+    /// on both sides.)
+    fn meaning(text: &str) -> serde_json::Value {
+        let v: serde_yaml::Value = serde_yaml::from_str(text).expect("parses");
+        let mut v: serde_json::Value = serde_json::to_value(v).unwrap();
+        let spec = v["spec"].as_object_mut().unwrap();
+        if spec
+            .get("postRenderers")
+            .is_some_and(|p| p.is_null() || p.as_array().is_some_and(Vec::is_empty))
+        {
+            spec.remove("postRenderers");
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn added_found_again_kept_and_removed(text in helmrelease(), wanted in stamps()) {
+            let out = update(&text, None, &wanted).unwrap();
+            prop_assert_eq!(current(&out, None).unwrap(), wanted.clone(), "{}", out);
+            prop_assert_eq!(&update(&out, None, &wanted).unwrap(), &out, "a second run changes nothing");
+            if text.contains("\r\n") {
+                prop_assert!(!out.replace("\r\n", "").contains('\n'), "CRLF stays CRLF:\n{:?}", out);
+            }
+            let back = update(&out, None, &[]).unwrap();
+            prop_assert_eq!(current(&back, None).unwrap(), vec![]);
+            prop_assert_eq!(meaning(&back), meaning(&text), "{}\n---\n{}", text, back);
+            if wanted.is_empty() {
+                prop_assert_eq!(&out, &text);
+            }
+            let stripped = |t: &str| t.trim_end().to_string();
+            // An empty list goes with our entry; anything else comes back byte for byte.
+            let empty_list = text.lines().any(|l| matches!(l.trim(), "postRenderers:" | "postRenderers: [] # none yet"));
+            if !empty_list {
+                prop_assert_eq!(stripped(&back), stripped(&text), "removing gives the bytes back");
+            }
+        }
+    }
+}

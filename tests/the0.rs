@@ -242,7 +242,12 @@ fn good_values_warn_that_the_external_admin_secret_cannot_be_stamped() {
     assert_eq!(out.status.code(), Some(0));
     let err = stderr(&out);
     assert!(err.contains("warning[unresolved-reference]"), "{err}");
-    assert!(err.contains("the0-admin"), "{err}");
+    assert!(err.contains("the0-root-admin"), "{err}");
+    assert!(err.contains("--secrets-from"), "the help says how: {err}");
+    assert!(
+        !err.contains("separate"),
+        "the Helm 4 `separate` strategy has nothing to do with it here: {err}"
+    );
 }
 
 #[test]

@@ -1,0 +1,136 @@
+//! Reading manifests: stdin, files, and directories walked for YAML files.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use secret_rollout::Input;
+
+use super::settings::Inputs;
+
+/// The name findings use for standard input.
+pub use secret_rollout::format::STDIN;
+
+/// Standard input as Go reads it (see [`Input`]): what `render` edits and
+/// writes back in the input's own encoding.
+pub fn stdin() -> Result<Input> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading stdin")?;
+    Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{STDIN}: {e}"))
+}
+
+/// Standard input as text Go would read.
+pub fn read_stdin() -> Result<String> {
+    Ok(stdin()?.into_text())
+}
+
+/// A manifest file as text Go would read (UTF-16 with a byte order mark;
+/// a byte that is not UTF-8 as U+FFFD): for reading, never for writing back.
+pub fn read_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let input =
+        Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(input.into_text())
+}
+
+/// A file we may edit in place: UTF-8 only, so every byte we do not edit is
+/// written back as it was.
+pub fn read_utf8_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: input is not UTF-8 (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// The files named: files as given, directories walked (links followed) for
+/// `*.yaml`/`*.yml` in sorted order.
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = entry.with_context(|| format!("reading directory {}", p.display()))?;
+            let is_yaml = entry
+                .path()
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml");
+            if is_yaml && !entry.file_type().is_dir() {
+                out.push(entry.into_path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Run `f(name, text)` over every input in parallel, keeping input order.
+/// Returns the results and one message per input that could not be read or
+/// parsed; an error only when there is nothing to read at all.
+pub fn each<T: Send>(
+    inputs: &Inputs,
+    f: impl Fn(&str, &str) -> Result<T> + Sync,
+) -> Result<(Vec<T>, Vec<String>)> {
+    let results: Vec<Result<T>> = match inputs {
+        Inputs::Stdin => vec![f(STDIN, &read_stdin()?)],
+        Inputs::Paths(paths) => {
+            let files = files(paths)?;
+            anyhow::ensure!(
+                !files.is_empty(),
+                "no *.yaml or *.yml files under the given paths"
+            );
+            files
+                .par_iter()
+                .map(|p| {
+                    let name = p.display().to_string();
+                    read_file(p).and_then(|text| f(&name, &text))
+                })
+                .collect()
+        }
+    };
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => bad.push(format!("secret-rollout: error: {e:#}")),
+        }
+    }
+    Ok((ok, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_walked_in_name_order_for_yaml_files_only() {
+        let dir =
+            std::env::temp_dir().join(format!("secret-rollout-inputs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in ["b.yaml", "a/z.yml", "a/notes.txt", "c.json", "a.yaml"] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let found = files(std::slice::from_ref(&dir)).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a/z.yml", "a.yaml", "b.yaml"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

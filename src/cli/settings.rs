@@ -1,0 +1,277 @@
+//! Checked settings, built from the raw flags by one function,
+//! [`Settings::from_args`]: every file a flag names (the digest key, the
+//! policy) is read here, once, and every mistake in the flags is an error
+//! here, before any command runs.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use secret_rollout::{Options, Policy, Severity};
+
+use super::args::{self, CheckFormat, Cli, CommonArgs, DiffFormat, ExplainFormat, FailOn};
+
+/// What to run, and everything it needs, checked.
+pub enum Settings {
+    Render(Render),
+    Check(Check),
+    Explain(Explain),
+    Diff(Diff),
+    Rules(Rules),
+    Krm(Krm),
+    Flux(Flux),
+    Kustomization(Kustomization),
+    /// `policy --print-default`.
+    PrintPolicy,
+}
+
+/// `render`: stdin to stdout.
+pub struct Render {
+    pub options: Options,
+}
+
+/// `check`: findings for the inputs.
+pub struct Check {
+    pub inputs: Inputs,
+    pub options: Options,
+    pub format: CheckFormat,
+    /// The least severity that fails the run; `None` never fails.
+    pub fail_on: Option<Severity>,
+    pub show_suppressed: bool,
+    /// Colour the text format (stdout is a terminal and `NO_COLOR` is unset).
+    pub colour: bool,
+}
+
+/// `explain`: the reference graph of the inputs.
+pub struct Explain {
+    pub inputs: Inputs,
+    pub options: Options,
+    pub format: ExplainFormat,
+    pub secret: Option<String>,
+    /// With `secret`: only this key of it.
+    pub key: Option<String>,
+}
+
+/// `diff`: what an upgrade from one render to another rolls.
+pub struct Diff {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    pub options: Options,
+    pub format: DiffFormat,
+    /// The least severity of advice that fails the run; `None` never fails.
+    pub fail_on: Option<Severity>,
+}
+
+/// `krm`: kustomize's KRM function, or its legacy exec plugin with `config`.
+pub struct Krm {
+    pub options: Options,
+    pub config: Option<PathBuf>,
+}
+
+/// `flux`: the HelmRelease file, read here, and what to do with it.
+pub struct Flux {
+    pub path: PathBuf,
+    pub text: String,
+    pub name: Option<String>,
+    /// Objects without a namespace are in the release namespace unless
+    /// `--namespace` says otherwise.
+    pub options: Options,
+    pub action: FluxAction,
+    pub render_command: Option<String>,
+    pub repo_root: Option<PathBuf>,
+}
+
+pub enum FluxAction {
+    PrintValues,
+    Update { check: bool },
+}
+
+/// `kustomization`: the kustomization file (found in a directory) and the build.
+pub struct Kustomization {
+    pub path: PathBuf,
+    pub options: Options,
+    pub check: bool,
+    pub render_command: Option<String>,
+}
+
+/// `rules`: the catalogue of the policy in force.
+pub struct Rules {
+    pub policy: Policy,
+}
+
+/// Where manifests come from: stdin, or files and directories as given
+/// (directories are walked by [`super::inputs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inputs {
+    Stdin,
+    Paths(Vec<PathBuf>),
+}
+
+impl Inputs {
+    fn new(paths: Vec<PathBuf>) -> Self {
+        if paths.is_empty() {
+            Inputs::Stdin
+        } else {
+            Inputs::Paths(paths)
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_args(cli: Cli) -> Result<Settings> {
+        Ok(match cli.command {
+            None => Settings::Render(Render {
+                options: options(&cli.render.common)?,
+            }),
+            Some(args::Command::Render(render)) => Settings::Render(Render {
+                options: options(&render.common)?,
+            }),
+            Some(args::Command::Check(a)) => Settings::Check(Check {
+                options: options(&a.common)?,
+                inputs: Inputs::new(a.paths),
+                format: a.format,
+                fail_on: a.fail_on.threshold(),
+                show_suppressed: a.show_suppressed,
+                colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            }),
+            Some(args::Command::Explain(a)) => Settings::Explain(Explain {
+                options: options(&a.common)?,
+                inputs: Inputs::new(a.paths),
+                format: a.format,
+                secret: a.secret,
+                key: a.key,
+            }),
+            Some(args::Command::Flux(a)) => Settings::Flux(flux(a)?),
+            Some(args::Command::Kustomization(a)) => Settings::Kustomization(Kustomization {
+                path: kustomization_file(&a.kustomization)?,
+                options: options(&a.common)?,
+                check: a.check,
+                render_command: a.render_command,
+            }),
+            Some(args::Command::Diff(a)) => {
+                anyhow::ensure!(
+                    !(is_stdin(&a.before) && is_stdin(&a.after)),
+                    "diff: only one of BEFORE and AFTER can be `-` (stdin)"
+                );
+                Settings::Diff(Diff {
+                    options: options(&a.common)?,
+                    before: a.before,
+                    after: a.after,
+                    format: a.format,
+                    fail_on: a.fail_on.threshold(),
+                })
+            }
+            Some(args::Command::Rules(a)) => Settings::Rules(Rules {
+                policy: policy(a.policy.as_deref())?,
+            }),
+            Some(args::Command::Krm(a)) => Settings::Krm(Krm {
+                options: options(&a.common)?,
+                config: a.config,
+            }),
+            Some(args::Command::Policy { print_default: _ }) => Settings::PrintPolicy,
+        })
+    }
+}
+
+fn flux(a: args::FluxArgs) -> Result<Flux> {
+    let shown = a.helmrelease.display().to_string();
+    let text = super::inputs::read_utf8_file(&a.helmrelease)?;
+    let release = secret_rollout::flux::release(&text, a.name.as_deref())
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    let mut common = a.common;
+    common.namespace = common.namespace.or(release.release_namespace.clone());
+    Ok(Flux {
+        options: options(&common)?,
+        path: a.helmrelease,
+        text,
+        name: a.name,
+        action: if a.print_values {
+            FluxAction::PrintValues
+        } else {
+            FluxAction::Update { check: a.check }
+        },
+        render_command: a.render_command,
+        repo_root: a.repo_root,
+    })
+}
+
+/// The kustomization file `path` names: itself, or the one in a directory.
+fn kustomization_file(path: &Path) -> Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    secret_rollout::kustomization::KUSTOMIZATION_FILES
+        .iter()
+        .map(|n| path.join(n))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "{}: no kustomization.yaml in this directory",
+                path.display()
+            )
+        })
+}
+
+/// `-` names standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
+fn options(common: &CommonArgs) -> Result<Options> {
+    let policy = policy(common.policy.as_deref())?;
+    // The policy's `secretsFrom:` (relative to the policy file) and the
+    // flag's paths together: a Helm 4 plugin call can then carry none.
+    let paths: Vec<PathBuf> = policy
+        .secrets_from
+        .iter()
+        .chain(&common.secrets_from)
+        .cloned()
+        .collect();
+    let mut options = Options {
+        namespace: common.namespace.clone(),
+        digest_key: common
+            .digest_key_file
+            .as_deref()
+            .map(digest_key)
+            .transpose()?,
+        secrets_from: Default::default(),
+        policy,
+        lookup: None,
+    };
+    // First: with --lookup and no --namespace, the release namespace is the
+    // kubeconfig context's, for --secrets-from files as for the cluster.
+    if common.lookup {
+        secret_rollout::lookup::enable(&mut options, common.lookup_timeout)?;
+    }
+    options.secrets_from = secret_rollout::read_secrets_from(&paths, options.namespace.as_deref())?;
+    Ok(options)
+}
+
+fn digest_key(path: &Path) -> Result<Vec<u8>> {
+    let key =
+        std::fs::read(path).with_context(|| format!("reading digest key {}", path.display()))?;
+    let key = key.trim_ascii().to_vec();
+    anyhow::ensure!(!key.is_empty(), "digest key {} is empty", path.display());
+    Ok(key)
+}
+
+/// The policy file, or the built-in policy without one.
+fn policy(path: Option<&Path>) -> Result<Policy> {
+    let Some(path) = path else {
+        return Ok(Policy::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading policy {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    Policy::parse(&text, dir).with_context(|| format!("policy {}", path.display()))
+}

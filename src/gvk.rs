@@ -1,0 +1,113 @@
+//! An object's type, read once from `apiVersion` and `kind` (kube-rs's
+//! GroupVersionKind): matching compares the group, never a prefix of text.
+
+/// The type of an object in the stream, borrowed from its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Gvk<'a> {
+    /// Empty for the core group (`apiVersion: v1`).
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+}
+
+impl<'a> Gvk<'a> {
+    /// `apps/v1` is group `apps`, version `v1`; `v1` is the core group.
+    pub fn new(api_version: &'a str, kind: &'a str) -> Self {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        Gvk {
+            group,
+            version,
+            kind,
+        }
+    }
+
+    /// Whether this is `kind` in `group` (any version; `""` is core).
+    pub fn is(&self, group: &str, kind: &str) -> bool {
+        self.group == group && self.kind == kind
+    }
+
+    pub fn owned(self) -> GroupVersionKind {
+        GroupVersionKind {
+            group: self.group.to_string(),
+            version: self.version.to_string(),
+            kind: self.kind.to_string(),
+        }
+    }
+}
+
+/// [`Gvk`], owned: it outlives the document's tree.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupVersionKind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl GroupVersionKind {
+    pub fn as_gvk(&self) -> Gvk<'_> {
+        Gvk {
+            group: &self.group,
+            version: &self.version,
+            kind: &self.kind,
+        }
+    }
+}
+
+/// A policy's `apiVersion` for a custom kind: `group/version`, or a bare
+/// `group` that accepts every version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiGroup {
+    pub group: String,
+    /// `None`: any version.
+    pub version: Option<String>,
+}
+
+impl ApiGroup {
+    pub fn parse(text: &str) -> Self {
+        match text.split_once('/') {
+            Some((group, version)) => ApiGroup {
+                group: group.to_string(),
+                version: Some(version.to_string()),
+            },
+            None => ApiGroup {
+                group: text.to_string(),
+                version: None,
+            },
+        }
+    }
+
+    pub fn matches(&self, gvk: &Gvk<'_>) -> bool {
+        match &self.version {
+            Some(version) => gvk.group == self.group && gvk.version == *version,
+            // A bare word is a group, or a core version such as `v1`.
+            None => gvk.group == self.group || (gvk.group.is_empty() && gvk.version == self.group),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_split_into_group_and_version() {
+        assert_eq!(Gvk::new("apps/v1", "Deployment").group, "apps");
+        assert_eq!(Gvk::new("apps/v1", "Deployment").version, "v1");
+        let core = Gvk::new("v1", "Secret");
+        assert_eq!((core.group, core.version), ("", "v1"));
+        assert!(core.is("", "Secret"));
+        assert!(!Gvk::new("bitnami.com.evil/v1", "SealedSecret").is("bitnami.com", "SealedSecret"));
+    }
+
+    #[test]
+    fn policy_api_groups_match_a_version_or_all() {
+        let any = ApiGroup::parse("apps.kruise.io");
+        assert!(any.matches(&Gvk::new("apps.kruise.io/v1alpha1", "CloneSet")));
+        assert!(any.matches(&Gvk::new("apps.kruise.io/v1beta1", "CloneSet")));
+        assert!(!any.matches(&Gvk::new("apps.kruise.io.x/v1", "CloneSet")));
+        let one = ApiGroup::parse("apps.kruise.io/v1alpha1");
+        assert!(one.matches(&Gvk::new("apps.kruise.io/v1alpha1", "CloneSet")));
+        assert!(!one.matches(&Gvk::new("apps.kruise.io/v1beta1", "CloneSet")));
+        assert!(ApiGroup::parse("v1").matches(&Gvk::new("v1", "Pod")));
+    }
+}

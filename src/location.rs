@@ -1,0 +1,189 @@
+//! Positions a person can open. A finding's line in the input is a line of
+//! Helm's (or kustomize's) stream; these turn it into the line within the
+//! object's document as the user rendered or wrote it, and name the chart
+//! template or source file it came from (see [`crate::report::Place`]).
+
+use std::collections::HashMap;
+
+use crate::report::{Finding, Place, PlaceKind};
+use crate::stream::HELM4_FILENAME;
+use crate::yaml::Node;
+
+/// kustomize's annotations for the file an object was read from, and its
+/// index there; the `internal.` ones win (kyaml writes both).
+const PATH_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/path",
+    "config.kubernetes.io/path",
+];
+const INDEX_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/index",
+    "config.kubernetes.io/index",
+];
+
+/// Annotations a tool adds on its way to us, which the user never wrote:
+/// their lines do not count in a document's line numbers.
+fn tool_added(key: &str) -> bool {
+    key == HELM4_FILENAME
+        || key.starts_with("internal.config.kubernetes.io/")
+        || matches!(
+            key,
+            "config.kubernetes.io/path"
+                | "config.kubernetes.io/index"
+                | "config.k8s.io/id"
+                | "config.kubernetes.io/origin"
+                | "alpha.config.kubernetes.io/transformations"
+        )
+}
+
+/// How to turn a line of the input into a line of the object's document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocLines {
+    /// The input line of the document's first line of content.
+    pub start: usize,
+    /// Input lines (inclusive ranges, in order) that a tool added; boxed
+    /// exactly, since every object of a large stream holds one.
+    pub added: Box<[(usize, usize)]>,
+}
+
+impl DocLines {
+    /// For the object at `node` in a document whose content starts at `root`.
+    pub fn of(root: &Node<'_>, node: &Node<'_>) -> DocLines {
+        let mut added = Vec::new();
+        let annotations = node.get("metadata").and_then(|m| {
+            m.as_map()?
+                .entry("annotations")
+                .filter(|e| e.value.as_map().is_some_and(|a| !a.flow))
+        });
+        if let Some(entry) = annotations {
+            let map = entry.value.as_map().expect("checked above");
+            let mut all = !map.entries.is_empty();
+            for e in &map.entries {
+                if e.key.as_str().is_some_and(tool_added) {
+                    added.push((e.key.span.line, e.value.span.end_line.max(e.key.span.line)));
+                } else {
+                    all = false;
+                }
+            }
+            // Helm 4 writes `annotations:` itself when the chart had none.
+            if all {
+                added.push((entry.key.span.line, entry.key.span.line));
+            }
+            added.sort_unstable();
+        }
+        DocLines {
+            start: root.span.line,
+            added: added.into_boxed_slice(),
+        }
+    }
+
+    /// The 1-based line within the document of input line `line`.
+    pub fn relative(&self, line: usize) -> usize {
+        let before: usize = self
+            .added
+            .iter()
+            .map(|&(a, b)| {
+                if b < line {
+                    b + 1 - a
+                } else {
+                    line.saturating_sub(a)
+                }
+            })
+            .sum();
+        (line + 1).saturating_sub(self.start + before).max(1)
+    }
+}
+
+/// The source file kustomize's annotations name, and the object's 0-based
+/// index in it when they say.
+pub fn annotated_file(node: &Node<'_>) -> Option<(String, Option<usize>)> {
+    let annotations = node.path(&["metadata", "annotations"])?;
+    let first = |keys: [&str; 2]| {
+        keys.iter()
+            .find_map(|k| annotations.get(k).and_then(Node::as_str))
+    };
+    let path = first(PATH_ANNOTATIONS).filter(|p| !p.is_empty())?;
+    let index = first(INDEX_ANNOTATIONS).and_then(|i| i.trim().parse().ok());
+    Some((path.to_string(), index))
+}
+
+/// Number each chart template's documents in stream order, as `helm
+/// template --show-only` prints them, and fill in `document`/`documents` of
+/// the findings' template places. `templates`: each document's chart
+/// template, in stream order.
+pub fn number_template_documents(templates: &[Option<String>], findings: &mut [Finding]) {
+    let is_template = |f: &Finding| {
+        f.location
+            .place
+            .as_ref()
+            .is_some_and(|p| p.kind == PlaceKind::Template)
+    };
+    if !findings.iter().any(is_template) {
+        return;
+    }
+    let mut ordinal = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for template in templates {
+        ordinal.push(template.as_ref().map(|s| {
+            let n = counts.entry(s.clone()).or_default();
+            *n += 1;
+            *n
+        }));
+    }
+    for f in findings.iter_mut().filter(|f| is_template(f)) {
+        let doc = f.location.doc;
+        let place: &mut Place = f.location.place.as_mut().expect("a template place");
+        if let Some(Some(n)) = ordinal.get(doc) {
+            place.document = *n;
+            place.documents = counts.get(&place.path).copied().unwrap_or(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(doc: &str) -> DocLines {
+        let parsed = crate::stream::parse(doc).unwrap();
+        let root = parsed[0].root.as_ref().unwrap();
+        DocLines::of(root, root)
+    }
+
+    #[test]
+    fn helm4s_filename_annotation_and_its_annotations_line_do_not_count() {
+        let helm4 = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/s.yaml'\nstringData:\n  a: b\n";
+        let l = lines(helm4);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
+        assert_eq!(
+            l.relative(7),
+            5,
+            "stringData is line 5 as the chart rendered it"
+        );
+        assert_eq!(l.relative(4), 4);
+        let helm3 = "---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n";
+        let l = lines(helm3);
+        assert_eq!(l.relative(7), 5);
+    }
+
+    #[test]
+    fn the_users_own_annotations_keep_their_line() {
+        let doc = "kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\n    postrenderer.helm.sh/postrender-filename: x\n    config.kubernetes.io/index: '0'\nspec: {}\n";
+        let l = lines(doc);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
+        assert_eq!(l.relative(7), 5);
+        assert_eq!(l.relative(4), 4);
+    }
+
+    #[test]
+    fn kustomize_path_annotations_name_the_file() {
+        let parsed = crate::stream::parse(
+            "kind: Deployment\nmetadata:\n  annotations:\n    config.kubernetes.io/path: old.yaml\n    internal.config.kubernetes.io/path: base/api.yaml\n    internal.config.kubernetes.io/index: '2'\n",
+        )
+        .unwrap();
+        let root = parsed[0].root.as_ref().unwrap();
+        assert_eq!(
+            annotated_file(root),
+            Some(("base/api.yaml".to_string(), Some(2)))
+        );
+    }
+}
