@@ -1375,11 +1375,17 @@ fn helm4_lookup_rolls_the_api_when_the_cluster_only_secret_changes() {
     assert_only_admin_gets(&server);
     // The plugin needs no arguments when the environment says it all.
     let mut cmd = home.helm(&template_args(GOOD, "secret-rollout", &[]));
+    let report = home.path("report");
     cmd.env("KUBECONFIG", &kubeconfig)
         .env("SECRET_ROLLOUT_LOOKUP", "true")
-        .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key");
+        .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+        .env("SECRET_ROLLOUT_REPORT", &report);
     let from_env = output(cmd);
-    assert_ok(&from_env, "helm template with SECRET_ROLLOUT_LOOKUP");
+    let said = std::fs::read_to_string(&report).unwrap_or_default();
+    assert_ok(
+        &from_env,
+        &format!("helm template with SECRET_ROLLOUT_LOOKUP (report: {said})"),
+    );
     assert_eq!(common::stdout(&from_env), after);
 }
 

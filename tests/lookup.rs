@@ -416,7 +416,7 @@ fn not_found_is_a_warning_naming_the_object_and_the_stream_is_whole() {
         "{err}"
     );
     assert!(
-        err.contains("--> the0/templates/the0-api.yaml (document"),
+        err.contains("--> the0/templates/the0-api.yaml, document 2, line 84"),
         "{err}"
     );
 }
@@ -804,7 +804,7 @@ fn the_readme_examples_are_what_the_tool_prints() {
     let err = stderr(&render(&kubeconfig, &[]));
     let block = "\
 warning[lookup-failed]: --lookup may not read Secret the0/the0-root-admin, which Deployment/the0-api uses (context the0-prod): secrets \"the0-root-admin\" is forbidden: User \"system:serviceaccount:ci:deployer\" cannot get resource \"secrets\" in API group \"\" in the namespace \"the0\"
-  --> the0/templates/the0-api.yaml (document 20) at <stdin>:825:15
+  --> the0/templates/the0-api.yaml, document 2, line 84
    = workload: Deployment/the0-api
    = help: grant this identity the verb `get` on `secrets` in namespace `the0` (a Role with rules `[{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [the0-root-admin]}]` and a RoleBinding); secret-rollout only gets objects by name, never lists them
 ";
