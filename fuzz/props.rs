@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use secret_rollout::{analyze, apply, decode, edit, stream, yaml, Options};
+use secret_rollout::fuzzing::{self, decode, parse_document, Input};
+use secret_rollout::{analyze, apply, Options};
 use serde_json::Value;
 
 /// Our annotation keys (the prefix and kinds `stamp::annotation_key` writes).
@@ -51,7 +52,7 @@ fn meaning(text: &str) -> Option<Vec<Value>> {
 
 /// The whole pipeline on arbitrary bytes.
 pub fn stream(bytes: &[u8]) {
-    let Ok(input) = stream::Input::from_bytes(bytes.to_vec()) else {
+    let Ok(input) = Input::from_bytes(bytes.to_vec()) else {
         return;
     };
     let text = input.text();
@@ -100,19 +101,19 @@ pub fn editor(bytes: &[u8]) {
             desired.insert(format!("secret-rollout/secret.{name}"), value.to_string());
         }
     }
-    let Ok(Some(root)) = yaml::parse_document(text, 0, 1) else {
+    let Ok(Some(root)) = parse_document(text, 0, 1) else {
         return;
     };
     let template = root.get("template").unwrap_or(&root);
-    let Ok(mut edits) = edit::annotations(text, template, &desired) else {
+    let Ok(mut edits) = fuzzing::annotations(text, template, &desired) else {
         return;
     };
-    let output = edit::apply(text, &mut edits);
-    let again = yaml::parse_document(&output, 0, 1)
+    let output = fuzzing::apply(text, &mut edits);
+    let again = parse_document(&output, 0, 1)
         .unwrap_or_else(|e| panic!("our output does not parse: {e}\n{output}"))
         .expect("the output has content");
     let template_again = again.get("template").unwrap_or(&again);
-    let more = edit::annotations(&output, template_again, &desired).expect("a second run works");
+    let more = fuzzing::annotations(&output, template_again, &desired).expect("a second run works");
     assert!(
         more.is_empty(),
         "a second run edits again: {more:?}\n{output}"

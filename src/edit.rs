@@ -235,36 +235,26 @@ pub(crate) fn quote(value: &str) -> String {
     s
 }
 
-/// The line break at `at` as text to write again; Unicode line breaks are
-/// answered with `\n`, which every reader takes.
-pub(crate) fn eol_at(text: &str, at: usize) -> &'static str {
-    match break_at(&text[at..]).filter(|(i, _)| *i == 0) {
-        Some((_, "\r\n")) => "\r\n",
-        Some((_, "\r")) => "\r",
-        _ => "\n",
-    }
-}
-
 /// The line break of the line that holds `at` (else of the line before),
-/// for new lines that match the file's own.
+/// for new lines that match the file's own; Unicode line breaks are
+/// answered with `\n`, which every reader takes.
 pub(crate) fn eol_near(text: &str, at: usize) -> &'static str {
-    let brk = break_at(&text[at..]).or_else(|| {
-        let start = line_start(text, at);
-        let prev = line_start(text, start.saturating_sub(1));
-        break_at(&text[prev..start])
-    });
-    match brk {
+    let before = &text[..line_start(text, at)];
+    match break_at(&text[at..]) {
         Some((_, "\r\n")) => "\r\n",
         Some((_, "\r")) => "\r",
-        _ => "\n",
+        Some(_) => "\n",
+        None if before.ends_with("\r\n") => "\r\n",
+        None if before.ends_with('\r') => "\r",
+        None => "\n",
     }
 }
 
 /// The first byte of the line that holds `at`.
 pub(crate) fn line_start(text: &str, at: usize) -> usize {
-    text[..at]
-        .rfind(BREAKS)
-        .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8))
+    text[..at].rfind(BREAKS).map_or(0, |i| {
+        i + text[i..].chars().next().map_or(1, char::len_utf8)
+    })
 }
 
 /// The first byte after the line on which a value ending at `end` ends.
@@ -345,7 +335,7 @@ fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Nested<'_>) -
         },
         // `? annotations` alone: the value goes on a `:` line of its own.
         (None, false) => {
-            let eol = eol_at(text, entry.line_break);
+            let eol = eol_near(text, entry.line_break);
             Edit {
                 range: entry.line_break..entry.line_break,
                 text: format!("{eol}{}: {}", " ".repeat(map.indent), value.flow()),
@@ -355,7 +345,7 @@ fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Nested<'_>) -
         // start at the end of the key's line, so a comment after the colon
         // stays on the key's line instead of trailing our first entry.
         (Some(_), false) => {
-            let eol = eol_at(text, entry.line_break);
+            let eol = eol_near(text, entry.line_break);
             let mut out = String::from(eol);
             value.block(map.indent + 2, eol, &mut out);
             out.truncate(out.len() - eol.len());
@@ -453,7 +443,7 @@ fn reconcile(
                     return Err("an annotation of ours does not start its own line".into());
                 }
                 let from = e.start - map.indent;
-                let eol = eol_at(text, e.line_break);
+                let eol = eol_near(text, e.line_break);
                 let line = |value: &str| {
                     let pad = " ".repeat(map.indent);
                     format!("{pad}{}{eol}", entry_text(key, value))
@@ -478,7 +468,7 @@ fn reconcile(
         let first = &map.entries[0];
         let last = map.entries.last().expect("not empty");
         let eol = if after_break(text, last.end) {
-            eol_at(text, last.line_break)
+            eol_near(text, last.line_break)
         } else {
             ""
         };
@@ -530,7 +520,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
             }
         });
         if exposed == Some(true) {
-            let eol = eol_at(text, p.line_break);
+            let eol = eol_near(text, p.line_break);
             edits[first].text = format!("{}#{eol}", " ".repeat(indent));
         }
     }

@@ -569,7 +569,8 @@ impl<'t, 'a> List<'t, 'a> {
         for r in results {
             r.block(&mut block, indent, eol);
         }
-        let at = edit::after_line(text, last.value.span.end.max(last.key.span.end)).unwrap_or(text.len());
+        let at = edit::after_line(text, last.value.span.end.max(last.key.span.end))
+            .unwrap_or(text.len());
         // The input ends without a newline: so does the output, also when our
         // block replaces old results that were the last thing in it.
         let replaces_the_end = removed.is_some_and(|r| r.start == at && r.end == text.len());

@@ -410,7 +410,7 @@ pub mod fuzzing {
 
     use crate::{inventory, stream, yaml, InputError};
 
-/// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
+    /// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
     /// would send, before defaults): every document parsed, lists expanded.
     /// For tests and fuzzing: the meaning that output must keep.
     pub fn decode(text: &str) -> Result<Vec<serde_json::Value>, InputError> {
@@ -487,28 +487,22 @@ mod tests {
         let used = format!("{}{pod}", bad_cm("used"));
         let e = analyze(&used, &Options::default()).unwrap_err().to_string();
         assert!(e.contains("binaryData.k is not valid base64"), "{e}");
-        let mut referenced = None;
-        with_model_and_sources(
-            &used.replace("binaryData: {k: not-base64!}", "data: {}"),
-            &Options::default(),
-            |r| {
-                referenced = Some(r.config_maps.clone());
-                Ok(Vec::new())
-            },
-            |m| {
-                assert_eq!(
-                    m.index
-                        .find(inventory::TargetKind::ConfigMap, "used", None)
-                        .map(|s| s.name.as_str()),
-                    Some("used")
-                );
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            referenced.unwrap().into_iter().collect::<Vec<_>>(),
-            ["used"]
+        // A good ConfigMap nobody names is not read either: it is not in the index.
+        let both = format!(
+            "{}---\n{}",
+            bad_cm("other").replace("binaryData: {k: not-base64!}", "data: {}"),
+            used.replace("binaryData: {k: not-base64!}", "data: {}")
         );
+        with_model(&both, &Options::default(), |m| {
+            let find = |name| {
+                m.index
+                    .find(inventory::TargetKind::ConfigMap, name, None)
+                    .map(|s| s.name.clone())
+            };
+            assert_eq!(find("used").as_deref(), Some("used"));
+            assert_eq!(find("other"), None);
+            Ok(())
+        })
+        .unwrap();
     }
 }

@@ -30,7 +30,7 @@ pub enum FileError {
     Parse {
         path: String,
         #[source]
-        source: ParseError,
+        source: Box<ParseError>,
     },
     #[error("{path}:{}: {source}", .source.span.line)]
     Content {
@@ -221,7 +221,7 @@ impl Files {
 /// applied is not ours to guess.
 pub fn read(paths: &[PathBuf], release_namespace: Option<&str>) -> Result<Files, FileError> {
     let files = files(paths)?;
-    let per_file: Vec<Result<(Vec<Source>, Vec<SetAside>), FileError>> =
+    let per_file: Vec<Result<FileContents, FileError>> =
         files.par_iter().map(|p| read_file(p)).collect();
     let mut out = Files {
         release_namespace: release_namespace.map(str::to_string),
@@ -240,7 +240,10 @@ pub fn read(paths: &[PathBuf], release_namespace: Option<&str>) -> Result<Files,
     Ok(out)
 }
 
-fn read_file(path: &Path) -> Result<(Vec<Source>, Vec<SetAside>), FileError> {
+/// A file's sources, and its ConfigMaps set aside.
+type FileContents = (Vec<Source>, Vec<SetAside>);
+
+fn read_file(path: &Path) -> Result<FileContents, FileError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| FileError::Io {
         path: shown.clone(),
@@ -275,7 +278,7 @@ fn read_file(path: &Path) -> Result<(Vec<Source>, Vec<SetAside>), FileError> {
 fn read_document(path: &str, text: &str, doc: stream::Document) -> Result<Vec<Source>, FileError> {
     let parsed = stream::parse_one(text, doc).map_err(|source| FileError::Parse {
         path: path.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     let objects = inventory::objects(std::slice::from_ref(&parsed));
     let mut sources = inventory::sources(&objects).map_err(|source| FileError::Content {

@@ -8,9 +8,7 @@
 //! the column of the sequence's other items, or in flow (JSON) form inside
 //! `[…]` and `{…}`.
 
-use crate::edit::{
-    self, after_line, eol_near, indent_of, line_start, starts_line, Edit,
-};
+use crate::edit::{self, after_line, eol_near, indent_of, line_start, starts_line, Edit};
 use crate::yaml::{Entry, Map, Node};
 
 /// One sequence item we write.

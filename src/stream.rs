@@ -387,7 +387,9 @@ fn closed_on_its_line(mut value: &str) -> bool {
     };
     let last = value.trim_end_matches([' ', '\t']).bytes().last();
     match first {
-        b'\'' => last == Some(b'\'') && value.len() > 1 && value.matches('\'').count() % 2 == 0,
+        b'\'' => {
+            last == Some(b'\'') && value.len() > 1 && value.matches('\'').count().is_multiple_of(2)
+        }
         b'"' => {
             last == Some(b'"')
                 && value.len() > 1

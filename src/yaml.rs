@@ -1648,6 +1648,17 @@ impl<'a, 's> Builder<'a, 's> {
     /// and the line break between them.
     fn line_after(&self, last: &Entry<'a>) -> (usize, &'static str) {
         let brk = &self.text[self.local(last.line_break)..self.local(last.next_line)];
+        // At the end of the text without a final break: the one before.
+        let brk = if brk.is_empty() {
+            let before = &self.text[..self.local(last.line_break)];
+            match before.rfind(['\n', '\r']) {
+                Some(i) if before[..i].ends_with('\r') && before[i..].starts_with('\n') => "\r\n",
+                Some(i) => &before[i..i + 1],
+                None => "",
+            }
+        } else {
+            brk
+        };
         let eol = match brk {
             "\r\n" => "\r\n",
             "\r" => "\r",

@@ -32,8 +32,7 @@ pub fn read_stdin() -> Result<String> {
 /// a byte that is not UTF-8 as U+FFFD): for reading, never for writing back.
 pub fn read_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let input =
-        Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let input = Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(input.into_text())
 }
 
