@@ -1587,6 +1587,30 @@ impl<'a, 's> Builder<'a, 's> {
     }
 
     /// The JSON key a mapping key becomes, and whether it is a merge key.
+    /// The `: value` of a flow entry whose key was just read, with the
+    /// offset of its `:`; `None` when the key has no `:`. `closer` ends the
+    /// collection (so `{a: }` and `[a: ]` have empty values).
+    fn flow_value(
+        &mut self,
+        name: &Cow<'a, str>,
+        closer: TokenData,
+    ) -> Parsed<Option<(usize, Node<'a>)>> {
+        if !self.peek_is(|d| matches!(d, TokenData::Value))? {
+            return Ok(None);
+        }
+        let v = self.next()?;
+        let colon = self.off(v.start_mark);
+        let value = if self.peek_is(|d| matches!(d, TokenData::FlowEntry) || *d == closer)? {
+            self.empty(colon + 1, v.end_mark)?
+        } else {
+            self.path.push(name.clone());
+            let v = self.node(false, false);
+            self.path.pop();
+            v?
+        };
+        Ok(Some((colon, value)))
+    }
+
     fn key_name(&self, key: &Node<'a>) -> Parsed<(Cow<'a, str>, bool)> {
         let Some(scalar) = key.as_scalar() else {
             return Err(self.error_at(
@@ -1725,22 +1749,9 @@ impl<'a, 's> Builder<'a, 's> {
             self.node(false, false)?
         };
         let (name, merge) = self.key_name(&key)?;
-        let (colon, value) = if self.peek_is(|d| matches!(d, TokenData::Value))? {
-            let v = self.next()?;
-            let colon = self.off(v.start_mark);
-            let value = if self
-                .peek_is(|d| matches!(d, TokenData::FlowEntry | TokenData::FlowSequenceEnd))?
-            {
-                self.empty(colon + 1, v.end_mark)?
-            } else {
-                self.path.push(name.clone());
-                let v = self.node(false, false);
-                self.path.pop();
-                v?
-            };
-            (Some(colon), value)
-        } else {
-            (None, self.empty(key.span.end, t.end_mark)?)
+        let (colon, value) = match self.flow_value(&name, TokenData::FlowSequenceEnd)? {
+            Some((colon, value)) => (Some(colon), value),
+            None => (None, self.empty(key.span.end, t.end_mark)?),
         };
         let end = entry_end(&key, colon, &value);
         let span = Span {
@@ -1825,24 +1836,13 @@ impl<'a, 's> Builder<'a, 's> {
                 (key.span.start, false, key)
             };
             let (name, merge) = self.key_name(&key)?;
-            let (colon, value) = if self.peek_is(|d| matches!(d, TokenData::Value))? {
-                let v = self.next()?;
-                let colon = self.off(v.start_mark);
-                let value = if self
-                    .peek_is(|d| matches!(d, TokenData::FlowEntry | TokenData::FlowMappingEnd))?
-                {
-                    self.empty(colon + 1, v.end_mark)?
-                } else {
-                    self.path.push(name.clone());
-                    let v = self.node(false, false);
-                    self.path.pop();
-                    v?
-                };
-                (Some(colon), value)
-            } else {
-                let at = key.span.end;
-                let mark = key_end_mark(&key, open.start_mark);
-                (None, self.empty(at, mark)?)
+            let (colon, value) = match self.flow_value(&name, TokenData::FlowMappingEnd)? {
+                Some((colon, value)) => (Some(colon), value),
+                None => {
+                    let at = key.span.end;
+                    let mark = key_end_mark(&key, open.start_mark);
+                    (None, self.empty(at, mark)?)
+                }
             };
             let end = entry_end(&key, colon, &value);
             let (line_break, next_line) = self.line_facts(end);
