@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use apiserver::{ApiServer, Seen};
-use common::manifests::all_stamps;
+use common::manifests::{all_stamps, changed, only_admin_changed};
 use common::{root, run_cmd, stderr, stdout, temp_dir};
 
 const GOOD: &str = "helm4/the0-good.yaml";
@@ -24,8 +24,6 @@ const ADMIN_KEY: &str = "secret.the0-root-admin";
 const PASSWORD: &str = "cluster-only-one";
 const ROTATED: &str = "cluster-only-two";
 const TOKEN: &str = "test-token-4f1c9a";
-
-type Stamps = BTreeMap<String, BTreeMap<String, String>>;
 
 fn key_file() -> String {
     root().join("testdata/digest.key").display().to_string()
@@ -84,36 +82,6 @@ fn get(ns: &str, resource: &str, name: &str) -> Seen {
         path: format!("/api/v1/namespaces/{ns}/{resource}/{name}"),
         authorized: true,
     }
-}
-
-/// Exactly the workloads whose stamps differ, with the keys that differ.
-fn changed(a: &Stamps, b: &Stamps) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for w in a.keys().chain(b.keys()) {
-        let (x, y) = (
-            a.get(w).cloned().unwrap_or_default(),
-            b.get(w).cloned().unwrap_or_default(),
-        );
-        let mut keys: Vec<String> = x
-            .keys()
-            .chain(y.keys())
-            .filter(|k| x.get(*k) != y.get(*k))
-            .cloned()
-            .collect();
-        keys.sort();
-        keys.dedup();
-        if !keys.is_empty() {
-            out.insert(w.clone(), keys);
-        }
-    }
-    out
-}
-
-fn only_admin_changed() -> BTreeMap<String, Vec<String>> {
-    BTreeMap::from([(
-        "Deployment/the0-api".to_string(),
-        vec![ADMIN_KEY.to_string()],
-    )])
 }
 
 /// The stream as `render` writes it without `--lookup` (same key).

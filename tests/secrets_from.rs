@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::gitops::{kubectl_secret, run, seal, seal_keys, seal_py, write};
-use common::manifests::all_stamps;
+use common::manifests::{all_stamps, changed, only_admin_changed};
 use common::{python, root, run_cmd, stderr, stdout, temp_dir, tool};
 
 const GOOD: &str = "helm4/the0-good.yaml";
@@ -50,36 +50,6 @@ fn render_with(paths: &[&Path]) -> Stamps {
 
 fn admin_stamp(stamps: &Stamps) -> &str {
     stamps["Deployment/the0-api"][ADMIN_KEY].as_str()
-}
-
-/// Exactly the workloads whose stamps differ, with the keys that differ.
-fn changed(a: &Stamps, b: &Stamps) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for w in a.keys().chain(b.keys()) {
-        let (x, y) = (
-            a.get(w).cloned().unwrap_or_default(),
-            b.get(w).cloned().unwrap_or_default(),
-        );
-        let keys: Vec<String> = x
-            .keys()
-            .chain(y.keys())
-            .filter(|k| x.get(*k) != y.get(*k))
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !keys.is_empty() {
-            out.insert(w.clone(), keys);
-        }
-    }
-    out
-}
-
-fn only_admin_changed() -> BTreeMap<String, Vec<String>> {
-    BTreeMap::from([(
-        "Deployment/the0-api".to_string(),
-        vec![ADMIN_KEY.to_string()],
-    )])
 }
 
 /// The GitOps directory the0's docs describe: other kinds beside the sealed

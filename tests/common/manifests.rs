@@ -74,6 +74,38 @@ pub fn all_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         .collect()
 }
 
+/// Exactly the workloads whose stamps differ, with the keys that differ.
+pub fn changed(
+    a: &BTreeMap<String, BTreeMap<String, String>>,
+    b: &BTreeMap<String, BTreeMap<String, String>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for w in a.keys().chain(b.keys()) {
+        let (x, y) = (
+            a.get(w).cloned().unwrap_or_default(),
+            b.get(w).cloned().unwrap_or_default(),
+        );
+        let keys: BTreeSet<String> = x
+            .keys()
+            .chain(y.keys())
+            .filter(|k| x.get(*k) != y.get(*k))
+            .cloned()
+            .collect();
+        if !keys.is_empty() {
+            out.insert(w.clone(), keys.into_iter().collect());
+        }
+    }
+    out
+}
+
+/// What rotating the0's admin password changes: the api's stamp of it.
+pub fn only_admin_changed() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([(
+        "Deployment/the0-api".to_string(),
+        vec!["secret.the0-root-admin".to_string()],
+    )])
+}
+
 /// Who reads Secret `secret`, and which keys (`None`: the whole Secret),
 /// read straight from the manifests with serde_yaml.
 pub fn consumers(stream: &str, secret: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
