@@ -296,7 +296,7 @@ fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Ed
 /// column of its keys.
 fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
     let mut out = String::new();
-    let at = map.after;
+    let at = past_tabbed_blank_lines(text, map.after);
     if !after_break(text, at) {
         // The stream ends on the mapping's last line, without a final line
         // break. Start our lines with one and end them without, so the
@@ -310,6 +310,25 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
     Edit {
         range: at..at,
         text: out,
+    }
+}
+
+/// Past the blank lines holding a tab that follow `at`. Where the input
+/// has one, the scanner is still inside the scalar before it (a tab may not
+/// start a line where a token could begin, so Go refuses it anywhere else):
+/// our lines go after it, so it stays where it was read.
+fn past_tabbed_blank_lines(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &text[at..];
+        let (line, next) = match break_at(rest) {
+            Some((i, brk)) => (&rest[..i], at + i + brk.len()),
+            None => (rest, text.len()),
+        };
+        let blank = line.bytes().all(|b| b == b' ' || b == b'\t');
+        if line.is_empty() || !blank || !line.contains('\t') {
+            return at;
+        }
+        at = next;
     }
 }
 
