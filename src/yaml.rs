@@ -1640,13 +1640,12 @@ impl<'a, 's> Builder<'a, 's> {
     fn line_facts(&self, end: usize) -> (usize, usize) {
         let local = self.local(end);
         let before = &self.text[..local];
-        let brk = if before.ends_with("\r\n") {
-            2
-        } else if before.ends_with(['\n', '\r']) {
-            1
-        } else {
-            0
-        };
+        // A value can end just after its line break (a block scalar takes
+        // the break with it), and NEL, LS and PS are breaks too.
+        let brk = ["\r\n", "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+            .iter()
+            .find(|b| before.ends_with(**b))
+            .map_or(0, |b| b.len());
         if brk > 0 && local > 0 {
             return (end - brk, end);
         }
