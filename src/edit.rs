@@ -313,23 +313,29 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
     }
 }
 
-/// Past the blank lines holding a tab that follow `at`. Where the input
-/// has one, the scanner is still inside the scalar before it (a tab may not
+/// Past the last blank (or comment) line indented with a tab among those
+/// that follow `at`.
+/// Where the input has one, the scanner is still inside the scalar before it (a tab may not
 /// start a line where a token could begin, so Go refuses it anywhere else):
 /// our lines go after it, so it stays where it was read.
-fn past_tabbed_blank_lines(text: &str, mut at: usize) -> usize {
-    loop {
-        let rest = &text[at..];
+fn past_tabbed_blank_lines(text: &str, at: usize) -> usize {
+    let (mut from, mut past) = (at, at);
+    while from < text.len() {
+        let rest = &text[from..];
         let (line, next) = match break_at(rest) {
-            Some((i, brk)) => (&rest[..i], at + i + brk.len()),
+            Some((i, brk)) => (&rest[..i], from + i + brk.len()),
             None => (rest, text.len()),
         };
-        let blank = line.bytes().all(|b| b == b' ' || b == b'\t');
-        if line.is_empty() || !blank || !line.contains('\t') {
-            return at;
+        let content = line.trim_start_matches([' ', '\t']);
+        if !(content.is_empty() || content.starts_with('#')) {
+            break;
         }
-        at = next;
+        if line[..line.len() - content.len()].contains('\t') {
+            past = next;
+        }
+        from = next;
     }
+    past
 }
 
 /// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.
