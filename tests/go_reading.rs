@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use common::oracle;
 use serde_json::Value;
@@ -42,31 +41,12 @@ struct Run {
 
 fn render_bytes(input: &[u8]) -> Run {
     let mut cmd = common::bin();
-    let out = run_bytes(&mut cmd, input);
+    let out = common::run_cmd_bytes(&mut cmd, input);
     Run {
         code: out.status.code().unwrap_or(-1),
         out: out.stdout,
         err: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-fn run_bytes(cmd: &mut Command, input: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().unwrap();
-    out
 }
 
 fn render(input: &str) -> Run {

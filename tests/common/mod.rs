@@ -31,6 +31,11 @@ pub fn run(args: &[&str], stdin: &str) -> Output {
 }
 
 pub fn run_cmd(cmd: &mut Command, stdin: &str) -> Output {
+    run_cmd_bytes(cmd, stdin.as_bytes())
+}
+
+/// Run `cmd` feeding `stdin`, which need not be text.
+pub fn run_cmd_bytes(cmd: &mut Command, stdin: &[u8]) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -39,7 +44,7 @@ pub fn run_cmd(cmd: &mut Command, stdin: &str) -> Output {
         .expect("spawn");
     // Feed stdin from a thread so a child that writes before reading cannot deadlock.
     let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.as_bytes().to_vec();
+    let input = stdin.to_vec();
     let writer = std::thread::spawn(move || {
         let _ = pipe.write_all(&input);
     });
