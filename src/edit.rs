@@ -296,7 +296,7 @@ fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Ed
 /// column of its keys.
 fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
     let mut out = String::new();
-    let at = past_tabbed_blank_lines(text, map.after);
+    let at = map.after;
     if !after_break(text, at) {
         // The stream ends on the mapping's last line, without a final line
         // break. Start our lines with one and end them without, so the
@@ -311,31 +311,6 @@ fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
         range: at..at,
         text: out,
     }
-}
-
-/// Past the last blank (or comment) line indented with a tab among those
-/// that follow `at`.
-/// Where the input has one, the scanner is still inside the scalar before it (a tab may not
-/// start a line where a token could begin, so Go refuses it anywhere else):
-/// our lines go after it, so it stays where it was read.
-fn past_tabbed_blank_lines(text: &str, at: usize) -> usize {
-    let (mut from, mut past) = (at, at);
-    while from < text.len() {
-        let rest = &text[from..];
-        let (line, next) = match break_at(rest) {
-            Some((i, brk)) => (&rest[..i], from + i + brk.len()),
-            None => (rest, text.len()),
-        };
-        let content = line.trim_start_matches([' ', '\t']);
-        if !(content.is_empty() || content.starts_with('#')) {
-            break;
-        }
-        if line[..line.len() - content.len()].contains('\t') {
-            past = next;
-        }
-        from = next;
-    }
-    past
 }
 
 /// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.

@@ -97,9 +97,10 @@ pub struct Map<'a> {
     pub inner: std::ops::Range<usize>,
     /// Block: the column (in characters, i.e. spaces) where its entries start.
     pub indent: usize,
-    /// Block: the first byte of the line after the mapping's last line (after
-    /// any comment there), or the end of the text when that line has no
-    /// line break.
+    /// Block: where lines added after the mapping go: the first byte of the
+    /// line after its last line (after any comment there; past blank or
+    /// comment lines indented with a tab, which still belong to the scalar
+    /// before them), or the end of the text when there is no line break.
     pub after: usize,
     /// The line break that ends the mapping's last line (`"\n"` when none).
     pub eol: &'static str,
@@ -1667,8 +1668,8 @@ impl<'a, 's> Builder<'a, 's> {
                 .all(|&b| b == b' ')
     }
 
-    /// The first byte of the line after the one where a block mapping ends,
-    /// and the line break between them.
+    /// Where lines added after a block mapping go (see [`Map::after`]), and
+    /// the line break that ends its last line.
     fn line_after(&self, last: &Entry<'a>) -> (usize, &'static str) {
         let brk = &self.text[self.local(last.line_break)..self.local(last.next_line)];
         // At the end of the text without a final break: the one before.
@@ -1687,7 +1688,11 @@ impl<'a, 's> Builder<'a, 's> {
             "\r" => "\r",
             _ => "\n",
         };
-        (last.next_line, eol)
+        let next = self.local(last.next_line);
+        (
+            last.next_line + past_tabbed_blank_lines(self.text, next) - next,
+            eol,
+        )
     }
 
     fn flow_sequence(&mut self, props: &Props, start_mark: Mark) -> Parsed<Node<'a>> {
@@ -2007,6 +2012,31 @@ impl<'a> Seen<'a> {
             }
         }
     }
+}
+
+/// Past the last blank (or comment) line indented with a tab among those
+/// that follow `at`.
+/// Where the input has one, the scanner is still inside the scalar before it (a tab may not
+/// start a line where a token could begin, so Go refuses it anywhere else):
+/// our lines go after it, so it stays where it was read.
+fn past_tabbed_blank_lines(text: &str, at: usize) -> usize {
+    let (mut from, mut past) = (at, at);
+    while from < text.len() {
+        let rest = &text[from..];
+        let (line, next) = match break_at(rest) {
+            Some((i, brk)) => (&rest[..i], from + i + brk.len()),
+            None => (rest, text.len()),
+        };
+        let content = line.trim_start_matches([' ', '\t']);
+        if !(content.is_empty() || content.starts_with('#')) {
+            break;
+        }
+        if line[..line.len() - content.len()].contains('\t') {
+            past = next;
+        }
+        from = next;
+    }
+    past
 }
 
 /// The first YAML line break in `text` (Go counts NEL, LS and PS as line
