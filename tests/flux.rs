@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use common::gitops::{kubectl_secret, run, seal, write};
 use common::manifests::all_stamps;
 use common::oracle::{self, decode, object_id};
-use common::{python, root, run_cmd, stderr, stdout, temp_dir, tool};
+use common::{copy_dir, python, root, run_cmd, stderr, stdout, temp_dir, tool};
 use serde_json::Value;
 
 const HR: &str = "testdata/flux/apps/the0/the0.helmrelease.yaml";
@@ -31,19 +31,6 @@ const RENDER: &str = "helm template the0 testdata/charts/the0 --namespace the0 \
 struct Repo {
     dir: PathBuf,
     helm_home: PathBuf,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 impl Repo {
@@ -346,10 +333,7 @@ fn resealing_one_key_changes_the_patch_of_exactly_its_readers() {
         stderr(&check)
     );
     let diff = stdout(&check);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
-        .collect();
+    let changed = common::changed_lines(&diff);
     assert_eq!(changed.len(), 2, "one line out, one in:\n{diff}");
     assert!(
         changed

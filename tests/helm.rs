@@ -116,6 +116,23 @@ impl Home {
     }
 }
 
+/// `helm install the0 --dry-run=client` of the good values through the
+/// installed plugin: what Helm prints (hooks, then the manifest).
+fn install_dry_run(home: &Home) -> String {
+    let out = output(home.helm(&[
+        "install",
+        "the0",
+        CHART,
+        "-f",
+        GOOD,
+        "--dry-run=client",
+        "--post-renderer",
+        "secret-rollout",
+    ]));
+    assert_ok(&out, "helm install --dry-run=client");
+    common::stdout(&out)
+}
+
 fn output(mut cmd: Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
@@ -324,18 +341,7 @@ fn helm4_renders_strings_go_emits_with_a_closing_quote_at_column_0() {
 fn helm4_install_dry_run_client_stamps_manifests_and_hooks() {
     let home = Home::new("h4-install");
     home.install_plugin(Path::new("."));
-    let out = output(home.helm(&[
-        "install",
-        "the0",
-        CHART,
-        "-f",
-        GOOD,
-        "--dry-run=client",
-        "--post-renderer",
-        "secret-rollout",
-    ]));
-    assert_ok(&out, "helm install --dry-run=client");
-    let text = common::stdout(&out);
+    let text = install_dry_run(&home);
     let (head, manifest) = text.split_once("MANIFEST:").expect("MANIFEST section");
     let hooks = head.split_once("HOOKS:").expect("HOOKS section").1;
     let hook_docs = docs(hooks);
@@ -784,18 +790,7 @@ fn positions_are_the_same_under_helm3_and_helm4_and_open_in_helm_template() {
 fn diff_of_the_stored_manifest_and_a_new_render_names_what_rolls() {
     let home = Home::new("diff-manifest");
     home.install_plugin(Path::new("."));
-    let out = output(home.helm(&[
-        "install",
-        "the0",
-        CHART,
-        "-f",
-        GOOD,
-        "--dry-run=client",
-        "--post-renderer",
-        "secret-rollout",
-    ]));
-    assert_ok(&out, "helm install --dry-run=client");
-    let text = common::stdout(&out);
+    let text = install_dry_run(&home);
     let manifest = text.split_once("MANIFEST:\n").expect("MANIFEST").1;
     let manifest = manifest.split("\nNOTES:").next().unwrap();
     assert!(

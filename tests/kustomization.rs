@@ -173,10 +173,7 @@ fn a_rotation_refreshes_exactly_its_readers_and_a_second_run_is_a_no_op() {
     let check = d.run(&["--check"]);
     assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
     let diff = stdout(&check);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
-        .collect();
+    let changed = common::changed_lines(&diff);
     assert_eq!(changed.len(), 2, "{diff}");
     assert!(
         changed

@@ -123,6 +123,13 @@ pub fn static_binary() -> PathBuf {
     .clone()
 }
 
+/// The lines a unified diff takes out or puts in (not its file headers).
+pub fn changed_lines(diff: &str) -> Vec<&str> {
+    diff.lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+        .collect()
+}
+
 /// Copy a directory tree (fixtures: charts, apps).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
