@@ -191,27 +191,30 @@ fn a_secret_list_as_kubectl_get_writes_it_gives_the_same_stamps_as_the_secret() 
     }
 }
 
-/// `sops` with the public age test key of Flux's kustomize-controller tests.
-fn sops(dir: &Path) -> Command {
+/// An age key of the test's own, made by the real `age-keygen` (Debian's
+/// `age`, installed by scripts/install-test-tools) in `dir`.
+fn age_key(dir: &Path) -> PathBuf {
+    let key = dir.join("age.key");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .expect("age-keygen (Debian's age) is needed: run scripts/install-test-tools");
+    assert!(out.status.success(), "age-keygen: {}", stderr(&out));
+    key
+}
+
+/// `sops` that decrypts with `key`.
+fn sops(dir: &Path, key: &Path) -> Command {
     let mut cmd = Command::new(tool("sops"));
     cmd.current_dir(dir)
-        .env("SOPS_AGE_KEY_FILE", shared("vendor/sops/flux-age.key"))
+        .env("SOPS_AGE_KEY_FILE", key)
         .arg("--disable-version-check");
     cmd
 }
 
-fn shared(rel: &str) -> PathBuf {
-    let p = root().join("../shared").join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing (../shared holds the vendored test files)",
-        p.display()
-    );
-    p
-}
-
-fn age_recipient() -> String {
-    let key = std::fs::read_to_string(shared("vendor/sops/flux-age.key")).unwrap();
+fn age_recipient(key: &Path) -> String {
+    let key = std::fs::read_to_string(key).unwrap();
     key.lines()
         .find_map(|l| l.strip_prefix("# public key: "))
         .expect("the age key file names its public key")
@@ -221,6 +224,7 @@ fn age_recipient() -> String {
 #[test]
 fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
     let dir = temp_dir("secrets-from/sops");
+    let key = age_key(&dir);
     let file = write(
         &dir,
         "admin.sops.yaml",
@@ -232,11 +236,11 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
         ),
     );
     run(
-        sops(&dir)
+        sops(&dir, &key)
             .args([
                 "encrypt",
                 "--age",
-                &age_recipient(),
+                &age_recipient(&key),
                 "--encrypted-regex",
                 "^(data|stringData)$",
                 "-i",
@@ -254,7 +258,7 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
     // Rotating a key the api does not read changes sops.mac and
     // sops.lastmodified, and no stamp.
     run(
-        sops(&dir)
+        sops(&dir, &key)
             .args(["set"])
             .arg(&file)
             .args([r#"["data"]["email"]"#, r#""bmV3QGIuYw==""#]),
@@ -276,7 +280,7 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
 
     // Rotating the password rolls exactly the api.
     run(
-        sops(&dir)
+        sops(&dir, &key)
             .args(["set"])
             .arg(&file)
             .args([r#"["data"]["password"]"#, r#""czNjcmV0LXR3bw==""#]),
@@ -285,11 +289,33 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
     let after = render_with(&[&file]);
     assert_eq!(changed(&before, &after), only_admin_changed());
 
-    // The vendored file sops itself made (Flux's test data) reads too.
-    let vendored = shared("vendor/sops/flux-age-secret.yaml");
+    // A JSON Secret sops encrypted as JSON reads too.
+    let json = write(
+        &dir,
+        "age.sops.json",
+        &kubectl_secret(&dir, "age", &[("key", "AGE-SECRET-KEY-1")], "json"),
+    );
+    run(
+        sops(&dir, &key)
+            .args([
+                "encrypt",
+                "--age",
+                &age_recipient(&key),
+                "--encrypted-regex",
+                "^(data|stringData)$",
+                "-i",
+            ])
+            .arg(&json),
+        "sops encrypt json",
+    );
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.contains("\"key\": \"ENC[AES256_GCM,") && text.contains("\"sops\": {"),
+        "{text}"
+    );
     let stream = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        env:\n        - name: KEY\n          valueFrom: {secretKeyRef: {name: age, key: key}}\n";
     let out = sr(
-        &["render", &format!("--secrets-from={}", vendored.display())],
+        &["render", &format!("--secrets-from={}", json.display())],
         stream,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

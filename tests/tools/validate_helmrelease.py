@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Validate HelmReleases against the HelmRelease v2 CRD's openAPIV3Schema.
+"""Validate HelmReleases against the HelmRelease v2 schema.
 
-  validate_helmrelease.py CRD.yaml OBJECTS.json
+  validate_helmrelease.py OBJECTS.json
 
-OBJECTS.json is what `kubectl patch --local … -o json` prints for the
-HelmRelease file (one JSON object per HelmRelease, concatenated): the object
-as the API server would receive it. The CRD's schema leaves
-`additionalProperties` open, so keys it does not know are also looked for
-under spec.postRenderers, where the API server would prune them silently.
+The schema is the one of `cloudcoil-models-fluxcd` (models generated from
+Flux's CRDs, installed by scripts/install-test-tools): its `HelmRelease`
+JSON schema. OBJECTS.json is what `kubectl patch --local … -o json` prints
+for the HelmRelease file (one JSON object per HelmRelease, concatenated):
+the object as the API server would receive it. The schema leaves unknown
+keys open, so keys it does not declare are also looked for under
+spec.postRenderers, where the API server would prune them silently.
 
 Prints one line per problem and "ok: N HelmRelease(s)" when there are none.
 """
@@ -16,20 +18,27 @@ import json
 import sys
 
 import jsonschema
-import yaml
+from cloudcoil.models.fluxcd.helm import v2
 
 
-def schema_of(crd_path):
-    with open(crd_path) as f:
-        crd = yaml.safe_load(f)
-    for version in crd["spec"]["versions"]:
-        if version["name"] == "v2":
-            return version["schema"]["openAPIV3Schema"]
-    sys.exit("the CRD serves no v2")
+def resolve(schema, root):
+    """Follow `$ref` and the `anyOf: [X, null]` that optional fields get."""
+    while True:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            schema = root["$defs"][name]
+        elif "anyOf" in schema:
+            real = [s for s in schema["anyOf"] if s.get("type") != "null"]
+            if len(real) != 1:
+                return schema
+            schema = real[0]
+        else:
+            return schema
 
 
-def unknown_keys(value, schema, path):
+def unknown_keys(value, schema, root, path):
     """Keys the schema does not declare, anywhere below `path`."""
+    schema = resolve(schema, root)
     out = []
     if isinstance(value, dict) and "properties" in schema:
         props = schema["properties"]
@@ -37,10 +46,10 @@ def unknown_keys(value, schema, path):
             if key not in props:
                 out.append(f"{path}.{key}: not in the schema")
             else:
-                out.extend(unknown_keys(sub, props[key], f"{path}.{key}"))
+                out.extend(unknown_keys(sub, props[key], root, f"{path}.{key}"))
     elif isinstance(value, list) and "items" in schema:
         for i, item in enumerate(value):
-            out.extend(unknown_keys(item, schema["items"], f"{path}[{i}]"))
+            out.extend(unknown_keys(item, schema["items"], root, f"{path}[{i}]"))
     return out
 
 
@@ -58,12 +67,13 @@ def objects(path):
 
 
 def main():
-    schema = schema_of(sys.argv[1])
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
-    validator = cls(schema, format_checker=jsonschema.FormatChecker())
+    schema = v2.HelmRelease.model_json_schema(by_alias=True)
+    validator = jsonschema.Draft202012Validator(schema)
+    spec = resolve(schema["properties"]["spec"], schema)
+    post_renderers = spec["properties"]["postRenderers"]
     problems = []
     count = 0
-    for obj in objects(sys.argv[2]):
+    for obj in objects(sys.argv[1]):
         if obj.get("kind") != "HelmRelease":
             continue
         count += 1
@@ -71,8 +81,8 @@ def main():
         for error in validator.iter_errors(obj):
             where = ".".join(str(p) for p in error.absolute_path)
             problems.append(f"{name}: {where}: {error.message}")
-        spec_schema = schema["properties"]["spec"]["properties"]["postRenderers"]
-        for p in unknown_keys(obj["spec"].get("postRenderers", []), spec_schema, "spec.postRenderers"):
+        found = obj["spec"].get("postRenderers", [])
+        for p in unknown_keys(found, post_renderers, schema, "spec.postRenderers"):
             problems.append(f"{name}: {p}")
     for p in problems:
         print(p)
