@@ -25,7 +25,7 @@ fn visible(f: &Finding, show_suppressed: bool) -> bool {
 }
 
 /// Text for a person; `colour` only when writing to a terminal.
-pub fn text(reports: &[FileReport], show_suppressed: bool, colour: bool) -> String {
+pub fn text(reports: &[FileReport], unread: usize, show_suppressed: bool, colour: bool) -> String {
     let mut out = String::new();
     for r in reports {
         let shown = r.findings.iter().filter(|f| visible(f, show_suppressed));
@@ -36,13 +36,22 @@ pub fn text(reports: &[FileReport], show_suppressed: bool, colour: bool) -> Stri
             out.push_str(&body);
         }
     }
+    // Nothing was judged: a count of no findings would read as a pass.
+    if reports.is_empty() && unread > 0 {
+        return out;
+    }
     let all = Counts::of(reports.iter().flat_map(|r| &r.findings));
-    let files = if reports.len() == 1 {
+    let files = if reports.len() == 1 && unread == 0 {
         String::new()
     } else {
         format!(" in {} files", reports.len())
     };
-    let _ = writeln!(out, "secret-rollout: {}{files}", all.summary());
+    let unread = match unread {
+        0 => String::new(),
+        1 => "; 1 input could not be read".to_string(),
+        n => format!("; {n} inputs could not be read"),
+    };
+    let _ = writeln!(out, "secret-rollout: {}{files}{unread}", all.summary());
     out
 }
 

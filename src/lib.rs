@@ -55,6 +55,7 @@ pub use config::{
 pub use report::{Finding, Location, Place, PlaceKind, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};
 pub use secret_files::{read as read_secrets_from, FileError as SecretsFromError, Files};
+pub use stamp::{StampSource, Stamped};
 pub use stream::{EncodingError, Input};
 
 /// Settings that change what is computed (not how it is shown).
@@ -78,6 +79,10 @@ pub struct Options {
 pub struct Analysis {
     pub findings: Vec<Finding>,
     pub edits: Vec<edit::Edit>,
+    /// Each pod template the edits stamp, and what its stamps stand for.
+    pub stamped: Vec<stamp::Stamped>,
+    /// How many objects the stream holds (0: an empty render).
+    pub objects: usize,
     /// The stream holds objects and every one is a Helm hook: the first of
     /// the two calls of Helm 4's `separate` post-render strategy.
     pub hooks_only: bool,
@@ -352,6 +357,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
         let mut findings = findings(m);
         location::number_template_documents(m.templates, &mut findings);
         let mut edits = Vec::new();
+        let mut stamped = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
             let Some(desired) = stamp::desired(
@@ -371,10 +377,13 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                     error,
                 })?;
             edits.extend(more);
+            stamped.extend(stamp::stamped(w, m.index, policy.stamp_config_maps));
         }
         Ok(Analysis {
             findings,
             edits,
+            stamped,
+            objects: m.objects,
             hooks_only: m.objects > 0 && m.hooks == m.objects,
         })
     })

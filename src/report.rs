@@ -250,3 +250,54 @@ impl Counts {
 pub fn summary(findings: &[Finding]) -> String {
     Counts::of(findings).summary()
 }
+
+/// At most this many workloads are listed in [`stamps`]; a person wants the
+/// shape of the render on one screen, `explain` has the rest.
+const STAMPS_LISTED: usize = 30;
+
+/// What `render` stamped, for a person watching: one line per pod template,
+/// naming the Secrets and ConfigMaps its stamps stand for and where each was
+/// found when that is not the render itself.
+pub fn stamps(stamped: &[crate::Stamped]) -> String {
+    let mut out = String::new();
+    let templates = if stamped.len() == 1 {
+        "template"
+    } else {
+        "templates"
+    };
+    let _ = writeln!(
+        out,
+        "secret-rollout: stamped {} pod {templates}",
+        stamped.len()
+    );
+    let width = stamped
+        .iter()
+        .take(STAMPS_LISTED)
+        .map(|s| s.workload.chars().count())
+        .max()
+        .unwrap_or(0);
+    for s in stamped.iter().take(STAMPS_LISTED) {
+        let sources: Vec<String> = s
+            .sources
+            .iter()
+            .map(|c| match &c.origin {
+                crate::inventory::Origin::Render => format!("{}/{}", c.target.as_str(), c.name),
+                origin => format!("{}/{} ({origin})", c.target.as_str(), c.name),
+            })
+            .collect();
+        let sources = if sources.is_empty() {
+            "nothing it reads is known (no stamp)".to_string()
+        } else {
+            sources.join(", ")
+        };
+        let _ = writeln!(out, "  {:width$}  <- {sources}", s.workload);
+    }
+    if stamped.len() > STAMPS_LISTED {
+        let _ = writeln!(
+            out,
+            "  … and {} more (`secret-rollout explain` lists them all)",
+            stamped.len() - STAMPS_LISTED
+        );
+    }
+    out
+}

@@ -14,29 +14,25 @@ use crate::stream::{self, ParseError};
 use crate::{Plan, Referenced};
 
 /// A `--secrets-from` path we cannot use. Every variant names the file.
+/// The message holds the cause, so no variant also returns it as a source:
+/// a chain printed with `{:#}` would say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("--secrets-from {path}: no such file or directory")]
     Missing { path: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: not UTF-8 (invalid byte at offset {offset})")]
     NotUtf8 { path: String, offset: usize },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Parse {
         path: String,
-        #[source]
-        source: Box<ParseError>,
+        error: Box<ParseError>,
     },
-    #[error("{path}:{}: {source}", .source.span.line)]
+    #[error("{path}:{}: {error}", .error.span.line)]
     Content {
         path: String,
-        #[source]
-        source: Box<ContentError>,
+        error: Box<ContentError>,
     },
     #[error(
         "{first} and {second} both give {what} with different content; \
@@ -62,7 +58,7 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
             },
             _ => FileError::Io {
                 path: shown.clone(),
-                source,
+                error: source,
             },
         })?;
         if !meta.is_dir() {
@@ -79,7 +75,7 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
                 path: e
                     .path()
                     .map_or_else(|| shown.clone(), |p| p.display().to_string()),
-                source: e.into(),
+                error: e.into(),
             })?;
             if entry.file_type().is_file() && is_manifest(entry.path()) {
                 out.push(entry.into_path());
@@ -247,7 +243,7 @@ fn read_file(path: &Path) -> Result<FileContents, FileError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| FileError::Io {
         path: shown.clone(),
-        source,
+        error: source,
     })?;
     let text = String::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
         path: shown.clone(),
@@ -278,12 +274,12 @@ fn read_file(path: &Path) -> Result<FileContents, FileError> {
 fn read_document(path: &str, text: &str, doc: stream::Document) -> Result<Vec<Source>, FileError> {
     let parsed = stream::parse_one(text, doc).map_err(|source| FileError::Parse {
         path: path.to_string(),
-        source: Box::new(source),
+        error: Box::new(source),
     })?;
     let objects = inventory::objects(std::slice::from_ref(&parsed));
     let mut sources = inventory::sources(&objects).map_err(|source| FileError::Content {
         path: path.to_string(),
-        source: Box::new(source),
+        error: Box::new(source),
     })?;
     for s in &mut sources {
         s.origin = Origin::File {

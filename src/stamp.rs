@@ -123,6 +123,39 @@ pub fn desired(
     )
 }
 
+/// What a stamped pod template stands for, told for a person: the workload
+/// and the objects its stamps cover, with where each was found (never a
+/// digest or a value). `None` where [`desired`] is `None`.
+pub fn stamped(w: &Workload, index: &Index<'_>, config_maps: bool) -> Option<Stamped> {
+    let consumed = consumed(w, index, config_maps)?;
+    Some(Stamped {
+        workload: w.object.display(),
+        sources: consumed
+            .iter()
+            .map(|c| StampSource {
+                target: c.target,
+                name: c.name.to_string(),
+                origin: c.source.origin.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// One stamped pod template (see [`stamped`]).
+#[derive(Clone, Debug)]
+pub struct Stamped {
+    pub workload: String,
+    pub sources: Vec<StampSource>,
+}
+
+/// One object a stamp stands for.
+#[derive(Clone, Debug)]
+pub struct StampSource {
+    pub target: TargetKind,
+    pub name: String,
+    pub origin: crate::inventory::Origin,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -494,7 +494,7 @@ pub struct ParseError {
     /// 1-based document number, as a person counts.
     pub doc: usize,
     pub template: Option<String>,
-    #[source]
+    /// In the message, so not a `#[source]` (it would be printed twice).
     pub error: YamlError,
 }
 

@@ -506,7 +506,7 @@ fn sidecar_image_runs_the_plugin_in_a_container() {
 /// The README's Application, as Argo CD would hand it to the plugin.
 #[test]
 fn the_readme_application_renders() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     let start = readme
         .find("```yaml\napiVersion: argoproj.io/v1alpha1\nkind: Application\n")
         .expect("README has an Application");

@@ -390,7 +390,7 @@ const README_CI: &str =
 
 #[test]
 fn the_shipped_helmrelease_is_up_to_date_with_the_shipped_secret() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     assert!(readme.contains(README_CI), "the README shows this command");
     let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
         .parent()

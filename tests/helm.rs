@@ -485,7 +485,7 @@ fn plugin_copy(dir: &Path) -> PathBuf {
 
 #[test]
 fn helm4_plugin_finds_the_binary_in_its_dir_then_on_path_else_says_so() {
-    let home = Home::new("h4-lookup");
+    let home = Home::new("h4-plugin-binary");
     let src = plugin_copy(&home.dir);
     home.install_plugin(&src);
     let system_path = "/usr/bin:/bin";
@@ -836,7 +836,7 @@ fn diff_of_the_stored_manifest_and_a_new_render_names_what_rolls() {
 
 /// What the README shows after `$ COMMAND` in a text block.
 fn readme_output(command: &str) -> String {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     let start = format!("```text\n$ {command}\n");
     let at = readme
         .find(&start)

@@ -241,7 +241,7 @@ const README_KUSTOMIZE: &str =
 
 #[test]
 fn the_shipped_kustomization_is_up_to_date() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     assert!(
         readme.contains(README_KUSTOMIZE),
         "the README shows this command"

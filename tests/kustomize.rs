@@ -449,7 +449,7 @@ fn check_reads_a_saved_resource_list() {
 
 #[test]
 fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     assert!(
         readme.contains(INSTALL_PLUGIN),
         "the README's install command is not the one tested"
@@ -508,7 +508,7 @@ fn container_function_runs_in_docker_under_kubectl_kustomize() {
     let mut dockerd = Dockerd::start("kustomize");
     dockerd.build_image(IMAGE);
 
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     let transformer = container_transformer(IMAGE);
     assert!(
         readme.contains(&transformer),

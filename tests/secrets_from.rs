@@ -682,7 +682,7 @@ fn a_missing_key_in_a_file_secret_names_the_file() {
 
 #[test]
 fn the_bundled_gitops_directory_is_what_the_readme_says() {
-    // README: `cargo run --release -- --secrets-from testdata/gitops/clusters/prod < testdata/helm4/the0-good.yaml`
+    // README: `cargo run --release -q -- --secrets-from testdata/gitops/clusters/prod < testdata/helm4/the0-good.yaml > stamped.yaml`
     let out = sr(
         &["--secrets-from", "testdata/gitops/clusters/prod"],
         &common::fixture(GOOD),

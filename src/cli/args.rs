@@ -41,8 +41,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Compare two renders (or `helm get manifest` with a new render): which workloads will roll and why.
     Diff(DiffArgs),
-    /// List the rules of the policy in force, with their severities.
-    Rules(PolicyArgs),
+    /// List the rules of the policy in force, with their severities; with RULE, its documentation.
+    Rules(RulesArgs),
     /// kustomize: a KRM function (a ResourceList on stdin), or with CONFIG a legacy exec plugin.
     Krm(KrmArgs),
     /// Keep a Flux HelmRelease's post-render patches in step with the render on stdin.
@@ -107,6 +107,11 @@ pub struct CheckArgs {
     /// Also list findings silenced by secret-rollout/ignore annotations (text format).
     #[arg(long, env = "SECRET_ROLLOUT_SHOW_SUPPRESSED")]
     pub show_suppressed: bool,
+    /// Pass when the inputs hold no object at all. Without it an empty input
+    /// fails (exit 2): `helm template <broken chart> | secret-rollout check`
+    /// must not be green under a shell without `pipefail`.
+    #[arg(long, env = "SECRET_ROLLOUT_ALLOW_EMPTY")]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -216,6 +221,14 @@ pub struct KustomizationArgs {
     pub render_command: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct RulesArgs {
+    /// A rule id: print its documentation (signals, examples, fix).
+    pub rule: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Args, Clone)]
@@ -344,6 +357,9 @@ impl Cli {
         match &self.command {
             None => Some(self.render.terminal),
             Some(Command::Render(render)) => Some(render.terminal),
+            // kustomize drops a successful legacy plugin's stderr, warnings
+            // and all, as Helm 3 does a post-renderer's.
+            Some(Command::Krm(args)) if args.config.is_some() => Some(terminal_from_env()),
             Some(_) => None,
         }
     }

@@ -1,6 +1,6 @@
 //! Reading manifests: stdin, files, and directories walked for YAML files.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -16,6 +16,13 @@ pub use secret_rollout::format::STDIN;
 /// Standard input as Go reads it (see [`Input`]): what `render` edits and
 /// writes back in the input's own encoding.
 pub fn stdin() -> Result<Input> {
+    if std::io::stdin().is_terminal() {
+        // Otherwise a person who forgot the pipe waits on a silent prompt.
+        eprintln!(
+            "secret-rollout: reading manifests from standard input (pipe a render in, \
+             e.g. `helm template … | secret-rollout check`; Ctrl-D ends the input)"
+        );
+    }
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)

@@ -38,6 +38,8 @@ pub struct Check {
     /// The least severity that fails the run; `None` never fails.
     pub fail_on: Option<Severity>,
     pub show_suppressed: bool,
+    /// An input without objects passes (`--allow-empty`).
+    pub allow_empty: bool,
     /// Colour the text format (stdout is a terminal and `NO_COLOR` is unset).
     pub colour: bool,
 }
@@ -97,6 +99,8 @@ pub struct Kustomization {
 /// `rules`: the catalogue of the policy in force.
 pub struct Rules {
     pub policy: Policy,
+    /// Print this rule's documentation instead of the list.
+    pub rule: Option<String>,
 }
 
 /// Where manifests come from: stdin, or files and directories as given
@@ -132,6 +136,7 @@ impl Settings {
                 format: a.format,
                 fail_on: a.fail_on.threshold(),
                 show_suppressed: a.show_suppressed,
+                allow_empty: a.allow_empty,
                 colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             }),
             Some(args::Command::Explain(a)) => Settings::Explain(Explain {
@@ -162,7 +167,8 @@ impl Settings {
                 })
             }
             Some(args::Command::Rules(a)) => Settings::Rules(Rules {
-                policy: policy(a.policy.as_deref())?,
+                policy: policy(a.policy.policy.as_deref())?,
+                rule: a.rule,
             }),
             Some(args::Command::Krm(a)) => Settings::Krm(Krm {
                 options: options(&a.common)?,

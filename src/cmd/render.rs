@@ -2,6 +2,8 @@
 //! the same manifests with our annotations on stdout, or nothing on stdout
 //! and exit 1 when the policy refuses them.
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use secret_rollout::format::{self, FileReport};
 use secret_rollout::{helm, report, Rule};
@@ -64,5 +66,10 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
         return Ok(Exit::PolicyFailed);
     }
     cli::print_with(|out| input.write(&mut analysis.edits, out))?;
+    // A person who sent the manifests to a file or a pipe sees what was
+    // stamped; Helm and CI (stderr not a terminal) get nothing more.
+    if !std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+        eprint!("{}", report::stamps(&analysis.stamped));
+    }
     Ok(Exit::Success)
 }

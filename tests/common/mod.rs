@@ -10,6 +10,25 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The user documentation as one text: README.md, then docs/*.md in name
+/// order. Tests that run what the documentation shows find it here, wherever
+/// in the documentation it stands.
+pub fn user_docs() -> String {
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn fixture(path: &str) -> String {
     let p = root().join("testdata").join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
@@ -91,6 +110,21 @@ pub fn write_temp(dir: &Path, name: &str, content: &str) -> PathBuf {
 
 /// A fresh directory under the target dir, removed and recreated per call.
 pub fn temp_dir(name: &str) -> PathBuf {
+    // Tests of one binary run in parallel (a thread each), and this removes
+    // what is there: two tests sharing a name would delete each other's
+    // files mid-run. One test may take a name again.
+    type Taken = Vec<(String, std::thread::ThreadId)>;
+    static TAKEN: std::sync::Mutex<Taken> = std::sync::Mutex::new(Vec::new());
+    let me = std::thread::current().id();
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    match taken.iter().find(|(t, _)| t == name) {
+        Some((_, owner)) => assert!(
+            *owner == me,
+            "temp_dir({name:?}) is used by two tests of this binary"
+        ),
+        None => taken.push((name.to_string(), me)),
+    }
+    drop(taken);
     let d = root().join("target/test-tmp").join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();

@@ -1,0 +1,220 @@
+//! What a newcomer meets first: the README's first command, and the small
+//! things around it that must not surprise (an empty pipe, a forgotten pipe,
+//! an unreadable input, a rule's documentation away from the checkout).
+//!
+//! A person's terminal is a real pseudo-terminal here: util-linux `script`
+//! runs the command on one and records what it shows.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{root, stderr, stdout, temp_dir};
+
+/// The README's first command: the first line of its first `sh` block.
+fn first_command() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme
+        .find("```sh\n")
+        .expect("README opens with an sh block");
+    let line = readme[block + "```sh\n".len()..].lines().next().unwrap();
+    line.split("   #").next().unwrap().trim().to_string()
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_secret-rollout")
+}
+
+/// Run `command` (a shell command line) on a pseudo-terminal from the
+/// checkout, with stdin at its end; what the terminal showed, and the exit.
+fn on_terminal(command: &str) -> (String, Option<i32>) {
+    let out = Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .current_dir(root())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("SECRET_ROLLOUT_TERMINAL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs commands on a pseudo-terminal");
+    (
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn the_first_command_shows_which_pod_templates_got_which_stamps() {
+    let command = first_command();
+    // The same command on the binary cargo built for the tests (no second
+    // compile), writing its manifests into the test's own directory.
+    let rest = command
+        .strip_prefix("cargo run --release -q -- ")
+        .unwrap_or_else(|| panic!("the first command runs the release build: {command}"));
+    let rest = rest
+        .strip_suffix(" > stamped.yaml")
+        .unwrap_or_else(|| panic!("the first command keeps the manifests in a file: {command}"));
+    let dir = temp_dir("first-contact/first-command");
+    let stamped = dir.join("stamped.yaml");
+    let (shown, code) = on_terminal(&format!("{} {rest} > {}", binary(), stamped.display()));
+    assert_eq!(code, Some(0), "{shown}");
+    let lines = shown.lines().count();
+    assert!(lines <= 40, "{lines} lines on the terminal:\n{shown}");
+    assert!(
+        shown.contains("secret-rollout: stamped 10 pod templates\n"),
+        "{shown}"
+    );
+    let api = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("Deployment/the0-api "))
+        .unwrap_or_else(|| panic!("the api's line:\n{shown}"));
+    assert!(
+        api.contains("<- Secret/the0-root-admin (testdata/gitops/clusters/prod/the0-root-admin.sealed.yaml:2)"),
+        "{api}"
+    );
+    // The manifests went where the command sent them, stamps and all.
+    let manifests = std::fs::read_to_string(&stamped).unwrap();
+    assert_eq!(
+        manifests
+            .matches("secret-rollout/secret.the0-root-admin: ")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_render_into_a_pipe_that_nobody_watches_says_nothing_more() {
+    // Helm and CI: neither stdout nor stderr is a terminal.
+    let out = common::run(
+        &["--secrets-from", "testdata/gitops/clusters/prod"],
+        &common::fixture("helm4/the0-good.yaml"),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !stderr(&out).contains("secret-rollout: stamped"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn check_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    common::run(&all, input)
+}
+
+#[test]
+fn check_refuses_an_empty_input_unless_asked_to_accept_it() {
+    for empty in ["", "\n", "---\n", "# Source: x\n---\n\n"] {
+        let out = check_stdin(&[], empty);
+        assert_eq!(out.status.code(), Some(2), "{empty:?}");
+        assert!(stdout(&out).is_empty(), "{empty:?}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("standard input holds no Kubernetes object")
+                && stderr(&out).contains("--allow-empty"),
+            "{}",
+            stderr(&out)
+        );
+        let out = check_stdin(&["--allow-empty"], empty);
+        assert_eq!(out.status.code(), Some(0), "{empty:?}: {}", stderr(&out));
+    }
+    // The case it guards: a failed render piped into the gate by a shell
+    // without pipefail.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("false | {} check", binary()))
+        .env("SECRET_ROLLOUT_TERMINAL", "never")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_gate_over_unreadable_input_prints_no_count_that_reads_as_a_pass() {
+    let dir = temp_dir("first-contact/unreadable");
+    let missing = dir.join("missing.yaml");
+    let out = common::run(&["check", missing.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stdout(&out).contains("0 errors"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("missing.yaml"), "{}", stderr(&out));
+
+    // Beside a readable file, the count says what could not be read.
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, common::fixture("helm4/the0-good.yaml")).unwrap();
+    let out = common::run(
+        &["check", good.to_str().unwrap(), missing.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("in 1 files; 1 input could not be read\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_forgotten_pipe_gets_a_hint_not_a_silent_wait() {
+    let (shown, code) = on_terminal(&format!("{} check", binary()));
+    assert_eq!(code, Some(2), "{shown}");
+    let first = shown.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("secret-rollout: reading manifests from standard input"),
+        "{shown}"
+    );
+    // Not when something is piped in.
+    let out = check_stdin(&[], &common::fixture("helm4/the0-good.yaml"));
+    assert!(
+        !stderr(&out).contains("reading manifests"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_error_is_said_once() {
+    // Chart templates are not manifests: the reader's error is one line,
+    // not that line repeated by every layer it passed through.
+    let out = common::run(
+        &["--secrets-from", "testdata/charts/the0/templates"],
+        &common::fixture("helm4/the0-good.yaml"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("did not find expected").count(), 1, "{err}");
+}
+
+#[test]
+fn rules_prints_a_rules_documentation_from_the_binary() {
+    // Run from a directory with no checkout in it: an installed binary.
+    let elsewhere = std::env::temp_dir();
+    let run = |args: &[&str]| {
+        common::bin()
+            .args(args)
+            .current_dir(&elsewhere)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let list = run(&["rules"]);
+    assert_eq!(list.status.code(), Some(0));
+    assert!(
+        stdout(&list).contains("`secret-rollout rules RULE`"),
+        "{}",
+        stdout(&list)
+    );
+    assert!(!stdout(&list).contains("docs/rules.md"));
+    let doc = run(&["rules", "unkeyed-digest"]);
+    assert_eq!(doc.status.code(), Some(0), "{}", stderr(&doc));
+    let text = stdout(&doc);
+    assert!(text.starts_with("## unkeyed-digest\n"), "{text}");
+    let rules_md = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    assert!(
+        rules_md.contains(&text),
+        "the section as docs/rules.md has it"
+    );
+    assert!(!text.contains("\n## "), "one section: {text}");
+    let unknown = run(&["rules", "no-such-rule"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no rule \"no-such-rule\""));
+}
