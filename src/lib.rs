@@ -72,6 +72,10 @@ pub struct Options {
     /// `--lookup`: where to fetch the objects pods use that neither the
     /// stream nor the files hold (below both in precedence).
     pub lookup: Option<std::sync::Arc<dyn lookup::Fetch>>,
+    /// Read every document as Go would, also the ones nothing reads: a gate
+    /// must refuse what `kubectl apply` refuses. A post-renderer reads only
+    /// what it judges (Helm parses its output anyway).
+    pub read_all: bool,
 }
 
 /// The result of reading a stream: what is wrong with it and how to stamp it.
@@ -273,6 +277,7 @@ pub(crate) fn with_model<'a, R>(
             match plan(text, &doc, Some(kinds)) {
                 Plan::Parse => Ok((read(parse(doc)?)?, None)),
                 Plan::Later => Ok((unread, Some(doc))),
+                Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
                 Plan::Skip => Ok((unread, None)),
             }
         })
@@ -296,8 +301,14 @@ pub(crate) fn with_model<'a, R>(
     let referenced = Referenced::of(&workloads);
     let named: Vec<Result<DocFacts<'a>, InputError>> = later
         .into_par_iter()
-        .filter(|doc| referenced.may_name(text, doc))
-        .map(|doc| read(parse(doc)?))
+        .filter(|doc| options.read_all || referenced.may_name(text, doc))
+        .map(|doc| {
+            if referenced.may_name(text, &doc) {
+                read(parse(doc)?)
+            } else {
+                parse(doc).map(|_| DocFacts::default())
+            }
+        })
         .collect();
     for r in named {
         // Counted as an object already; a ConfigMap has no pod template.

@@ -218,3 +218,27 @@ fn rules_prints_a_rules_documentation_from_the_binary() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no rule \"no-such-rule\""));
 }
+
+#[test]
+fn check_reads_every_document_as_kubectl_would() {
+    // An object of a kind nothing reads, in YAML kubectl refuses.
+    let bad = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\nspec: a: b\n";
+    let dir = temp_dir("first-contact/read-all");
+    let file = dir.join("widget.yaml");
+    std::fs::write(&file, bad).unwrap();
+    let kubectl = Command::new(common::tool("kubectl"))
+        .args([
+            "patch", "--local", "--type", "merge", "-p", "{}", "-o", "json", "-f",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!kubectl.status.success(), "kubectl refuses it");
+    let out = check_stdin(&[], bad);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("document 1: line 4, column 8: mapping values are not allowed"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -131,7 +131,11 @@ impl Settings {
                 options: options(&render.common)?,
             }),
             Some(args::Command::Check(a)) => Settings::Check(Check {
-                options: options(&a.common)?,
+                // A gate refuses what `kubectl apply` would.
+                options: Options {
+                    read_all: true,
+                    ..options(&a.common)?
+                },
                 inputs: Inputs::new(a.paths),
                 format: a.format,
                 fail_on: a.fail_on.threshold(),
@@ -253,6 +257,7 @@ fn options(common: &CommonArgs) -> Result<Options> {
         secrets_from: Default::default(),
         policy,
         lookup: None,
+        read_all: false,
     };
     // First: with --lookup and no --namespace, the release namespace is the
     // kubeconfig context's, for --secrets-from files as for the cluster.
