@@ -59,6 +59,36 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The stamps that differ from `previous` (what the file held): their
+    /// workloads roll when the change is applied. A workload whose stamps go
+    /// away does not roll for that; it rolls for any change to its template.
+    pub fn rolling<'p>(&'p self, previous: &[Stamp]) -> Vec<&'p Stamp> {
+        self.stamps
+            .iter()
+            .filter(|s| {
+                !previous.iter().any(|p| {
+                    p.kind == s.kind
+                        && p.name == s.name
+                        && p.namespace == s.namespace
+                        && p.annotations == s.annotations
+                })
+            })
+            .collect()
+    }
+
+    /// One line for a person: which workloads this change rolls.
+    pub fn rolling_summary(&self, previous: &[Stamp]) -> String {
+        let rolling: Vec<String> = self.rolling(previous).iter().map(|s| s.display()).collect();
+        match rolling.len() {
+            0 => "secret-rollout: no workload will roll".to_string(),
+            1 => format!("secret-rollout: 1 workload will roll: {}", rolling[0]),
+            n => format!(
+                "secret-rollout: {n} workloads will roll: {}",
+                rolling.join(", ")
+            ),
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.findings
             .iter()

@@ -892,6 +892,11 @@ fn the_pre_commit_hook_refreshes_the_helmrelease_after_a_reseal() {
     let log = format!("{}{}", stdout(&out), stderr(&out));
     assert_eq!(code(&out), Some(1), "{log}");
     assert!(log.contains("files were modified by this hook"), "{log}");
+    // It names what the change rolls: the password's one reader.
+    assert!(
+        log.contains("secret-rollout: 1 workload will roll: Deployment/the0-api"),
+        "{log}"
+    );
     let changed = git(&repo.dir, &["diff", "--name-only"]);
     assert_eq!(changed.trim(), HR, "{changed}");
     git(&repo.dir, &["commit", "-qam", "stamps"]);

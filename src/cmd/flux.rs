@@ -53,17 +53,7 @@ pub fn run(s: &Flux, diagnostics: &Diagnostics) -> Result<Exit> {
     diagnostics.show(&text, Outcome::Succeeded);
     diagnostics.record(&text)?;
     if !check {
-        let stamped: Vec<String> = plan.stamps.iter().map(patch::Stamp::display).collect();
-        eprintln!(
-            "secret-rollout: {} patch{} for {}",
-            stamped.len(),
-            if stamped.len() == 1 { "" } else { "es" },
-            if stamped.is_empty() {
-                "no workload".to_string()
-            } else {
-                stamped.join(", ")
-            }
-        );
+        eprintln!("{}", plan.rolling_summary(&previous));
     }
     let change = Change {
         path: s.path.clone(),

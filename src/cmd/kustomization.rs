@@ -58,6 +58,9 @@ pub fn run(s: &Kustomization, diagnostics: &Diagnostics) -> Result<Exit> {
     if plan.has_errors() {
         return Ok(Exit::PolicyFailed);
     }
+    if !s.check {
+        eprintln!("{}", plan.rolling_summary(&previous));
+    }
     let listed = !plan.stamps.is_empty();
     let wanted =
         kustomization::update(&text, listed).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
