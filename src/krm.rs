@@ -118,11 +118,20 @@ fn config_error(node: &Node<'_>, message: impl Into<String>) -> ConfigError {
 /// `functionConfig` it is. A `secret-rollout/v1` `SecretRollout` carries the
 /// policy fields and `namespace`; a ConfigMap `data.namespace` and
 /// `data.policy`, a policy file as a string.
-pub fn settings(config: &Node<'_>, text: &str, in_list: bool) -> Result<Settings, ConfigError> {
+///
+/// Policy fields extend `base`, the command line's policy, as a policy
+/// file extends the built-in profile: a config that only sets `namespace`
+/// or `secretsFrom`, or one rule, keeps every other protection.
+pub fn settings(
+    config: &Node<'_>,
+    text: &str,
+    in_list: bool,
+    base: &Policy,
+) -> Result<Settings, ConfigError> {
     let api_version = config.get_str("apiVersion").unwrap_or("");
     match (api_version, config.get_str("kind").unwrap_or("")) {
         (API_VERSION, KIND) => {
-            let c = Policy::function_config(text, in_list, Path::new("")).map_err(|e| {
+            let c = Policy::function_config(text, in_list, Path::new(""), base).map_err(|e| {
                 ConfigError {
                     line: e.line,
                     message: e.message,
@@ -158,7 +167,7 @@ pub fn settings(config: &Node<'_>, text: &str, in_list: bool) -> Result<Settings
                     let text = p.as_str().ok_or_else(|| {
                         config_error(p, "data.policy must be a policy file as a string")
                     })?;
-                    let policy = Policy::parse(text, Path::new("")).map_err(|e| ConfigError {
+                    let policy = Policy::parse_over(text, Path::new(""), base).map_err(|e| ConfigError {
                         line: p.span.line,
                         message: format!(
                             "data.policy, line {} of the policy: {}",
@@ -281,7 +290,7 @@ pub fn function(input: &str, base: &Options) -> Output {
     };
     let options = match root.get("functionConfig").filter(|c| !c.is_null()) {
         None => base.clone(),
-        Some(config) => match settings(config, input, true) {
+        Some(config) => match settings(config, input, true, &base.policy) {
             Ok(s) => match s.over(base) {
                 Ok(options) => options,
                 Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
@@ -289,6 +298,7 @@ pub fn function(input: &str, base: &Options) -> Output {
             Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
         },
     };
+    let notice = notice(&options.policy, &base.policy, "the functionConfig");
     let analysis = match crate::analyze(input, &options) {
         Ok(a) => a,
         Err(e) => return refuse(format!("<stdin>: {e}")),
@@ -309,9 +319,18 @@ pub fn function(input: &str, base: &Options) -> Output {
     edits.extend(list.results(&results));
     Output {
         stdout: edit::apply(input, &mut edits),
-        stderr: diagnostics(&findings, failed),
+        stderr: notice + &diagnostics(&findings, failed),
         exit: if failed { POLICY_FAILED } else { 0 },
     }
+}
+
+/// What a config's policy has off of the built-in protections that the
+/// command line's (`base`) had on: said once, before the findings.
+fn notice(policy: &Policy, base: &Policy, source: &str) -> String {
+    if policy.protections_off() == base.protections_off() {
+        return String::new();
+    }
+    policy.protections_notice(source).unwrap_or_default()
 }
 
 /// Run as a legacy exec plugin: `config` is the plugin's config file (named
@@ -328,13 +347,14 @@ pub fn legacy(config_name: &str, config: &str, input: &str, base: &Options) -> O
              would look for a ConfigMap plugin"
         ));
     }
-    let options = match settings(&root, config, false) {
+    let options = match settings(&root, config, false, &base.policy) {
         Ok(s) => match s.over(base) {
             Ok(options) => options,
             Err(e) => return Output::bad(format!("{config_name}: {e}")),
         },
         Err(e) => return Output::bad(format!("{config_name}: {e}")),
     };
+    let notice = notice(&options.policy, &base.policy, config_name);
     let mut analysis = match crate::analyze(input, &options) {
         Ok(a) => a,
         Err(e) => return Output::bad(format!("<stdin>: {e}")),
@@ -346,7 +366,7 @@ pub fn legacy(config_name: &str, config: &str, input: &str, base: &Options) -> O
         .filter(|f| f.is_active())
         .cloned()
         .collect();
-    let stderr = diagnostics(&findings, failed);
+    let stderr = notice + &diagnostics(&findings, failed);
     if failed {
         return Output {
             stdout: String::new(),
@@ -904,7 +924,7 @@ functionConfig:
 
     fn settings_of(text: &str) -> Result<Settings, ConfigError> {
         let node = yaml::parse_document(text, 0, 1).unwrap().unwrap();
-        settings(&node, text, false)
+        settings(&node, text, false, &Policy::default())
     }
 
     #[test]
@@ -917,9 +937,17 @@ functionConfig:
         let policy = s.policy.expect("policy fields make a policy");
         assert!(policy.looks_sensitive("MY_FOO"));
         assert!(
-            !policy.looks_sensitive("PASSWORD"),
-            "it replaces the built-in policy"
+            policy.looks_sensitive("PASSWORD"),
+            "it extends the built-in policy"
         );
+        assert_eq!(policy.required_sources[0].env, "THE0_ADMIN_PASSWORD");
+        let none = settings_of(
+            "apiVersion: secret-rollout/v1\nkind: SecretRollout\nextends: none\nsensitiveNames: [FOO]\n",
+        )
+        .unwrap()
+        .policy
+        .unwrap();
+        assert!(!none.looks_sensitive("PASSWORD") && none.required_sources.is_empty());
 
         let only_ns =
             settings_of("apiVersion: secret-rollout/v1\nkind: SecretRollout\nnamespace: a\n")
@@ -942,7 +970,8 @@ functionConfig:
         )
         .unwrap();
         assert_eq!(s.namespace.as_deref(), Some("the0"));
-        assert!(s.policy.unwrap().looks_sensitive("FOO"));
+        let policy = s.policy.unwrap();
+        assert!(policy.looks_sensitive("FOO") && policy.looks_sensitive("PASSWORD"));
         let bad =
             settings_of("apiVersion: v1\nkind: ConfigMap\ndata: {namespaec: a}\n").unwrap_err();
         assert!(bad.message.contains("unknown key `namespaec`"));
