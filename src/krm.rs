@@ -209,27 +209,31 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
     stream::parse_each(text, &Ok)
 }
 
-/// Whether `text` is a single `ResourceList`: what a KRM function receives.
-/// Cheap for everything else, which never names the kind.
-pub fn is_resource_list(text: &str) -> bool {
+/// The first document of a manifest stream that is a KRM `ResourceList`
+/// (1-based), if one is. A stream is data, never configuration: `render`
+/// refuses such a document rather than take it for a function call and
+/// obey its `functionConfig` (only whoever runs the tool chooses the KRM
+/// path: `secret-rollout krm`, the image's entry point, the legacy plugin's
+/// name). Cheap for streams that never name the kind. A list spelled so
+/// that this misses it (escapes, tags) is read as what kubectl reads it as,
+/// its items: never as a function call either.
+pub fn resource_list_in(text: &str) -> Option<usize> {
     if !text.contains("ResourceList") {
-        return false;
+        return None;
     }
-    // Only a stream of one document can be one; split (cheap) before parsing.
-    let docs = stream::split(text);
-    let mut with_content = docs.iter().filter(|d| has_content(&text[d.range.clone()]));
-    let (Some(doc), None) = (with_content.next(), with_content.next()) else {
-        return false;
-    };
-    parse(&text[doc.range.clone()]).is_ok_and(|docs| resource_list(&docs).is_ok())
-}
-
-/// A line that is not blank, a comment or a document marker.
-fn has_content(doc: &str) -> bool {
-    doc.lines().any(|l| {
-        let t = l.trim();
-        !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || t.starts_with("..."))
-    })
+    stream::split(text)
+        .into_iter()
+        .filter(|d| text[d.range.clone()].contains("ResourceList"))
+        .find_map(|doc| {
+            let index = doc.index;
+            let parsed = stream::parse_one(text, doc).ok()?;
+            let root = parsed.root.as_ref()?;
+            is_list_kind(
+                root.get_str("apiVersion").unwrap_or(""),
+                root.get_str("kind").unwrap_or(""),
+            )
+            .then_some(index + 1)
+        })
 }
 
 /// A KRM function's input and output (kustomize, kpt). The pipeline reads
@@ -396,14 +400,22 @@ fn diagnostics(findings: &[Finding], failed: bool) -> String {
     text
 }
 
+/// The executable name that makes the binary a KRM function (for an exec
+/// function, whose orchestrator gives it no arguments): a link or copy of
+/// secret-rollout under this name runs `secret-rollout krm`.
+pub const FUNCTION_EXECUTABLE: &str = "secret-rollout-krm";
+
 /// When kustomize runs us as `SecretRollout CONFIG [ARGS…]` (a legacy exec
 /// plugin is the binary itself under that name), run `secret-rollout krm
-/// CONFIG [ARGS…]`.
+/// CONFIG [ARGS…]`; as `secret-rollout-krm [ARGS…]`, `secret-rollout krm
+/// [ARGS…]`. The name is chosen by whoever installs the binary, never by
+/// the input: these and the `krm` subcommand are the only ways in to the
+/// KRM path.
 pub fn plugin_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as_plugin = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
-        .is_some_and(|name| name == KIND);
+        .is_some_and(|name| name == KIND || name == FUNCTION_EXECUTABLE);
     if !invoked_as_plugin {
         return args;
     }
@@ -993,9 +1005,17 @@ functionConfig:
 
     #[test]
     fn not_a_resource_list() {
-        assert!(is_resource_list(LIST));
-        assert!(!is_resource_list("apiVersion: v1\nkind: List\nitems: []\n"));
-        assert!(!is_resource_list(&format!("{LIST}---\n{LIST}")));
+        assert_eq!(resource_list_in(LIST), Some(1));
+        assert_eq!(
+            resource_list_in("apiVersion: v1\nkind: List\nitems: []\n"),
+            None
+        );
+        let second = format!("apiVersion: v1\nkind: List\nitems: []\n---\n{LIST}");
+        assert_eq!(resource_list_in(&second), Some(2));
+        assert_eq!(
+            resource_list_in("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": []}"),
+            Some(1)
+        );
         let out = function("apiVersion: v1\nkind: List\nitems: []\n", &opts());
         assert_eq!((out.exit, out.stdout.as_str()), (2, ""));
         assert!(out
@@ -1017,6 +1037,10 @@ functionConfig:
         assert_eq!(
             plugin_args(args(&["secret-rollout", "check"])),
             args(&["secret-rollout", "check"])
+        );
+        assert_eq!(
+            plugin_args(args(&["/usr/local/bin/secret-rollout-krm"])),
+            args(&["secret-rollout", "krm"])
         );
     }
 

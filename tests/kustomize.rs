@@ -429,13 +429,16 @@ functionConfig:
     assert!(common::stdout(&out).contains("results:\n- message: \"<stdin>: functionConfig: line "));
 }
 
+/// The KRM path is chosen by whoever runs the tool (`krm`, the image's entry
+/// point, the plugin's name), never by the stream: `render` refuses a
+/// ResourceList, writing nothing (see tests/trust.rs for hostile ones).
 #[test]
-fn render_recognises_a_resource_list() {
+fn render_refuses_a_resource_list() {
     let input = common::fixture("krm/the0-good.yaml");
-    assert_eq!(
-        common::stdout(&common::run(&[], &input)),
-        common::stdout(&krm(&input))
-    );
+    let out = common::run(&[], &input);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(common::stderr(&out).contains("document 1 is a config.kubernetes.io ResourceList"));
 }
 
 #[test]
