@@ -37,6 +37,7 @@ pub mod lookup;
 pub mod patch;
 mod policy;
 mod reference;
+pub mod regular;
 pub mod report;
 mod rule;
 mod secret_files;

@@ -401,10 +401,8 @@ fn the_krm_executable_name_runs_the_function() {
 // ---------------------------------------------------------------- helpers for paths
 
 /// Run with a deadline: reading a FIFO must never hang the tool.
-#[allow(dead_code)] // used by the path tests below
 fn run_within(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -419,4 +417,231 @@ fn run_within(cmd: &mut Command, limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+// ---------------------------------------------------------------- paths stay inside, regular files only
+
+fn mkfifo(path: &Path) {
+    let out = Command::new("mkfifo")
+        .arg(path)
+        .output()
+        .expect("running mkfifo");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The0's render with the admin password from a Secret outside the chart.
+const GOOD_RENDER: &str = "helm4/the0-good.yaml";
+
+fn sr(args: &[&str], cwd: Option<&Path>) -> Output {
+    let mut cmd = common::bin();
+    cmd.args(args);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    run_within(&mut cmd, Duration::from_secs(20))
+}
+
+fn assert_bad_input(out: &Output, what: &str, needles: &[&str]) {
+    assert_eq!(code(out), 2, "{what}: {}", stderr(out));
+    assert!(out.stdout.is_empty(), "{what}: nothing on stdout");
+    for n in needles {
+        assert!(
+            stderr(out).contains(n),
+            "{what}: {n:?} in:\n{}",
+            stderr(out)
+        );
+    }
+    assert_eq!(
+        stderr(out).lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{what}: one line:\n{}",
+        stderr(out)
+    );
+}
+
+#[test]
+fn policy_secrets_from_stays_inside_the_policy_directory() {
+    let top = temp_dir("trust/secrets-from-inside");
+    let app = top.join("app");
+    common::copy_dir(
+        &common::root().join("testdata/gitops/clusters/prod"),
+        &app.join("secrets"),
+    );
+    common::copy_dir(
+        &common::root().join("testdata/gitops/clusters/prod"),
+        &top.join("other"),
+    );
+    std::os::unix::fs::symlink(top.join("other"), app.join("out")).unwrap();
+    let render = common::fixture(GOOD_RENDER);
+    let stamped = |policy: &Path| {
+        let mut cmd = common::bin();
+        cmd.args(["render", "--policy", policy.to_str().unwrap()]);
+        run_cmd(&mut cmd, &render)
+    };
+    // Inside: read, and the Secret outside the chart is stamped.
+    let ok = write_temp(
+        &app,
+        "policy.yaml",
+        "apiVersion: secret-rollout/v1\nsecretsFrom: [secrets]\n",
+    );
+    let out = stamped(&ok);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("secret-rollout/secret.the0-root-admin: "));
+    for (entry, why) in [
+        ("../other", "goes up with `..`"),
+        ("secrets/../../other", "goes up with `..`"),
+        ("/etc", "is an absolute path"),
+        (top.join("other").to_str().unwrap(), "is an absolute path"),
+        ("out", "leads out of the directory through a symbolic link"),
+    ] {
+        let policy = write_temp(
+            &app,
+            "policy.yaml",
+            &format!("apiVersion: secret-rollout/v1\nsecretsFrom:\n  - secrets\n  - {entry}\n"),
+        );
+        let out = stamped(&policy);
+        assert_bad_input(
+            &out,
+            entry,
+            &[&format!(
+                "policy {}: line 4: secretsFrom: `{entry}` {why}",
+                policy.display()
+            )],
+        );
+    }
+    // The same for a kustomize function config, relative to where it runs.
+    let input = krm_input(
+        "  apiVersion: secret-rollout/v1\n  kind: SecretRollout\n  metadata: {name: stamp}\n  secretsFrom: [/etc]\n",
+    );
+    let out = run(&["krm"], &input);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("functionConfig: line "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("secretsFrom: `/etc` is an absolute path"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn only_regular_files_are_read_and_nothing_hangs() {
+    let dir = temp_dir("trust/regular");
+    let fifo = dir.join("fifo.yaml");
+    mkfifo(&fifo);
+    let socket_path = dir.join("socket.yaml");
+    let _socket = std::os::unix::net::UnixListener::bind(&socket_path).unwrap();
+    let fifo_s = fifo.to_str().unwrap();
+    let socket_s = socket_path.to_str().unwrap();
+    let good = common::root().join("testdata").join(GOOD_RENDER);
+    let good = good.to_str().unwrap();
+    for (path, what) in [
+        (fifo_s, "a FIFO"),
+        (socket_s, "a socket"),
+        ("/dev/zero", "a character device"),
+    ] {
+        let refusal = format!("{what}, not a regular file");
+        for args in [
+            vec!["check".to_string(), path.to_string()],
+            vec!["explain".to_string(), path.to_string()],
+            vec!["diff".to_string(), path.to_string(), good.to_string()],
+            vec![
+                "check".to_string(),
+                good.to_string(),
+                format!("--secrets-from={path}"),
+            ],
+            vec![
+                "check".to_string(),
+                good.to_string(),
+                format!("--policy={path}"),
+            ],
+            vec![
+                "check".to_string(),
+                good.to_string(),
+                format!("--digest-key-file={path}"),
+            ],
+            vec!["krm".to_string(), path.to_string()],
+        ] {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = sr(&args, None);
+            // (check's report of the files it could read may follow on stdout.)
+            assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(path) && stderr(&out).contains(&refusal),
+                "{args:?}: names {path} and says {refusal:?}:\n{}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn directory_walks_skip_fifos_and_do_not_follow_links_out_of_the_tree() {
+    let top = temp_dir("trust/walks");
+    let manifests = top.join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    let bad = bad_stream();
+    // Outside the tree: a plaintext admin password, and a Secret.
+    let outside = write_temp(&top, "outside.yaml", &bad);
+    std::os::unix::fs::symlink(&outside, manifests.join("b-link-out.yaml")).unwrap();
+    mkfifo(&manifests.join("c-fifo.yaml"));
+    write_temp(&manifests, "a-good.yaml", &common::fixture(GOOD_RENDER));
+    let out = sr(
+        &["check", manifests.to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    assert_eq!(
+        code(&out),
+        0,
+        "the link out is not read:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("admin-password-not-from-secret"));
+    // A link inside the tree is followed.
+    std::fs::create_dir_all(manifests.join("sub")).unwrap();
+    std::fs::copy(&outside, manifests.join("sub/bad.yaml.txt")).unwrap();
+    std::os::unix::fs::symlink(
+        manifests.join("sub/bad.yaml.txt"),
+        manifests.join("d-link-in.yaml"),
+    )
+    .unwrap();
+    let out = sr(
+        &["check", manifests.to_str().unwrap(), "--format", "json"],
+        None,
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stdout(&out).contains("admin-password-not-from-secret"));
+
+    // --secrets-from: the same walk.
+    let secrets = top.join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    let elsewhere = top.join("elsewhere");
+    common::copy_dir(
+        &common::root().join("testdata/gitops/clusters/prod"),
+        &elsewhere,
+    );
+    std::os::unix::fs::symlink(&elsewhere, secrets.join("linked")).unwrap();
+    mkfifo(&secrets.join("fifo.yaml"));
+    let render = |from: &Path| {
+        let mut cmd = common::bin();
+        cmd.args(["render", &format!("--secrets-from={}", from.display())]);
+        cmd.stdin(std::fs::File::open(common::root().join("testdata").join(GOOD_RENDER)).unwrap());
+        run_within(&mut cmd, Duration::from_secs(20))
+    };
+    let out = render(&secrets);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("secret-rollout/secret.the0-root-admin: "),
+        "not read through the link out"
+    );
+    let out = render(&elsewhere);
+    assert!(
+        stdout(&out).contains("secret-rollout/secret.the0-root-admin: "),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -288,8 +288,8 @@ fn options(common: &CommonArgs) -> Result<Options> {
 }
 
 fn digest_key(path: &Path) -> Result<Vec<u8>> {
-    let key =
-        std::fs::read(path).with_context(|| format!("reading digest key {}", path.display()))?;
+    let key = secret_rollout::regular::read(path)
+        .with_context(|| format!("reading digest key {}", path.display()))?;
     let key = key.trim_ascii().to_vec();
     anyhow::ensure!(!key.is_empty(), "digest key {} is empty", path.display());
     Ok(key)
@@ -300,7 +300,7 @@ fn policy(path: Option<&Path>) -> Result<Policy> {
     let Some(path) = path else {
         return Ok(Policy::default());
     };
-    let text = std::fs::read_to_string(path)
+    let text = secret_rollout::regular::read_to_string(path)
         .with_context(|| format!("reading policy {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new(""));
     Policy::parse(&text, dir).with_context(|| format!("policy {}", path.display()))
