@@ -644,4 +644,41 @@ fn directory_walks_skip_fifos_and_do_not_follow_links_out_of_the_tree() {
         "{}",
         stderr(&out)
     );
+
+    // --help says so.
+    for command in ["check", "explain", "render"] {
+        let help = stdout(&run(&[command, "--help"], ""));
+        assert!(
+            help.contains("links followed only inside"),
+            "{command} --help:\n{help}"
+        );
+    }
+}
+
+/// docs/security.md names a test for each guarantee: each must exist.
+#[test]
+fn every_test_docs_security_names_exists() {
+    let doc = std::fs::read_to_string(common::root().join("docs/security.md")).unwrap();
+    let mut named = 0;
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let Some((file, name)) = quoted.rsplit_once("::") else {
+            continue;
+        };
+        if quoted == "file::test" {
+            continue; // how the page writes a reference
+        }
+        let path = match file.strip_suffix("::tests") {
+            Some(src) => common::root().join(src),
+            None => common::root().join(format!("tests/{file}.rs")),
+        };
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("docs/security.md names {quoted}: {}: {e}", path.display()));
+        assert!(
+            text.contains(&format!("fn {name}()")),
+            "docs/security.md names {quoted}, which {} does not define",
+            path.display()
+        );
+        named += 1;
+    }
+    assert!(named >= 20, "{named}");
 }

@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Stamp manifests from stdin to stdout (the default); fails on policy errors.
     Render(RenderArgs),
-    /// Report findings for files, directories (recursive *.yaml, *.yml) or stdin; writes no manifests.
+    /// Report findings for files, directories (recursive *.yaml, *.yml; regular files only, links followed only inside) or stdin; writes no manifests.
     Check(CheckArgs),
     /// Show the reference graph: who consumes which Secret/ConfigMap keys, and what would be stamped.
     Explain(ExplainArgs),
@@ -102,7 +102,9 @@ pub const TERMINAL_ENV: &str = "SECRET_ROLLOUT_TERMINAL";
 
 #[derive(Args, Clone)]
 pub struct CheckArgs {
-    /// Files or directories; stdin when none.
+    /// Files or directories; stdin when none. Only regular files are read (a
+    /// FIFO, socket or device is refused); a directory walk skips them and
+    /// follows symbolic links only to places inside the directory.
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(
@@ -129,7 +131,9 @@ pub struct CheckArgs {
 
 #[derive(Args, Clone)]
 pub struct ExplainArgs {
-    /// Files or directories; stdin when none.
+    /// Files or directories; stdin when none. Only regular files are read (a
+    /// FIFO, socket or device is refused); a directory walk skips them and
+    /// follows symbolic links only to places inside the directory.
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(
@@ -296,7 +300,8 @@ pub struct CommonArgs {
     pub report: Option<PathBuf>,
     /// Also read Secrets and ConfigMaps (and SealedSecrets, SOPS-encrypted
     /// Secrets, ExternalSecrets) from PATH, a file or a directory (*.yaml,
-    /// *.yml, *.json): pods that read them are stamped too. Repeatable; the
+    /// *.yml, *.json; regular files only, links followed only inside the
+    /// directory): pods that read them are stamped too. Repeatable; the
     /// variable takes `:`-separated paths.
     #[arg(
         long,
