@@ -4,6 +4,14 @@
 //! The built-in profile is `default-policy.yaml`, parsed like any user file,
 //! so `policy --print-default` shows exactly what runs by default.
 //!
+//! A policy file extends the policy below it (the built-in profile, or for
+//! a kustomize function config the command line's policy): it changes what
+//! it names and inherits the rest, so a file that only adds a setting can
+//! never drop a protection by leaving it out. Lists add to the inherited
+//! ones (an entry with the id or name of an inherited one replaces that
+//! entry), `rules:` overrides rule by rule, a scalar replaces. Starting from
+//! nothing must be said in the file: `extends: none`.
+//!
 //! A policy file is read in two steps: serde (with serde-saphyr, which keeps
 //! every value's line) reads its shape into the `raw` types, refusing unknown
 //! fields and wrong types; then [`Policy::parse`] checks what serde cannot
@@ -25,6 +33,9 @@ pub const DEFAULT_POLICY: &str = include_str!("default-policy.yaml");
 
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// Whether this policy was started from nothing (`extends: none` in
+    /// the file or one below it) rather than from the built-in profile.
+    pub from_nothing: bool,
     /// Upper-case substrings of env names that mark them sensitive.
     pub sensitive_names: Vec<String>,
     pub sensitive_values: Vec<Regex>,
@@ -39,8 +50,9 @@ pub struct Policy {
     /// Rotation advice for `diff`: the secrets of external services.
     pub rotation: Vec<RotationGroup>,
     /// Files and directories holding Secrets that are not in the render
-    /// (`secretsFrom:`), resolved against the policy file's directory; to be
-    /// read like `--secrets-from` paths (coming: nothing reads them yet).
+    /// (`secretsFrom:`), resolved against the policy file's directory and
+    /// checked to stay inside it; read like `--secrets-from` paths. Where to
+    /// read is not policy: these are the last file's own, never inherited.
     pub secrets_from: Vec<PathBuf>,
 }
 
@@ -75,7 +87,7 @@ pub struct RotationGroup {
     pub name: String,
     /// Secret key or env var name patterns, matched case-insensitively with
     /// `-` read as `_`.
-    pub keys: GlobSet,
+    pub keys: Patterns,
     pub note: Option<String>,
 }
 
@@ -91,15 +103,33 @@ fn normalize(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")
 }
 
+/// Glob patterns, compiled, with the text they were written as (for
+/// `policy --print-effective`).
+#[derive(Clone, Debug, Default)]
+pub struct Patterns {
+    set: GlobSet,
+    pub text: Vec<String>,
+}
+
+impl Patterns {
+    pub fn is_match(&self, name: impl AsRef<Path>) -> bool {
+        self.set.is_match(name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
 /// Matches a workload when every given field matches; lists match any item.
 #[derive(Clone, Debug, Default)]
 pub struct Selector {
     pub kinds: Vec<String>,
     /// Name patterns (`*` matches any run of characters).
-    pub names: GlobSet,
+    pub names: Patterns,
     pub labels: BTreeMap<String, String>,
     /// Container image patterns, as for names.
-    pub images: GlobSet,
+    pub images: Patterns,
 }
 
 /// A custom resource that runs pods from a template at `template`.
@@ -117,9 +147,22 @@ impl WorkloadKind {
     }
 }
 
+/// The built-in profile, parsed once.
+static BUILT_IN: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| {
+    let raw: raw::Policy = raw::read(DEFAULT_POLICY).expect("the built-in policy reads");
+    let policy = Policy::from_raw(raw, Path::new(""), &Policy::nothing())
+        .expect("the built-in policy is valid");
+    // It says `extends: none` for the copy a user saves; it is the base.
+    Policy {
+        from_nothing: false,
+        ..policy
+    }
+});
+
+/// The built-in profile.
 impl Default for Policy {
     fn default() -> Self {
-        Policy::parse(DEFAULT_POLICY, Path::new("")).expect("the built-in policy is valid")
+        BUILT_IN.clone()
     }
 }
 
@@ -156,6 +199,10 @@ fn line_of(at: &serde_saphyr::Location) -> usize {
 
 type Located<T> = Spanned<T>;
 
+/// `extends:` values: the policy below the file (the default), or nothing.
+pub const EXTENDS_DEFAULT: &str = "default";
+pub const EXTENDS_NONE: &str = "none";
+
 /// The kind of a kustomize function config (see `krm`).
 pub const FUNCTION_CONFIG_KIND: &str = "SecretRollout";
 
@@ -167,27 +214,54 @@ pub struct FunctionConfig {
 }
 
 impl Policy {
-    /// Read a policy file's text. Relative paths in it are resolved against
-    /// `dir`, the directory of the file.
+    /// The policy a file with `extends: none` starts from: no sensitive
+    /// names, no required sources, every rule at its default severity.
+    pub fn nothing() -> Policy {
+        Policy {
+            from_nothing: true,
+            sensitive_names: Vec::new(),
+            sensitive_values: Vec::new(),
+            required_sources: Vec::new(),
+            levels: BTreeMap::new(),
+            unsuppressible: Vec::new(),
+            workload_kinds: Vec::new(),
+            stamp_config_maps: true,
+            rotation: Vec::new(),
+            secrets_from: Vec::new(),
+        }
+    }
+
+    /// Read a policy file's text over the built-in profile (see the module
+    /// comment). Relative paths in it are resolved against `dir`, the
+    /// directory of the file.
     pub fn parse(text: &str, dir: &Path) -> Result<Policy, PolicyError> {
+        Policy::parse_over(text, dir, &Policy::default())
+    }
+
+    /// Read a policy file's text over `base`, the policy in force without
+    /// it; `extends: none` in the file starts from nothing instead.
+    pub fn parse_over(text: &str, dir: &Path, base: &Policy) -> Result<Policy, PolicyError> {
         let raw: raw::Policy = raw::read(text)?;
         if raw.is_empty() {
             let top = serde_saphyr::Location::UNKNOWN;
             return Err(PolicyError::at(&top, "the policy is empty"));
         }
-        Policy::from_raw(raw, dir)
+        Policy::from_raw(raw, dir, base)
     }
 
     /// What a kustomize function config of kind `SecretRollout` sets: the
     /// fields of a policy, next to its `metadata` and the release
     /// `namespace`. `text` is the config itself, or (`in_list`) the
     /// ResourceList whose `functionConfig` it is, so that errors name lines
-    /// of the text the user has. Without a policy field, `policy` is `None`:
-    /// the config leaves the policy alone.
+    /// of the text the user has. Its policy fields extend `base`, as a
+    /// policy file's do (`namespace` and `secretsFrom` are not policy and
+    /// change none of it). Without a policy field, `policy` is `None`: the
+    /// config leaves the policy alone.
     pub fn function_config(
         text: &str,
         in_list: bool,
         dir: &Path,
+        base: &Policy,
     ) -> Result<FunctionConfig, PolicyError> {
         let config = if in_list {
             let list: raw::InList = raw::read(text)?;
@@ -217,14 +291,16 @@ impl Policy {
             .filter(|n| !n.is_empty());
         let (raw, has_policy) = config.into_policy();
         let policy = if has_policy {
-            Some(Policy::from_raw(raw, dir)?)
+            Some(Policy::from_raw(raw, dir, base)?)
         } else {
             None
         };
         Ok(FunctionConfig { namespace, policy })
     }
 
-    fn from_raw(raw: raw::Policy, dir: &Path) -> Result<Policy, PolicyError> {
+    /// The policy `raw` makes of `base` (or of nothing, with `extends:
+    /// none`): see the module comment for how each field combines.
+    fn from_raw(raw: raw::Policy, dir: &Path, base: &Policy) -> Result<Policy, PolicyError> {
         let top = serde_saphyr::Location::UNKNOWN;
         match &raw.api_version {
             Some(v) if v.value == "secret-rollout/v1" => {}
@@ -244,33 +320,56 @@ impl Policy {
         if let Some(kind) = raw.kind.as_ref().filter(|k| k.value != "Policy") {
             return Err(PolicyError::at(&kind.referenced, "kind must be Policy"));
         }
-        let sensitive_names = raw
-            .sensitive_names
-            .into_iter()
-            .map(|s| normalize(&s))
-            .collect();
-        let sensitive_values = raw
-            .sensitive_values
-            .iter()
-            .map(|v| {
-                Regex::new(&v.value).map_err(|e| {
-                    PolicyError::at(&v.referenced, "sensitiveValues: not a regular expression")
-                        .caused_by(e)
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let mut required_sources: Vec<RequiredSource> = Vec::new();
+        let nothing = Policy::nothing();
+        let base = match raw.extends.as_ref().map(|e| e.value.as_str()) {
+            None | Some(EXTENDS_DEFAULT) => base,
+            Some(EXTENDS_NONE) => &nothing,
+            Some(_) => {
+                let at = raw.extends.as_ref().map_or(top, |e| e.referenced);
+                return Err(PolicyError::at(
+                    &at,
+                    format!("extends: expected `{EXTENDS_DEFAULT}` (the policy below this file, the default) or `{EXTENDS_NONE}` (start from nothing)"),
+                ));
+            }
+        };
+        let mut sensitive_names = base.sensitive_names.clone();
+        for name in raw.sensitive_names {
+            let name = normalize(&name);
+            if !sensitive_names.contains(&name) {
+                sensitive_names.push(name);
+            }
+        }
+        let mut sensitive_values = base.sensitive_values.clone();
+        for v in raw.sensitive_values.iter() {
+            let regex = Regex::new(&v.value).map_err(|e| {
+                PolicyError::at(&v.referenced, "sensitiveValues: not a regular expression")
+                    .caused_by(e)
+            })?;
+            if !sensitive_values
+                .iter()
+                .any(|r| r.as_str() == regex.as_str())
+            {
+                sensitive_values.push(regex);
+            }
+        }
+        let mut required_sources: Vec<RequiredSource> = base.required_sources.clone();
+        let mut ids_here: Vec<String> = Vec::new();
         for item in raw.required_sources {
             let r = required_source(item.value)?;
-            if required_sources.iter().any(|other| other.id == r.id) {
+            if ids_here.contains(&r.id) {
                 return Err(PolicyError::at(
                     &item.referenced,
                     format!("requiredSources: id `{}` is given twice", r.id),
                 ));
             }
-            required_sources.push(r);
+            ids_here.push(r.id.clone());
+            // The same id as an inherited entry: this file changes that one.
+            match required_sources.iter_mut().find(|other| other.id == r.id) {
+                Some(inherited) => *inherited = r,
+                None => required_sources.push(r),
+            }
         }
-        let mut levels = BTreeMap::new();
+        let mut levels = base.levels.clone();
         for (id, level) in raw.rules {
             let Some(rule) = RuleId::parse(&id.value, &required_sources) else {
                 return Err(PolicyError::at(
@@ -295,7 +394,7 @@ impl Policy {
             };
             levels.insert(rule, level);
         }
-        let mut unsuppressible = Vec::new();
+        let mut unsuppressible = base.unsuppressible.clone();
         for id in raw.unsuppressible {
             let Some(rule) = RuleId::parse(&id.value, &required_sources) else {
                 return Err(PolicyError::at(
@@ -310,34 +409,41 @@ impl Policy {
                 unsuppressible.push(rule);
             }
         }
-        let workload_kinds = raw
-            .workload_kinds
-            .into_iter()
-            .map(workload_kind)
-            .collect::<Result<_, _>>()?;
-        let rotation = raw
-            .rotation
-            .map(|r| r.value.groups.into_iter().map(rotation_group).collect())
-            .transpose()?
-            .unwrap_or_default();
+        let mut workload_kinds = base.workload_kinds.clone();
+        for raw in raw.workload_kinds {
+            let kind = workload_kind(raw)?;
+            let same = |k: &&mut WorkloadKind| k.kind == kind.kind && k.api_group == kind.api_group;
+            match workload_kinds.iter_mut().find(same) {
+                Some(inherited) => *inherited = kind,
+                None => workload_kinds.push(kind),
+            }
+        }
+        let mut rotation = base.rotation.clone();
+        if let Some(r) = raw.rotation {
+            for group in r.value.groups {
+                let group = rotation_group(group)?;
+                match rotation.iter_mut().find(|g| g.name == group.name) {
+                    Some(inherited) => *inherited = group,
+                    None => rotation.push(group),
+                }
+            }
+        }
         let secrets_from = raw
             .secrets_from
             .into_iter()
-            .map(|p| {
-                if p.value.is_empty() {
-                    return Err(PolicyError::at(&p.referenced, "secretsFrom: an empty path"));
-                }
-                Ok(dir.join(&p.value))
-            })
+            .map(|p| secrets_from_path(&p, dir))
             .collect::<Result<_, _>>()?;
         Ok(Policy {
+            from_nothing: base.from_nothing,
             sensitive_names,
             sensitive_values,
             required_sources,
             levels,
             unsuppressible,
             workload_kinds,
-            stamp_config_maps: raw.stamp_config_maps.map(|f| f.0).unwrap_or(true),
+            stamp_config_maps: raw
+                .stamp_config_maps
+                .map_or(base.stamp_config_maps, |f| f.0),
             rotation,
             secrets_from,
         })
@@ -360,6 +466,53 @@ impl Policy {
 
     pub fn sensitive_value(&self, value: &str) -> bool {
         self.sensitive_values.iter().any(|r| r.is_match(value))
+    }
+}
+
+/// A `secretsFrom:` entry: relative to the file's directory `dir`, and
+/// inside it. What a file names may not reach past the file's own tree (an
+/// application directory must not read another tenant's files): no
+/// absolute path, no `..`, and, where the path exists, no symbolic link that
+/// leads out. The walk of a directory found here does not follow links out
+/// either (see `secret_files`).
+fn secrets_from_path(p: &Located<String>, dir: &Path) -> Result<PathBuf, PolicyError> {
+    use std::path::Component;
+    let refuse = |why: &str| {
+        PolicyError::at(
+            &p.referenced,
+            format!(
+                "secretsFrom: `{}` {why}; paths here are relative to this file and stay inside its directory",
+                p.value
+            ),
+        )
+    };
+    if p.value.is_empty() {
+        return Err(PolicyError::at(&p.referenced, "secretsFrom: an empty path"));
+    }
+    let path = Path::new(&p.value);
+    if path.is_absolute() || path.has_root() {
+        return Err(refuse("is an absolute path"));
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(refuse("goes up with `..`"));
+    }
+    let joined = dir.join(path);
+    // Only an existing path can lead anywhere; one that does not exist is
+    // refused when it is read, naming it.
+    if let (Ok(real), Ok(top)) = (std::fs::canonicalize(&joined), canonical_dir(dir)) {
+        if !real.starts_with(&top) {
+            return Err(refuse("leads out of the directory through a symbolic link"));
+        }
+    }
+    Ok(joined)
+}
+
+/// `dir` made absolute with every link resolved; `""` is the working directory.
+fn canonical_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    if dir.as_os_str().is_empty() {
+        std::env::current_dir()?.canonicalize()
+    } else {
+        dir.canonicalize()
     }
 }
 
@@ -417,7 +570,7 @@ fn selectors(raw: Vec<Located<raw::Selector>>) -> Result<Vec<Selector>, PolicyEr
 }
 
 /// Glob patterns; `*` matches any run of characters, `/` included.
-fn patterns(field: &str, raw: &[Located<String>]) -> Result<GlobSet, PolicyError> {
+fn patterns(field: &str, raw: &[Located<String>]) -> Result<Patterns, PolicyError> {
     let mut set = GlobSetBuilder::new();
     for p in raw {
         let glob = Glob::new(&p.value).map_err(|e| {
@@ -425,11 +578,15 @@ fn patterns(field: &str, raw: &[Located<String>]) -> Result<GlobSet, PolicyError
         })?;
         set.add(glob);
     }
-    set.build().map_err(|e| {
+    let set = set.build().map_err(|e| {
         let at = raw
             .first()
             .map_or(serde_saphyr::Location::UNKNOWN, |p| p.referenced);
         PolicyError::at(&at, format!("{field}: not a valid pattern")).caused_by(e)
+    })?;
+    Ok(Patterns {
+        set,
+        text: raw.iter().map(|p| p.value.clone()).collect(),
     })
 }
 
@@ -515,6 +672,7 @@ mod raw {
     pub struct Policy {
         pub api_version: Option<Located<String>>,
         pub kind: Option<Located<String>>,
+        pub extends: Option<Located<String>>,
         #[serde(default)]
         pub sensitive_names: List<String>,
         #[serde(default)]
@@ -553,6 +711,7 @@ mod raw {
         pub fn is_empty(&self) -> bool {
             self.api_version.is_none()
                 && self.kind.is_none()
+                && self.extends.is_none()
                 && self.sensitive_names.is_empty()
                 && self.sensitive_values.is_empty()
                 && self.required_sources.is_empty()
@@ -575,6 +734,7 @@ mod raw {
         #[serde(rename = "metadata")]
         pub _metadata: Option<serde::de::IgnoredAny>,
         pub namespace: Option<Located<String>>,
+        pub extends: Option<Located<String>>,
         #[serde(default)]
         pub sensitive_names: List<String>,
         #[serde(default)]
@@ -600,6 +760,7 @@ mod raw {
             let policy = Policy {
                 api_version: None,
                 kind: None,
+                extends: self.extends,
                 sensitive_names: self.sensitive_names,
                 sensitive_values: self.sensitive_values,
                 required_sources: self.required_sources,
@@ -610,6 +771,8 @@ mod raw {
                 rotation: self.rotation,
                 secrets_from: self.secrets_from,
             };
+            // `secretsFrom` alone gives the policy below unchanged, with
+            // these paths to read: where to read is not policy.
             let has_policy = !policy.is_empty();
             let policy = Policy {
                 api_version: self.api_version,
@@ -917,7 +1080,7 @@ mod tests {
     #[test]
     fn name_and_image_patterns() {
         let p = parse(
-            "apiVersion: secret-rollout/v1\nrequiredSources:\n- id: x\n  env: X\n  workloads:\n  - names: ['*-the0-api', exact]\n    images: ['ghcr.io/*/api:*']\n",
+            "apiVersion: secret-rollout/v1\nextends: none\nrequiredSources:\n- id: x\n  env: X\n  workloads:\n  - names: ['*-the0-api', exact]\n    images: ['ghcr.io/*/api:*']\n",
         )
         .unwrap();
         let s = &p.required_sources[0].workloads[0];
@@ -929,20 +1092,65 @@ mod tests {
     }
 
     #[test]
-    fn secrets_from_is_relative_to_the_policy_file() {
-        let p = parse(
-            "apiVersion: secret-rollout/v1\nsecretsFrom:\n  - ../clusters/prod\n  - /etc/sealed\n",
-        )
-        .unwrap();
+    fn secrets_from_is_relative_to_the_policy_file_and_stays_inside_it() {
+        let p =
+            parse("apiVersion: secret-rollout/v1\nsecretsFrom:\n  - clusters/prod\n  - ./sealed\n")
+                .unwrap();
         assert_eq!(
             p.secrets_from,
             [
-                PathBuf::from("/repo/policies/../clusters/prod"),
-                PathBuf::from("/etc/sealed")
+                PathBuf::from("/repo/policies/clusters/prod"),
+                PathBuf::from("/repo/policies/./sealed")
             ]
         );
-        let e = parse("apiVersion: secret-rollout/v1\nsecretsFrom: ['']\n").unwrap_err();
+        for (entry, why) in [
+            ("''", "an empty path"),
+            ("../clusters/prod", "`../clusters/prod` goes up with `..`"),
+            ("a/../../b", "goes up with `..`"),
+            ("/etc/sealed", "`/etc/sealed` is an absolute path"),
+        ] {
+            let e = parse(&format!(
+                "apiVersion: secret-rollout/v1\nsecretsFrom: [{entry}]\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.line, 2, "{e}");
+            assert!(e.message.contains(why), "{entry}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_file_extends_the_built_in_profile_and_changes_only_what_it_names() {
+        let p = parse(
+            "apiVersion: secret-rollout/v1\nsensitiveNames: [session-key]\nrules: {unkeyed-digest: off}\n",
+        )
+        .unwrap();
+        let built_in = Policy::default();
+        assert!(p.looks_sensitive("X_SESSION_KEY") && p.looks_sensitive("API_TOKEN"));
+        assert_eq!(p.required_sources[0].env, "THE0_ADMIN_PASSWORD");
+        assert_eq!(p.unsuppressible, built_in.unsuppressible);
+        assert_eq!(p.rotation.len(), built_in.rotation.len());
+        assert_eq!(
+            p.level(&RuleId::BuiltIn(crate::rule::Rule::UnkeyedDigest)),
+            None
+        );
+        assert!(!p.from_nothing);
+        // An entry with an inherited id or name replaces that entry.
+        let p = parse(
+            "apiVersion: secret-rollout/v1\nrequiredSources: [{id: admin-password, env: ADMIN_PW}]\nrotation: {groups: [{name: JWT, keys: [JWT_KEY]}]}\n",
+        )
+        .unwrap();
+        assert_eq!(p.required_sources.len(), 1);
+        assert_eq!(p.required_sources[0].env, "ADMIN_PW");
+        let jwt = p.rotation.iter().find(|g| g.name == "JWT").unwrap();
+        assert!(jwt.matches("jwt-key") && !jwt.matches("JWT_SECRET"));
+        assert_eq!(p.rotation.len(), built_in.rotation.len());
+        // `extends: none` starts from nothing.
+        let p =
+            parse("apiVersion: secret-rollout/v1\nextends: none\nsensitiveNames: [X]\n").unwrap();
+        assert!(p.from_nothing && p.required_sources.is_empty() && !p.looks_sensitive("PASSWORD"));
+        let e = parse("apiVersion: secret-rollout/v1\nextends: nothing\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("extends: expected `default`"), "{e}");
     }
 
     #[test]
@@ -999,7 +1207,7 @@ mod tests {
     #[test]
     fn null_lists_are_empty_and_unquoted_yaml_11_booleans_count() {
         let p = parse(
-            "apiVersion: secret-rollout/v1\nsensitiveNames: ~\nrules:\nstampConfigMaps: no\n",
+            "apiVersion: secret-rollout/v1\nextends: none\nsensitiveNames: ~\nrules:\nstampConfigMaps: no\n",
         )
         .unwrap();
         assert!(p.sensitive_names.is_empty() && p.levels.is_empty());

@@ -118,11 +118,20 @@ fn config_error(node: &Node<'_>, message: impl Into<String>) -> ConfigError {
 /// `functionConfig` it is. A `secret-rollout/v1` `SecretRollout` carries the
 /// policy fields and `namespace`; a ConfigMap `data.namespace` and
 /// `data.policy`, a policy file as a string.
-pub fn settings(config: &Node<'_>, text: &str, in_list: bool) -> Result<Settings, ConfigError> {
+///
+/// Policy fields extend `base`, the command line's policy, as a policy
+/// file extends the built-in profile: a config that only sets `namespace`
+/// or `secretsFrom`, or one rule, keeps every other protection.
+pub fn settings(
+    config: &Node<'_>,
+    text: &str,
+    in_list: bool,
+    base: &Policy,
+) -> Result<Settings, ConfigError> {
     let api_version = config.get_str("apiVersion").unwrap_or("");
     match (api_version, config.get_str("kind").unwrap_or("")) {
         (API_VERSION, KIND) => {
-            let c = Policy::function_config(text, in_list, Path::new("")).map_err(|e| {
+            let c = Policy::function_config(text, in_list, Path::new(""), base).map_err(|e| {
                 ConfigError {
                     line: e.line,
                     message: e.message,
@@ -158,7 +167,7 @@ pub fn settings(config: &Node<'_>, text: &str, in_list: bool) -> Result<Settings
                     let text = p.as_str().ok_or_else(|| {
                         config_error(p, "data.policy must be a policy file as a string")
                     })?;
-                    let policy = Policy::parse(text, Path::new("")).map_err(|e| ConfigError {
+                    let policy = Policy::parse_over(text, Path::new(""), base).map_err(|e| ConfigError {
                         line: p.span.line,
                         message: format!(
                             "data.policy, line {} of the policy: {}",
@@ -200,27 +209,31 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
     stream::parse_each(text, &Ok)
 }
 
-/// Whether `text` is a single `ResourceList`: what a KRM function receives.
-/// Cheap for everything else, which never names the kind.
-pub fn is_resource_list(text: &str) -> bool {
+/// The first document of a manifest stream that is a KRM `ResourceList`
+/// (1-based), if one is. A stream is data, never configuration: `render`
+/// refuses such a document rather than take it for a function call and
+/// obey its `functionConfig` (only whoever runs the tool chooses the KRM
+/// path: `secret-rollout krm`, the image's entry point, the legacy plugin's
+/// name). Cheap for streams that never name the kind. A list spelled so
+/// that this misses it (escapes, tags) is read as what kubectl reads it as,
+/// its items: never as a function call either.
+pub fn resource_list_in(text: &str) -> Option<usize> {
     if !text.contains("ResourceList") {
-        return false;
+        return None;
     }
-    // Only a stream of one document can be one; split (cheap) before parsing.
-    let docs = stream::split(text);
-    let mut with_content = docs.iter().filter(|d| has_content(&text[d.range.clone()]));
-    let (Some(doc), None) = (with_content.next(), with_content.next()) else {
-        return false;
-    };
-    parse(&text[doc.range.clone()]).is_ok_and(|docs| resource_list(&docs).is_ok())
-}
-
-/// A line that is not blank, a comment or a document marker.
-fn has_content(doc: &str) -> bool {
-    doc.lines().any(|l| {
-        let t = l.trim();
-        !(t.is_empty() || t.starts_with('#') || t.starts_with("---") || t.starts_with("..."))
-    })
+    stream::split(text)
+        .into_iter()
+        .filter(|d| text[d.range.clone()].contains("ResourceList"))
+        .find_map(|doc| {
+            let index = doc.index;
+            let parsed = stream::parse_one(text, doc).ok()?;
+            let root = parsed.root.as_ref()?;
+            is_list_kind(
+                root.get_str("apiVersion").unwrap_or(""),
+                root.get_str("kind").unwrap_or(""),
+            )
+            .then_some(index + 1)
+        })
 }
 
 /// A KRM function's input and output (kustomize, kpt). The pipeline reads
@@ -281,7 +294,7 @@ pub fn function(input: &str, base: &Options) -> Output {
     };
     let options = match root.get("functionConfig").filter(|c| !c.is_null()) {
         None => base.clone(),
-        Some(config) => match settings(config, input, true) {
+        Some(config) => match settings(config, input, true, &base.policy) {
             Ok(s) => match s.over(base) {
                 Ok(options) => options,
                 Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
@@ -289,6 +302,7 @@ pub fn function(input: &str, base: &Options) -> Output {
             Err(e) => return refuse(format!("<stdin>: functionConfig: {e}")),
         },
     };
+    let notice = notice(&options.policy, &base.policy, "the functionConfig");
     let analysis = match crate::analyze(input, &options) {
         Ok(a) => a,
         Err(e) => return refuse(format!("<stdin>: {e}")),
@@ -309,9 +323,18 @@ pub fn function(input: &str, base: &Options) -> Output {
     edits.extend(list.results(&results));
     Output {
         stdout: edit::apply(input, &mut edits),
-        stderr: diagnostics(&findings, failed),
+        stderr: notice + &diagnostics(&findings, failed),
         exit: if failed { POLICY_FAILED } else { 0 },
     }
+}
+
+/// What a config's policy has off of the built-in protections that the
+/// command line's (`base`) had on: said once, before the findings.
+fn notice(policy: &Policy, base: &Policy, source: &str) -> String {
+    if policy.protections_off() == base.protections_off() {
+        return String::new();
+    }
+    policy.protections_notice(source).unwrap_or_default()
 }
 
 /// Run as a legacy exec plugin: `config` is the plugin's config file (named
@@ -328,13 +351,14 @@ pub fn legacy(config_name: &str, config: &str, input: &str, base: &Options) -> O
              would look for a ConfigMap plugin"
         ));
     }
-    let options = match settings(&root, config, false) {
+    let options = match settings(&root, config, false, &base.policy) {
         Ok(s) => match s.over(base) {
             Ok(options) => options,
             Err(e) => return Output::bad(format!("{config_name}: {e}")),
         },
         Err(e) => return Output::bad(format!("{config_name}: {e}")),
     };
+    let notice = notice(&options.policy, &base.policy, config_name);
     let mut analysis = match crate::analyze(input, &options) {
         Ok(a) => a,
         Err(e) => return Output::bad(format!("<stdin>: {e}")),
@@ -346,7 +370,7 @@ pub fn legacy(config_name: &str, config: &str, input: &str, base: &Options) -> O
         .filter(|f| f.is_active())
         .cloned()
         .collect();
-    let stderr = diagnostics(&findings, failed);
+    let stderr = notice + &diagnostics(&findings, failed);
     if failed {
         return Output {
             stdout: String::new(),
@@ -376,14 +400,22 @@ fn diagnostics(findings: &[Finding], failed: bool) -> String {
     text
 }
 
+/// The executable name that makes the binary a KRM function (for an exec
+/// function, whose orchestrator gives it no arguments): a link or copy of
+/// secret-rollout under this name runs `secret-rollout krm`.
+pub const FUNCTION_EXECUTABLE: &str = "secret-rollout-krm";
+
 /// When kustomize runs us as `SecretRollout CONFIG [ARGS…]` (a legacy exec
 /// plugin is the binary itself under that name), run `secret-rollout krm
-/// CONFIG [ARGS…]`.
+/// CONFIG [ARGS…]`; as `secret-rollout-krm [ARGS…]`, `secret-rollout krm
+/// [ARGS…]`. The name is chosen by whoever installs the binary, never by
+/// the input: these and the `krm` subcommand are the only ways in to the
+/// KRM path.
 pub fn plugin_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as_plugin = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
-        .is_some_and(|name| name == KIND);
+        .is_some_and(|name| name == KIND || name == FUNCTION_EXECUTABLE);
     if !invoked_as_plugin {
         return args;
     }
@@ -904,7 +936,7 @@ functionConfig:
 
     fn settings_of(text: &str) -> Result<Settings, ConfigError> {
         let node = yaml::parse_document(text, 0, 1).unwrap().unwrap();
-        settings(&node, text, false)
+        settings(&node, text, false, &Policy::default())
     }
 
     #[test]
@@ -917,9 +949,17 @@ functionConfig:
         let policy = s.policy.expect("policy fields make a policy");
         assert!(policy.looks_sensitive("MY_FOO"));
         assert!(
-            !policy.looks_sensitive("PASSWORD"),
-            "it replaces the built-in policy"
+            policy.looks_sensitive("PASSWORD"),
+            "it extends the built-in policy"
         );
+        assert_eq!(policy.required_sources[0].env, "THE0_ADMIN_PASSWORD");
+        let none = settings_of(
+            "apiVersion: secret-rollout/v1\nkind: SecretRollout\nextends: none\nsensitiveNames: [FOO]\n",
+        )
+        .unwrap()
+        .policy
+        .unwrap();
+        assert!(!none.looks_sensitive("PASSWORD") && none.required_sources.is_empty());
 
         let only_ns =
             settings_of("apiVersion: secret-rollout/v1\nkind: SecretRollout\nnamespace: a\n")
@@ -942,7 +982,8 @@ functionConfig:
         )
         .unwrap();
         assert_eq!(s.namespace.as_deref(), Some("the0"));
-        assert!(s.policy.unwrap().looks_sensitive("FOO"));
+        let policy = s.policy.unwrap();
+        assert!(policy.looks_sensitive("FOO") && policy.looks_sensitive("PASSWORD"));
         let bad =
             settings_of("apiVersion: v1\nkind: ConfigMap\ndata: {namespaec: a}\n").unwrap_err();
         assert!(bad.message.contains("unknown key `namespaec`"));
@@ -964,9 +1005,17 @@ functionConfig:
 
     #[test]
     fn not_a_resource_list() {
-        assert!(is_resource_list(LIST));
-        assert!(!is_resource_list("apiVersion: v1\nkind: List\nitems: []\n"));
-        assert!(!is_resource_list(&format!("{LIST}---\n{LIST}")));
+        assert_eq!(resource_list_in(LIST), Some(1));
+        assert_eq!(
+            resource_list_in("apiVersion: v1\nkind: List\nitems: []\n"),
+            None
+        );
+        let second = format!("apiVersion: v1\nkind: List\nitems: []\n---\n{LIST}");
+        assert_eq!(resource_list_in(&second), Some(2));
+        assert_eq!(
+            resource_list_in("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": []}"),
+            Some(1)
+        );
         let out = function("apiVersion: v1\nkind: List\nitems: []\n", &opts());
         assert_eq!((out.exit, out.stdout.as_str()), (2, ""));
         assert!(out
@@ -988,6 +1037,10 @@ functionConfig:
         assert_eq!(
             plugin_args(args(&["secret-rollout", "check"])),
             args(&["secret-rollout", "check"])
+        );
+        assert_eq!(
+            plugin_args(args(&["/usr/local/bin/secret-rollout-krm"])),
+            args(&["secret-rollout", "krm"])
         );
     }
 

@@ -262,7 +262,7 @@ fn units(root: &Path) -> Vec<Unit> {
             kfiles.push(path.to_path_buf());
         }
         let manifest = name.ends_with(".yaml") || name.ends_with(".yml");
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::regular::read_to_string(path) else {
             continue;
         };
         if manifest && text.contains("kustomize.toolkit.fluxcd.io") {
@@ -416,7 +416,7 @@ fn collect_kustomization(k: &Path, out: &mut BTreeSet<PathBuf>, seen: &mut BTree
         return;
     };
     out.insert(k.clone());
-    let Ok(text) = std::fs::read_to_string(&k) else {
+    let Ok(text) = crate::regular::read_to_string(&k) else {
         return;
     };
     let Ok(docs) = stream::parse(&text) else {

@@ -22,6 +22,7 @@ mod config;
 pub mod diff;
 mod digest;
 mod edit;
+mod effective;
 pub mod explain;
 pub mod flux;
 pub mod format;
@@ -36,6 +37,7 @@ pub mod lookup;
 pub mod patch;
 mod policy;
 mod reference;
+pub mod regular;
 pub mod report;
 mod rule;
 mod secret_files;
@@ -50,7 +52,8 @@ use std::collections::BTreeSet;
 use rayon::prelude::*;
 
 pub use config::{
-    FunctionConfig, Policy, PolicyError, RequiredSource, Selector, WorkloadKind, DEFAULT_POLICY,
+    FunctionConfig, Patterns, Policy, PolicyError, RequiredSource, Selector, WorkloadKind,
+    DEFAULT_POLICY,
 };
 pub use report::{Finding, Location, Place, PlaceKind, Severity};
 pub use rule::{catalogue, Rule, RuleId, RuleInfo};

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::args::{self, Cli};
-use cli::diagnostics::{Diagnostics, Terminal};
+use cli::diagnostics::{Diagnostics, Outcome, Terminal};
 use cli::settings::Settings;
 use cli::Exit;
 
@@ -37,7 +37,22 @@ fn main() -> ExitCode {
     // Known before anything is checked, so every error reaches the report.
     let terminal = cli.terminal().map_or(Terminal::Never, Terminal::choose);
     let diagnostics = Diagnostics::new(terminal, cli.report());
-    let run = Settings::from_args(cli).and_then(|settings| cmd::run(settings, &diagnostics));
+    let policy_file = cli.policy_file();
+    let run = Settings::from_args(cli).and_then(|settings| {
+        // A policy file with built-in protections off says so on every run,
+        // once, wherever findings go.
+        let notice = settings
+            .policy()
+            .zip(policy_file)
+            .and_then(|(policy, file)| {
+                policy.protections_notice(&format!("policy {}", file.display()))
+            });
+        if let Some(notice) = notice {
+            diagnostics.show(&notice, Outcome::Succeeded);
+            diagnostics.record(&notice)?;
+        }
+        cmd::run(settings, &diagnostics)
+    });
     match run {
         Ok(exit) => exit.into(),
         Err(e) => {

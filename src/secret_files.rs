@@ -47,7 +47,8 @@ pub enum FileError {
 
 /// The files under `paths`: a file as given, a directory walked for
 /// `*.yaml`, `*.yml` and `*.json` (hidden entries skipped, as `.git` should
-/// be), each file once, in a stable order.
+/// be; FIFOs, sockets and devices skipped; links followed only inside the
+/// directory), each file once, in a stable order.
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
     let mut out = Vec::new();
     for path in paths {
@@ -65,11 +66,9 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
             out.push(path.clone());
             continue;
         }
-        let walk = walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        // Regular files only, links followed only inside the directory.
+        let walk =
+            crate::regular::walk(path, |e| !e.file_name().to_string_lossy().starts_with('.'));
         for entry in walk {
             let entry = entry.map_err(|e| FileError::Io {
                 path: e
@@ -77,8 +76,8 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
                     .map_or_else(|| shown.clone(), |p| p.display().to_string()),
                 error: e.into(),
             })?;
-            if entry.file_type().is_file() && is_manifest(entry.path()) {
-                out.push(entry.into_path());
+            if is_manifest(&entry) {
+                out.push(entry);
             }
         }
     }
@@ -241,7 +240,7 @@ type FileContents = (Vec<Source>, Vec<SetAside>);
 
 fn read_file(path: &Path) -> Result<FileContents, FileError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| FileError::Io {
+    let bytes = crate::regular::read(path).map_err(|source| FileError::Io {
         path: shown.clone(),
         error: source,
     })?;

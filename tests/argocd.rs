@@ -541,3 +541,71 @@ fn the_readme_application_renders() {
     assert_eq!(probe["data"]["namespace"], namespace);
     assert!(!common::stamps(&objects).is_empty());
 }
+
+/// The README's Argo CD recipe with the bad values and a policy file from
+/// the repository that only says where Secrets are: the policy extends the
+/// built-in profile, so the sync is refused; its paths stay inside the
+/// application directory; and a chart that renders a ResourceList cannot
+/// configure the tool through the pipe.
+#[test]
+fn a_policy_that_only_adds_secrets_from_keeps_the_guard() {
+    let (app, scratch) = app("policy-secrets-from");
+    common::copy_dir(
+        &common::root().join("testdata/gitops/clusters/prod"),
+        &app.join("secrets"),
+    );
+    let policy = |text: &str| {
+        common::write_temp(&app, "secret-rollout-policy.yaml", text);
+    };
+    // The namespace the sealed admin password is for.
+    let env = |values: &'static str| {
+        [
+            ("ARGOCD_APP_NAMESPACE", "the0"),
+            ("ARGOCD_ENV_HELM_VALUES", values),
+            (
+                "ARGOCD_ENV_SECRET_ROLLOUT_POLICY",
+                "secret-rollout-policy.yaml",
+            ),
+        ]
+    };
+    policy("apiVersion: secret-rollout/v1\nkind: Policy\nsecretsFrom: [secrets]\n");
+    let out = generate(&app, &scratch, "helm", &env("values-good.yaml")).unwrap();
+    assert!(out.contains("secret-rollout/secret.the0-root-admin: "));
+    let err = generate(&app, &scratch, "helm", &env("values-bad-plain-env.yaml"))
+        .expect_err("the bad values must fail the sync");
+    assert!(
+        err.contains("exit status: 1") && err.contains("error[admin-password-not-from-secret]"),
+        "{err}"
+    );
+    assert!(!err.contains(BAD_PASSWORD));
+
+    // Past the plugin's own check of the policy path: the policy's paths.
+    policy("apiVersion: secret-rollout/v1\nkind: Policy\nsecretsFrom: [../../../../other]\n");
+    let err = generate(&app, &scratch, "helm", &env("values-good.yaml"))
+        .expect_err("a policy path out of the application directory");
+    assert!(
+        err.contains("exit status: 2")
+            && err.contains("secretsFrom: `../../../../other` goes up with `..`"),
+        "{err}"
+    );
+
+    // A template that renders a ResourceList whose functionConfig would
+    // switch the guard off.
+    std::fs::remove_file(app.join("secret-rollout-policy.yaml")).unwrap();
+    common::write_temp(
+        &app.join("templates"),
+        "zz-list.yaml",
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  apiVersion: secret-rollout/v1\n  kind: SecretRollout\n  metadata: {name: x}\n  extends: none\n",
+    );
+    let err = generate(
+        &app,
+        &scratch,
+        "helm",
+        &[("ARGOCD_ENV_HELM_VALUES", "values-bad-plain-env.yaml")],
+    )
+    .expect_err("the stream is no configuration");
+    assert!(
+        err.contains("exit status: 2") && err.contains("ResourceList, a KRM function's input"),
+        "{err}"
+    );
+}

@@ -750,9 +750,10 @@ rules:
         by_id("duplicate-env")["defaultConfiguration"],
         json!({"level": "none", "enabled": false})
     );
-    assert!(
-        rules.iter().all(|r| r["id"] != "admin-password-missing"),
-        "the policy replaced the built-in one whole"
+    assert_eq!(
+        by_id("admin-password-missing")["defaultConfiguration"],
+        json!({"level": "error", "enabled": true}),
+        "the policy extends the built-in one"
     );
 }
 
@@ -1396,10 +1397,31 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
             ),
         ]
     );
-    // Case-insensitive, `-` read as `_`; TOKEN no longer listed.
+    // A name added to the built-in ones: case-insensitive, `-` read as `_`.
     let policy = write_policy(
         "check-sensitive-names",
         "apiVersion: secret-rollout/v1\nsensitiveNames: [session_key]\n",
+    );
+    assert_eq!(
+        active(&findings(&["check", "--policy", &policy], PLAIN_VALUES)),
+        [
+            a(
+                "Deployment/web",
+                "X-Session-Key",
+                "sensitive-env-plain-value"
+            ),
+            a("Deployment/web", "API_TOKEN", "sensitive-env-plain-value"),
+            a(
+                "Deployment/web",
+                "DATABASE_URL",
+                "sensitive-env-plain-value"
+            ),
+        ]
+    );
+    // From nothing: TOKEN and the URL pattern are no longer listed.
+    let policy = write_policy(
+        "check-sensitive-names",
+        "apiVersion: secret-rollout/v1\nextends: none\nsensitiveNames: [session_key]\n",
     );
     assert_eq!(
         active(&findings(&["check", "--policy", &policy], PLAIN_VALUES)),
@@ -1415,7 +1437,7 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
 fn sensitive_values_report_matching_values_whatever_the_name() {
     let policy = write_policy(
         "check-sensitive-values",
-        "apiVersion: secret-rollout/v1\nsensitiveNames: []\nsensitiveValues: ['^sk_(live|test)_']\n",
+        "apiVersion: secret-rollout/v1\nextends: none\nsensitiveNames: []\nsensitiveValues: ['^sk_(live|test)_']\n",
     );
     assert_eq!(
         active(&findings(&["check", "--policy", &policy], PLAIN_VALUES)),
@@ -1430,6 +1452,7 @@ fn sensitive_values_report_matching_values_whatever_the_name() {
 }
 
 const JWT_POLICY: &str = "apiVersion: secret-rollout/v1
+extends: none
 sensitiveNames: []
 requiredSources:
   - id: jwt-secret

@@ -1424,3 +1424,45 @@ fn helm4_lookup_without_a_key_is_refused_and_the_reason_reaches_the_report() {
     assert!(text.contains("--lookup needs --digest-key-file"), "{text}");
     assert_eq!(server.take_seen(), []);
 }
+
+/// The README's Helm 4 tip: Secrets outside the chart from a policy file
+/// given by SECRET_ROLLOUT_POLICY. The file only says where to read; it
+/// extends the built-in profile, so the guard stays.
+#[test]
+fn helm4_policy_from_the_environment_adds_secrets_from_and_keeps_the_guard() {
+    const POLICY: &str = "testdata/gitops/secret-rollout.yaml";
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let file = std::fs::read_to_string(common::root().join(POLICY)).unwrap();
+    assert!(
+        readme.contains(&format!("```yaml\n{file}```")),
+        "the README shows {POLICY}"
+    );
+    assert!(readme.contains(&format!(
+        "SECRET_ROLLOUT_POLICY={POLICY} helm upgrade --install the0 {CHART} \\\n  -f {GOOD} --post-renderer secret-rollout"
+    )));
+    let home = Home::new("h4-policy-env");
+    home.install_plugin(Path::new("."));
+    let run = |values: &str| {
+        let mut cmd = home.helm(&template_args(values, "secret-rollout", &[]));
+        cmd.env("SECRET_ROLLOUT_POLICY", POLICY)
+            .env("SECRET_ROLLOUT_REPORT", home.path("report.txt"));
+        output(cmd)
+    };
+    let good = run(GOOD);
+    assert_ok(&good, "the README's command");
+    let stamps = all_stamps(&common::stdout(&good));
+    assert!(
+        stamps["Deployment/the0-api"].contains_key("secret.the0-root-admin"),
+        "{stamps:?}"
+    );
+    let bad = run(BAD);
+    assert_failed(&bad, "the same command with the bad values");
+    assert!(bad.stdout.is_empty());
+    let report = std::fs::read_to_string(home.path("report.txt")).unwrap();
+    assert!(
+        report.contains("error[admin-password-not-from-secret]")
+            && report.contains("secret-rollout: refusing to render"),
+        "{report}"
+    );
+    assert!(!report.contains(BAD_PASSWORD));
+}

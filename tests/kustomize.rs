@@ -43,6 +43,18 @@ metadata:
 namespace: the0
 ";
 
+/// The README's legacy plugin config for Secrets outside the chart: a
+/// `secretsFrom` that must not replace the policy.
+const TRANSFORMER_SECRETS_FROM: &str = "\
+apiVersion: secret-rollout/v1
+kind: SecretRollout
+metadata:
+  name: stamp
+namespace: the0
+secretsFrom:
+  - secrets
+";
+
 fn container_transformer(image: &str) -> String {
     format!(
         "\
@@ -429,13 +441,16 @@ functionConfig:
     assert!(common::stdout(&out).contains("results:\n- message: \"<stdin>: functionConfig: line "));
 }
 
+/// The KRM path is chosen by whoever runs the tool (`krm`, the image's entry
+/// point, the plugin's name), never by the stream: `render` refuses a
+/// ResourceList, writing nothing (see tests/trust.rs for hostile ones).
 #[test]
-fn render_recognises_a_resource_list() {
+fn render_refuses_a_resource_list() {
     let input = common::fixture("krm/the0-good.yaml");
-    assert_eq!(
-        common::stdout(&common::run(&[], &input)),
-        common::stdout(&krm(&input))
-    );
+    let out = common::run(&[], &input);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(common::stderr(&out).contains("document 1 is a config.kubernetes.io ResourceList"));
 }
 
 #[test]
@@ -459,9 +474,26 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
         "the README's transformer config is not the one tested"
     );
 
+    assert!(
+        readme.contains(TRANSFORMER_SECRETS_FROM),
+        "the README's secretsFrom config is not the one tested"
+    );
+
     let plain = App::new("legacy-plain", GOOD, None);
     let good = App::new("legacy-good", GOOD, Some(TRANSFORMER));
     let bad = App::new("legacy-bad", BAD, Some(TRANSFORMER));
+    // The README's secretsFrom config, with the sealed admin password in the
+    // kustomization's `secrets/`.
+    let with_secrets = |name: &str, values: &str| {
+        let app = App::new(name, values, Some(TRANSFORMER_SECRETS_FROM));
+        common::copy_dir(
+            &common::root().join("testdata/gitops/clusters/prod"),
+            &app.dir.join("secrets"),
+        );
+        app
+    };
+    let good_secrets = with_secrets("legacy-good-secrets", GOOD);
+    let bad_secrets = with_secrets("legacy-bad-secrets", BAD);
     // secret-rollout on PATH, as after `cargo install --path .`.
     let path_dir = common::temp_dir("kustomize/legacy-path");
     std::os::unix::fs::symlink(
@@ -470,7 +502,7 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
     )
     .unwrap();
     let path = format!("{}:{}", path_dir.display(), std::env::var("PATH").unwrap());
-    for app in [&good, &bad] {
+    for app in [&good, &bad, &good_secrets, &bad_secrets] {
         let home = app.scratch.to_str().unwrap();
         let out = Command::new("sh")
             .args(["-c", INSTALL_PLUGIN])
@@ -499,6 +531,19 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
             &format!("legacy plugin, bad values, helm {major}"),
         );
     }
+    // secretsFrom reads the Secret outside the chart and keeps the guard.
+    let out = assert_ok(
+        &good_secrets.kustomize(&helm(4), &[]),
+        "legacy plugin with secretsFrom",
+    );
+    assert!(
+        out.contains("secret-rollout/secret.the0-root-admin: "),
+        "{out}"
+    );
+    assert_refused_with_reason(
+        &bad_secrets.kustomize(&helm(4), &[]),
+        "legacy plugin with secretsFrom, bad values",
+    );
 }
 
 // ---------------------------------------------------------------- the container function
@@ -583,6 +628,19 @@ data:
         "{}",
         common::stderr(&out)
     );
+    // Its policy extends the built-in one: the bad values are refused too.
+    let strict_bad = App::new("container-configmap-bad", BAD, Some(&config_map));
+    let out = strict_bad.kustomize(&helm(4), &env);
+    let stderr = common::stderr(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains(
+            "error[admin-password-not-from-secret]: THE0_ADMIN_PASSWORD in Deployment/the0-api"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(BAD_PASSWORD));
 
     dockerd.stop();
     assert!(

@@ -716,9 +716,9 @@ fn a_policy_file_lists_secrets_from_paths_relative_to_itself() {
     let gitops = gitops("policy", &[("password", PASSWORD)]);
     let printed = stdout(&sr(&["policy", "--print-default"], ""));
     let policy = write(
-        &gitops.join("policies"),
+        &gitops,
         "secret-rollout.yaml",
-        &format!("{printed}\nsecretsFrom:\n  - ../clusters/prod\n"),
+        &format!("{printed}\nsecretsFrom:\n  - clusters/prod\n"),
     );
     let from_flag = render_with(&[&gitops.join("clusters/prod")]);
     // Run from elsewhere: the path is the policy file's, not the caller's.

@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Stamp manifests from stdin to stdout (the default); fails on policy errors.
     Render(RenderArgs),
-    /// Report findings for files, directories (recursive *.yaml, *.yml) or stdin; writes no manifests.
+    /// Report findings for files, directories (recursive *.yaml, *.yml; regular files only, links followed only inside) or stdin; writes no manifests.
     Check(CheckArgs),
     /// Show the reference graph: who consumes which Secret/ConfigMap keys, and what would be stamped.
     Explain(ExplainArgs),
@@ -49,12 +49,28 @@ pub enum Command {
     Flux(FluxArgs),
     /// Keep a kustomization's stamp transformer in step with its build on stdin.
     Kustomization(KustomizationArgs),
-    /// Print the built-in policy, to start your own from.
-    Policy {
-        /// Print the built-in policy (the default action).
-        #[arg(long, env = "SECRET_ROLLOUT_PRINT_DEFAULT")]
-        print_default: bool,
-    },
+    /// Print the built-in policy, to start your own from, or the policy in force.
+    Policy(PolicyCmdArgs),
+}
+
+/// `secret-rollout policy`.
+#[derive(Args, Clone)]
+pub struct PolicyCmdArgs {
+    /// Print the built-in policy (the default action): a complete file
+    /// (`extends: none`) to start your own from.
+    #[arg(long, env = "SECRET_ROLLOUT_PRINT_DEFAULT")]
+    pub print_default: bool,
+    /// Print the policy in force, as one complete policy file: the built-in
+    /// profile extended by --policy (or SECRET_ROLLOUT_POLICY).
+    #[arg(
+        long,
+        env = "SECRET_ROLLOUT_PRINT_EFFECTIVE",
+        conflicts_with = "print_default"
+    )]
+    pub print_effective: bool,
+    /// Policy file that extends the built-in profile (see --print-effective).
+    #[arg(long, env = "SECRET_ROLLOUT_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Args, Clone, Default)]
@@ -86,7 +102,9 @@ pub const TERMINAL_ENV: &str = "SECRET_ROLLOUT_TERMINAL";
 
 #[derive(Args, Clone)]
 pub struct CheckArgs {
-    /// Files or directories; stdin when none.
+    /// Files or directories; stdin when none. Only regular files are read (a
+    /// FIFO, socket or device is refused); a directory walk skips them and
+    /// follows symbolic links only to places inside the directory.
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(
@@ -118,7 +136,9 @@ pub struct CheckArgs {
 
 #[derive(Args, Clone)]
 pub struct ExplainArgs {
-    /// Files or directories; stdin when none.
+    /// Files or directories; stdin when none. Only regular files are read (a
+    /// FIFO, socket or device is refused); a directory walk skips them and
+    /// follows symbolic links only to places inside the directory.
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(
@@ -233,7 +253,8 @@ pub struct RulesArgs {
 
 #[derive(Args, Clone)]
 pub struct PolicyArgs {
-    /// Policy file used instead of the built-in the0 profile.
+    /// Policy file that extends the built-in the0 profile: it changes what it
+    /// names and keeps the rest (`extends: none` in it starts from nothing).
     #[arg(long, env = "SECRET_ROLLOUT_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 }
@@ -279,8 +300,10 @@ pub struct CommonArgs {
     /// File holding a key for hmac-sha256 digests (plain sha256 without it).
     #[arg(long, env = "SECRET_ROLLOUT_DIGEST_KEY_FILE", value_name = "FILE")]
     pub digest_key_file: Option<PathBuf>,
-    /// Policy file (apiVersion: secret-rollout/v1, kind: Policy) used instead
-    /// of the built-in the0 profile.
+    /// Policy file (apiVersion: secret-rollout/v1, kind: Policy) that extends
+    /// the built-in the0 profile: it changes what it names and keeps the rest
+    /// (`extends: none` in it starts from nothing, and every run then says
+    /// which built-in protections are off).
     #[arg(long, env = "SECRET_ROLLOUT_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Append the findings and a summary line to FILE (created if missing).
@@ -290,7 +313,8 @@ pub struct CommonArgs {
     pub report: Option<PathBuf>,
     /// Also read Secrets and ConfigMaps (and SealedSecrets, SOPS-encrypted
     /// Secrets, ExternalSecrets) from PATH, a file or a directory (*.yaml,
-    /// *.yml, *.json): pods that read them are stamped too. Repeatable; the
+    /// *.yml, *.json; regular files only, links followed only inside the
+    /// directory): pods that read them are stamped too. Repeatable; the
     /// variable takes `:`-separated paths.
     #[arg(
         long,
@@ -328,7 +352,24 @@ impl Cli {
             Some(Command::Flux(args)) => args.common.report.clone(),
             Some(Command::Kustomization(args)) => args.common.report.clone(),
             Some(Command::Diff(args)) => args.common.report.clone(),
-            Some(Command::Explain(_) | Command::Rules(_) | Command::Policy { .. }) => None,
+            Some(Command::Explain(_) | Command::Rules(_) | Command::Policy(_)) => None,
+        }
+    }
+
+    /// The policy file the user gave, for the notice of protections it
+    /// has off.
+    pub fn policy_file(&self) -> Option<PathBuf> {
+        match &self.command {
+            None => self.render.common.policy.clone(),
+            Some(Command::Render(a)) => a.common.policy.clone(),
+            Some(Command::Check(a)) => a.common.policy.clone(),
+            Some(Command::Explain(a)) => a.common.policy.clone(),
+            Some(Command::Diff(a)) => a.common.policy.clone(),
+            Some(Command::Krm(a)) => a.common.policy.clone(),
+            Some(Command::Flux(a)) => a.common.policy.clone(),
+            Some(Command::Kustomization(a)) => a.common.policy.clone(),
+            Some(Command::Rules(a)) => a.policy.clone(),
+            Some(Command::Policy(a)) => a.policy.clone(),
         }
     }
 }

@@ -38,7 +38,8 @@ pub fn read_stdin() -> Result<String> {
 /// A manifest file as text Go would read (UTF-16 with a byte order mark;
 /// a byte that is not UTF-8 as U+FFFD): for reading, never for writing back.
 pub fn read_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = secret_rollout::regular::read(path)
+        .with_context(|| format!("reading {}", path.display()))?;
     let input = Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(input.into_text())
 }
@@ -46,7 +47,8 @@ pub fn read_file(path: &Path) -> Result<String> {
 /// A file we may edit in place: UTF-8 only, so every byte we do not edit is
 /// written back as it was.
 pub fn read_utf8_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = secret_rollout::regular::read(path)
+        .with_context(|| format!("reading {}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{}: input is not UTF-8 (invalid byte at offset {})",
@@ -56,8 +58,10 @@ pub fn read_utf8_file(path: &Path) -> Result<String> {
     })
 }
 
-/// The files named: files as given, directories walked (links followed) for
-/// `*.yaml`/`*.yml` in sorted order.
+/// The files named: files as given (each must be a regular file, which
+/// reading checks), directories walked for `*.yaml`/`*.yml` regular files
+/// in sorted order: FIFOs, sockets and devices are skipped, and links are
+/// followed only to places inside the directory.
 fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -65,17 +69,10 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             out.push(p.clone());
             continue;
         }
-        for entry in walkdir::WalkDir::new(p)
-            .follow_links(true)
-            .sort_by_file_name()
-        {
-            let entry = entry.with_context(|| format!("reading directory {}", p.display()))?;
-            let is_yaml = entry
-                .path()
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml");
-            if is_yaml && !entry.file_type().is_dir() {
-                out.push(entry.into_path());
+        for entry in secret_rollout::regular::walk(p, |_| true) {
+            let path = entry.with_context(|| format!("reading directory {}", p.display()))?;
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
             }
         }
     }

@@ -23,6 +23,11 @@ pub enum Settings {
     Kustomization(Kustomization),
     /// `policy --print-default`.
     PrintPolicy,
+    /// `policy --print-effective`: the policy in force, and where it is from.
+    PrintEffective {
+        policy: Policy,
+        source: String,
+    },
 }
 
 /// `render`: stdin to stdout.
@@ -178,8 +183,33 @@ impl Settings {
                 options: options(&a.common)?,
                 config: a.config,
             }),
-            Some(args::Command::Policy { print_default: _ }) => Settings::PrintPolicy,
+            Some(args::Command::Policy(a)) if a.print_effective => {
+                let policy = policy(a.policy.as_deref())?;
+                let source = match &a.policy {
+                    Some(p) if policy.from_nothing => format!("{} (extends: none)", p.display()),
+                    Some(p) => format!("the built-in profile extended by {}", p.display()),
+                    None => "the built-in profile".to_string(),
+                };
+                Settings::PrintEffective { policy, source }
+            }
+            Some(args::Command::Policy(_)) => Settings::PrintPolicy,
         })
+    }
+
+    /// The policy this run uses, if it uses one.
+    pub fn policy(&self) -> Option<&Policy> {
+        match self {
+            Settings::Render(s) => Some(&s.options.policy),
+            Settings::Check(s) => Some(&s.options.policy),
+            Settings::Explain(s) => Some(&s.options.policy),
+            Settings::Diff(s) => Some(&s.options.policy),
+            Settings::Krm(s) => Some(&s.options.policy),
+            Settings::Flux(s) => Some(&s.options.policy),
+            Settings::Kustomization(s) => Some(&s.options.policy),
+            Settings::Rules(s) => Some(&s.policy),
+            Settings::PrintEffective { policy, .. } => Some(policy),
+            Settings::PrintPolicy => None,
+        }
     }
 }
 
@@ -269,19 +299,19 @@ fn options(common: &CommonArgs) -> Result<Options> {
 }
 
 fn digest_key(path: &Path) -> Result<Vec<u8>> {
-    let key =
-        std::fs::read(path).with_context(|| format!("reading digest key {}", path.display()))?;
+    let key = secret_rollout::regular::read(path)
+        .with_context(|| format!("reading digest key {}", path.display()))?;
     let key = key.trim_ascii().to_vec();
     anyhow::ensure!(!key.is_empty(), "digest key {} is empty", path.display());
     Ok(key)
 }
 
-/// The policy file, or the built-in policy without one.
+/// The built-in policy, extended by the policy file if there is one.
 fn policy(path: Option<&Path>) -> Result<Policy> {
     let Some(path) = path else {
         return Ok(Policy::default());
     };
-    let text = std::fs::read_to_string(path)
+    let text = secret_rollout::regular::read_to_string(path)
         .with_context(|| format!("reading policy {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new(""));
     Policy::parse(&text, dir).with_context(|| format!("policy {}", path.display()))

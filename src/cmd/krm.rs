@@ -15,7 +15,7 @@ pub fn run(settings: &Krm, diagnostics: &Diagnostics) -> Result<Exit> {
     let output = match &settings.config {
         None => krm::function(&input, &settings.options),
         Some(path) => {
-            let config = std::fs::read_to_string(path)
+            let config = secret_rollout::regular::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             krm::legacy(
                 &path.display().to_string(),

@@ -28,5 +28,6 @@ pub fn run(settings: Settings, diagnostics: &Diagnostics) -> Result<Exit> {
         Settings::Flux(s) => flux::run(&s, diagnostics),
         Settings::Kustomization(s) => kustomization::run(&s, diagnostics),
         Settings::PrintPolicy => policy::print_default(),
+        Settings::PrintEffective { policy, source } => policy::print_effective(&policy, &source),
     }
 }

@@ -16,11 +16,16 @@ use crate::cli::{self, Exit};
 pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     let input = inputs::stdin()?;
     let text = input.text();
-    // A kustomize container function runs the image's entry point; a
-    // ResourceList on stdin means that is what we are.
-    if secret_rollout::krm::is_resource_list(text) {
-        let output = secret_rollout::krm::function(text, &settings.options);
-        return super::krm::finish(output, diagnostics);
+    // The stream is data, never configuration: a ResourceList in it is not
+    // a function call (whose functionConfig would set the policy and what
+    // to read) but a document no chart should render. Only whoever runs us
+    // enters the KRM path (`krm`, the image's entry point, the plugin name).
+    if let Some(doc) = secret_rollout::krm::resource_list_in(text) {
+        anyhow::bail!(
+            "{STDIN}: document {doc} is a config.kubernetes.io ResourceList, a KRM function's \
+             input, not manifests; render reads manifests only (a KRM function is \
+             `secret-rollout krm`)"
+        );
     }
     let mut analysis = secret_rollout::analyze(text, &settings.options)
         .map_err(|e| anyhow::anyhow!("{STDIN}: {e}"))?;
