@@ -676,9 +676,6 @@ const MAX_FLOW_COLONS: usize = 16;
 /// hold that ends nothing and starts nothing in their middle.
 const PLACEHOLDER: u8 = b';';
 
-/// Scans of one document that may be repeated to take a comma stand-in back.
-const MAX_RESCANS: usize = 64;
-
 /// Parse one document. `text` is the document's slice of the stream, which
 /// starts at byte `base` and line `base_line` of the stream. Returns `None`
 /// for a document with no content (only comments, markers or whitespace).
@@ -693,7 +690,6 @@ pub fn parse_document<'a>(
 ) -> Result<Option<Node<'a>>, YamlError> {
     let mut subs = Substitutions {
         colons: Vec::new(),
-        commas: commas_after_tags(text),
         boms: Vec::new(),
         bom_stand_in: None,
         final_break: !text.is_empty()
@@ -713,7 +709,6 @@ pub fn parse_document<'a>(
                 .collect();
         }
     }
-    let mut retries = 0;
     loop {
         let patched;
         let scan_text: &str = if subs.is_empty() {
@@ -728,22 +723,6 @@ pub fn parse_document<'a>(
         match result {
             Ok(root) => return Ok(root),
             Err(Failure::Yaml(e)) => return Err(e),
-            Err(Failure::FlowComma(at)) => {
-                retries += 1;
-                if retries > MAX_RESCANS {
-                    let (line, col) = line_col(text, at, base_line);
-                    return Err(YamlError::Syntax {
-                        line,
-                        col,
-                        path: String::new(),
-                        message: format!(
-                            "more than {MAX_RESCANS} `!` followed by a `,` inside plain scalars in \
-                             flow collections"
-                        ),
-                    });
-                }
-                subs.commas.retain(|&c| c != at);
-            }
             Err(Failure::FlowColon(at)) => {
                 if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
                     let (line, col) = line_col(text, at, base_line);
@@ -772,11 +751,6 @@ const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'
 /// [`parse_document`]); offsets are into the document slice.
 struct Substitutions {
     colons: Vec<usize>,
-    /// `,` right after a tag (`!!null,`): libyaml-safer panics on one in a
-    /// flow collection; Go refuses it ("did not find expected whitespace or
-    /// line break"). A backtick (no tag character, nor blank) gets the same
-    /// error from the scanner; where the `,` was text, it is put back.
-    commas: Vec<usize>,
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
     /// The text does not end with a line break: the scanner gets one more
@@ -786,47 +760,15 @@ struct Substitutions {
     final_break: bool,
 }
 
-const COMMA_STAND_IN: u8 = b'`';
-
-/// Offsets of each `,` that directly follows what may be a tag: a `!`,
-/// then tag characters.
-fn commas_after_tags(text: &str) -> Vec<usize> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    // A token may start right after an indicator (`}!x,`, `{"a":!x,}`), so
-    // every `!` counts; where it was text, the comma is put back.
-    for i in memchr::memchr_iter(b'!', b) {
-        let end = b[i + 1..]
-            .iter()
-            .position(|&c| {
-                matches!(
-                    c,
-                    b' ' | b'\t' | b'\n' | b'\r' | b',' | b'{' | b'}' | b'[' | b']'
-                )
-            })
-            .map(|n| i + 1 + n);
-        if let Some(j) = end.filter(|&j| b[j] == b',') {
-            out.push(j);
-        }
-    }
-    out
-}
-
 impl Substitutions {
     fn is_empty(&self) -> bool {
-        self.colons.is_empty()
-            && self.boms.is_empty()
-            && self.commas.is_empty()
-            && !self.final_break
+        self.colons.is_empty() && self.boms.is_empty() && !self.final_break
     }
 
     fn apply(&self, text: &str) -> String {
         let mut bytes = text.as_bytes().to_vec();
         for &c in &self.colons {
             bytes[c] = PLACEHOLDER;
-        }
-        for &c in &self.commas {
-            bytes[c] = COMMA_STAND_IN;
         }
         if let Some(stand_in) = self.bom_stand_in {
             let mut buf = [0; 3];
@@ -858,10 +800,6 @@ enum Failure {
     Yaml(YamlError),
     /// The scanner refused a `:` at this offset of the document slice.
     FlowColon(usize),
-    /// A comma shown to the scanner as a backtick (after what looked like a
-    /// tag) turned out to sit in a plain scalar in a flow collection, which
-    /// the real comma ends: scan again with it as written.
-    FlowComma(usize),
 }
 
 type Parsed<T> = Result<T, Failure>;
@@ -1324,14 +1262,6 @@ impl<'a, 's> Builder<'a, 's> {
             }
         }
         let plain = style == Style::Plain;
-        if plain && self.flow_depth > 0 {
-            let (from, to) = (self.local(content), self.local(span.end));
-            let commas = &self.subs.commas;
-            let i = commas.partition_point(|&c| c < from);
-            if commas.get(i).is_some_and(|&c| c < to) {
-                return Err(Failure::FlowComma(commas[i]));
-            }
-        }
         let value = self.restore_colons(content, span.end, style, value);
         if plain && self.flow_depth > 0 && value.contains('?') {
             // libyaml-safer keeps a `?` inside a plain scalar in a flow
@@ -1364,8 +1294,8 @@ impl<'a, 's> Builder<'a, 's> {
         })
     }
 
-    /// Put back what the scanner was shown in place of colons, commas and
-    /// byte order marks.
+    /// Put back what the scanner was shown in place of colons and byte order
+    /// marks.
     fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
         let (from, to) = (self.local(start), self.local(end));
         let value = match self.subs.bom_stand_in {
@@ -1377,14 +1307,6 @@ impl<'a, 's> Builder<'a, 's> {
             }
             _ => value,
         };
-        let value = restore_nth(
-            self.text,
-            from..to,
-            &self.subs.commas,
-            COMMA_STAND_IN,
-            ',',
-            value,
-        );
         if style != Style::Plain {
             return value;
         }
@@ -2266,14 +2188,26 @@ mod tests {
     }
 
     #[test]
-    fn a_tag_right_before_a_comma_is_refused_as_go_refuses_it() {
+    fn a_comma_after_a_tag_belongs_to_the_tag_as_in_go() {
+        // Go's yaml.v2 reads `,` `[` `]` as tag characters: `!!null,` is a
+        // tag Go does not resolve, so `c` is the value and `: d` is refused.
         let err = parse_document("a: {b: !!null, c: d}\n", 0, 1)
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("did not find expected whitespace or line break"),
-            "{err}"
-        );
+        assert!(err.contains("did not find expected ',' or '}'"), "{err}");
+        let r = root("a: {b: !x,y z}\nc: [!x,y] w]\nd: !<tag:yaml.org,2002:str> 5\n");
+        assert_eq!(r.path(&["a", "b"]).and_then(Node::as_str), Some("z"));
+        assert_eq!(r.get("c").unwrap().as_seq().unwrap()[0].as_str(), Some("w"));
+        assert_eq!(r.get_str("d"), Some("5"));
+        // A tag ends at a blank or the end of its line; anything else after
+        // it is refused, in any context.
+        for text in ["a: {b: !x}\n", "a: [!x}]\n", "a: !x{ b\n"] {
+            let err = parse_document(text, 0, 1).unwrap_err().to_string();
+            assert!(
+                err.contains("did not find expected whitespace or line break"),
+                "{text:?}: {err}"
+            );
+        }
         // Where that text is no tag, it stays what it was.
         let r = root("a: 'x !y,z'\nb: \"!q,\"\nc: p !r,s # !t,\nd: {me !x, w: z}\n");
         assert_eq!(r.get_str("a"), Some("x !y,z"));
