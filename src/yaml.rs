@@ -688,6 +688,32 @@ pub fn parse_document<'a>(
     base: usize,
     base_line: usize,
 ) -> Result<Option<Node<'a>>, YamlError> {
+    parse_document_as(text, base, base_line, false)
+}
+
+/// Parse the first `---` section of a stream as kubectl reads it (see
+/// [`parse_document`] for the arguments). kubectl's stream decoder
+/// (k8s.io/apimachinery's YAMLOrJSONDecoder) first tries a stream that
+/// starts with `{` as JSON, with Go's encoding/json: where that yields an
+/// object, its strings are JSON strings, which keep a raw NEL, LS or PS
+/// (YAML reads them as line breaks) and may hold `\u` escapes of surrogate
+/// pairs (YAML refuses them). Any other text, and every later section, is
+/// YAML to kubectl (it switches to YAML at the first `---` after one JSON
+/// object), and to us.
+pub fn parse_stream_start<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+) -> Result<Option<Node<'a>>, YamlError> {
+    parse_document_as(text, base, base_line, json::starts_with_object(text))
+}
+
+fn parse_document_as<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+    json: bool,
+) -> Result<Option<Node<'a>>, YamlError> {
     let mut subs = Substitutions {
         colons: Vec::new(),
         boms: Vec::new(),
@@ -718,7 +744,7 @@ pub fn parse_document<'a>(
             &patched
         };
         let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            Builder::run(text, scan_text, base, base_line, &subs)
+            Builder::run(text, scan_text, (base, base_line), &subs, json)
         });
         match result {
             Ok(root) => return Ok(root),
@@ -826,6 +852,8 @@ struct Builder<'a, 's> {
     base_line: usize,
     /// What the scanner was shown in place of some bytes.
     subs: &'s Substitutions,
+    /// The text is a JSON object kubectl reads as JSON.
+    json: bool,
     /// `%TAG` handles of this document.
     handles: Vec<(String, String)>,
     anchors: HashMap<String, (Node<'a>, usize)>,
@@ -844,9 +872,9 @@ impl<'a, 's> Builder<'a, 's> {
     fn run(
         text: &'a str,
         scan_text: &'s str,
-        base: usize,
-        base_line: usize,
+        (base, base_line): (usize, usize),
         subs: &'s Substitutions,
+        json: bool,
     ) -> Parsed<Option<Node<'a>>> {
         // The scanner takes a byte order mark at the very start of its input
         // as the encoding's and leaves it out of its offsets: skip it here.
@@ -857,6 +885,7 @@ impl<'a, 's> Builder<'a, 's> {
         };
         let mut tokens = Scanner::new();
         tokens.set_input(&scan_text.as_bytes()[skip..]);
+        tokens.set_json_strings(json);
         let mut b = Builder {
             text,
             tokens,
@@ -865,6 +894,7 @@ impl<'a, 's> Builder<'a, 's> {
             skip,
             base_line,
             subs,
+            json,
             handles: Vec::new(),
             anchors: HashMap::new(),
             copied: HashSet::new(),
@@ -977,6 +1007,14 @@ impl<'a, 's> Builder<'a, 's> {
                 | TokenData::VersionDirective { .. }
                 | TokenData::TagDirective { .. } => {}
                 TokenData::DocumentStart if self.peek_is(empty_follows)? => {}
+                _ if self.json => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "more after the JSON object that starts the stream, in the same `---` \
+                         section; kubectl reads on (further JSON objects, or YAML), we read one \
+                         object per section: put a `---` line before what follows",
+                    ))
+                }
                 _ => {
                     return Err(self.error(
                         t.start_mark,
@@ -2044,6 +2082,186 @@ fn mark_aliased(node: &mut Node<'_>) {
             mark_aliased(&mut e.value);
         }),
     })
+}
+
+/// The JSON grammar, as far as kubectl's stream reader needs it.
+mod json {
+    /// Go's encoding/json refuses deeper nesting ("exceeded max depth").
+    const MAX_DEPTH: usize = 10_000;
+
+    /// Whether `text` starts with a JSON object Go's encoding/json decodes:
+    /// JSON whitespace, then an object (what follows it does not matter).
+    /// Strings are checked as Go checks them (a lone surrogate escape is
+    /// fine: it reads as U+FFFD); the text is UTF-8 already.
+    pub fn starts_with_object(text: &str) -> bool {
+        let b = text.as_bytes();
+        let i = ws(b, 0);
+        b.get(i) == Some(&b'{') && value_end(b, i).is_some()
+    }
+
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The end of the value at `i`, without recursion (nesting is bounded
+    /// only by [`MAX_DEPTH`]).
+    fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            // A value starts at `i`.
+            i = ws(b, i);
+            match *b.get(i)? {
+                b'{' if open.len() >= MAX_DEPTH => return None,
+                b'{' => {
+                    i = ws(b, i + 1);
+                    if b.get(i) == Some(&b'}') {
+                        i += 1;
+                    } else {
+                        open.push(b'}');
+                        i = key_end(b, i)?;
+                        continue;
+                    }
+                }
+                b'[' if open.len() >= MAX_DEPTH => return None,
+                b'[' => {
+                    i = ws(b, i + 1);
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
+                    } else {
+                        open.push(b']');
+                        continue;
+                    }
+                }
+                b'"' => i = string_end(b, i)?,
+                b't' => i = literal_end(b, i, b"true")?,
+                b'f' => i = literal_end(b, i, b"false")?,
+                b'n' => i = literal_end(b, i, b"null")?,
+                b'-' | b'0'..=b'9' => i = number_end(b, i)?,
+                _ => return None,
+            }
+            // A value ended at `i`: close what it ends, or go on to the next.
+            loop {
+                let Some(&close) = open.last() else {
+                    return Some(i);
+                };
+                i = ws(b, i);
+                match *b.get(i)? {
+                    b',' if close == b'}' => {
+                        i = key_end(b, ws(b, i + 1))?;
+                        break;
+                    }
+                    b',' => {
+                        i += 1;
+                        break;
+                    }
+                    c if c == close => {
+                        open.pop();
+                        i += 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// A key and its colon at `i`: where its value starts.
+    fn key_end(b: &[u8], i: usize) -> Option<usize> {
+        let i = ws(b, string_end(b, i)?);
+        (b.get(i) == Some(&b':')).then_some(i + 1)
+    }
+
+    fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        i += 1;
+        loop {
+            match *b.get(i)? {
+                b'"' => return Some(i + 1),
+                b'\\' => match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                    _ => return None,
+                },
+                c if c < 0x20 => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+        b[i..].starts_with(word).then_some(i + word.len())
+    }
+
+    fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+        let digits =
+            |b: &[u8], i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => i = digits(b, i),
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            let end = digits(b, i + 1);
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let end = digits(b, i);
+            if end == i {
+                return None;
+            }
+            i = end;
+        }
+        Some(i)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::starts_with_object;
+
+        #[test]
+        fn objects_go_decodes_and_text_it_does_not() {
+            for yes in [
+                "{}",
+                " \r\n\t{\"a\": [1, -0.5e+3, true, false, null, \"\\ud800\\n\\u00e9\", {}]} # after",
+                "{\"a\":{\"b\":[[]]}}\n{\"second\": 1}",
+            ] {
+                assert!(starts_with_object(yes), "{yes:?}");
+            }
+            for no in [
+                "",
+                "[]",
+                "\u{a0}{}",
+                "{a: 1}",
+                "{\"a\": 1,}",
+                "{\"a\": 01}",
+                "{\"a\": 1.}",
+                "{\"a\": \"\\x41\"}",
+                "{\"a\": \"tab\there\"}",
+                "{\"a\": tru}",
+                "{\"a\": 1",
+                "{\"a\" 1}",
+            ] {
+                assert!(!starts_with_object(no), "{no:?}");
+            }
+            let deep = |n: usize| format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
+            assert!(starts_with_object(&deep(9_999)));
+            assert!(!starts_with_object(&deep(10_000)));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -527,3 +527,88 @@ fn kube_prometheus_stack_field_selector_args_in_flow_and_json_form() {
     );
     read_as_kubectl("kps-json", json.as_bytes());
 }
+
+/// A JSON Secret the0-api reads its password from.
+fn json_admin_secret(password_json: &str) -> String {
+    format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{\"name\": \"the0-admin\"}}, \"stringData\": {{\"password\": \"{password_json}\"}}}}\n"
+    )
+}
+
+#[test]
+fn raw_line_breaks_in_a_json_string_read_as_kubectl_reads_json() {
+    // A stream that starts with a JSON object is JSON to kubectl: a raw NEL,
+    // LS or PS in its strings is a character. After a `---` it is YAML.
+    for brk in ["\u{85}", "\u{2028}", "\u{2029}"] {
+        let secret = json_admin_secret(&format!("p{brk}  q"));
+        let first = format!("{secret}---\n{}", api(API_FROM_SECRET));
+        let objects = kubectl("nel-json", first.as_bytes());
+        assert_eq!(
+            find(&objects, "Secret/the0-admin")["stringData"]["password"],
+            format!("p{brk}  q"),
+            "premise: kubectl keeps the character"
+        );
+        let as_json = read_as_kubectl("nel-json", first.as_bytes());
+
+        let later = format!("{}---\n{secret}", api(API_FROM_SECRET));
+        let objects = kubectl("nel-yaml", later.as_bytes());
+        let yaml_reading = if brk == "\u{85}" {
+            "p q".to_string()
+        } else {
+            format!("p{brk}q")
+        };
+        assert_eq!(
+            find(&objects, "Secret/the0-admin")["stringData"]["password"],
+            yaml_reading,
+            "premise: after `---` kubectl reads YAML, which folds the line"
+        );
+        let as_yaml = read_as_kubectl("nel-yaml", later.as_bytes());
+        assert_ne!(
+            stamps_seen("nel-json", &as_json),
+            stamps_seen("nel-yaml", &as_yaml),
+            "the two readings differ, and so do the digests"
+        );
+    }
+}
+
+#[test]
+fn surrogate_pair_escapes_in_a_json_stream_are_read_as_kubectl_reads_them() {
+    // Python's json.dumps writes an emoji as a pair of `\u` escapes: JSON
+    // reads one character; YAML refuses them, and so does kubectl after `---`.
+    let secret = json_admin_secret("pass\\ud83d\\ude00 \\ud800 lone");
+    let input = format!("{secret}---\n{}", api(API_FROM_SECRET));
+    let objects = kubectl("surrogates", input.as_bytes());
+    assert_eq!(
+        find(&objects, "Secret/the0-admin")["stringData"]["password"],
+        "pass\u{1f600} \u{fffd} lone",
+        "premise"
+    );
+    read_as_kubectl("surrogates", input.as_bytes());
+
+    let later = format!("{}---\n{secret}", api(API_FROM_SECRET));
+    let r = render(&later);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.out.is_empty());
+    assert!(
+        !r.err.contains("pass"),
+        "no value in the message: {}",
+        r.err
+    );
+}
+
+#[test]
+fn json_objects_one_after_another_are_refused_with_the_way_out() {
+    // kubectl reads `{…}{…}` (jq -c output) as a stream of JSON objects; we
+    // read one object per `---` section and say so, naming the place.
+    let deployment = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"envFrom\":[{\"secretRef\":{\"name\":\"the0-admin\"}}]}]}}}}\n";
+    let secret = json_admin_secret("hunter2");
+    let objects = kubectl("jsonl", format!("{secret}{deployment}").as_bytes());
+    assert_eq!(objects.len(), 2, "premise");
+    let r = render(&format!("{secret}{deployment}"));
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.out.is_empty());
+    assert!(r.err.contains("line 2, column 1"), "{}", r.err);
+    assert!(r.err.contains("put a `---` line"), "{}", r.err);
+    assert!(!r.err.contains("hunter2"), "{}", r.err);
+    read_as_kubectl("jsonl", format!("{secret}---\n{deployment}").as_bytes());
+}

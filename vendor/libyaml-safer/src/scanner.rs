@@ -48,6 +48,9 @@ pub struct Scanner<R> {
     pub(crate) simple_key_allowed: bool,
     /// The stack of simple keys.
     pub(crate) simple_keys: Vec<SimpleKey>,
+    /// secret-rollout patch: read double-quoted scalars as JSON strings (see
+    /// [`Scanner::set_json_strings`]).
+    pub(crate) json_strings: bool,
 }
 
 impl<'r, 'b> Scanner<&'r mut &'b [u8]> {
@@ -77,6 +80,7 @@ impl<R> Scanner<R> {
             indent: 0,
             simple_key_allowed: false,
             simple_keys: Vec::with_capacity(16),
+            json_strings: false,
         }
     }
 
@@ -84,6 +88,16 @@ impl<R> Scanner<R> {
     pub fn set_input(&mut self, input: R) {
         assert!((self.read_handler).is_none());
         self.read_handler = Some(input);
+    }
+
+    /// secret-rollout patch: read double-quoted scalars as JSON strings, for
+    /// input known to be JSON that a JSON decoder would read: NEL, LS and PS
+    /// are characters of the string, not line breaks, and a `\u` escape of
+    /// a UTF-16 surrogate pair is one character (a lone surrogate is
+    /// U+FFFD), as Go's encoding/json reads them. Everything else valid JSON
+    /// can hold in a string reads the same either way.
+    pub fn set_json_strings(&mut self, on: bool) {
+        self.json_strings = on;
     }
 
     /// Set the source encoding.
@@ -1490,6 +1504,29 @@ impl<R: BufRead> Scanner<R> {
         Ok(())
     }
 
+    /// secret-rollout patch: the character a JSON string holds for the
+    /// surrogate `high` (its `\uXXXX` escape just read): with the low
+    /// surrogate escape right after it, the pair's character (both escapes
+    /// read); alone, U+FFFD as Go's encoding/json reads it.
+    fn json_low_surrogate(&mut self, high: u32) -> Result<char> {
+        if !(0xD800..=0xDBFF).contains(&high) {
+            return Ok('\u{fffd}');
+        }
+        self.cache(6)?;
+        let escape = CHECK_AT!(self.buffer, '\\', 0) && CHECK_AT!(self.buffer, 'u', 1);
+        if !escape || !(2..6).all(|k| IS_HEX_AT!(self.buffer, k)) {
+            return Ok('\u{fffd}');
+        }
+        let low = (2..6).fold(0, |v, k| (v << 4) + AS_HEX_AT!(self.buffer, k));
+        if !(0xDC00..=0xDFFF).contains(&low) {
+            return Ok('\u{fffd}');
+        }
+        for _ in 0..6 {
+            self.skip_char();
+        }
+        Ok(char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).unwrap_or('\u{fffd}'))
+    }
+
     fn scan_flow_scalar(&mut self, single: bool) -> Result<Token> {
         let mut string = String::new();
         let mut leading_break = String::new();
@@ -1525,7 +1562,10 @@ impl<R: BufRead> Scanner<R> {
             }
             self.cache(2)?;
             leading_blanks = false;
-            while !IS_BLANKZ!(self.buffer) {
+            let json = !single && self.json_strings;
+            while !IS_BLANKZ!(self.buffer)
+                || json && matches!(self.buffer.front(), Some('\u{85}' | '\u{2028}' | '\u{2029}'))
+            {
                 if single && CHECK_AT!(self.buffer, '\'', 0) && CHECK_AT!(self.buffer, '\'', 1) {
                     string.push('\'');
                     self.skip_char();
@@ -1640,7 +1680,16 @@ impl<R: BufRead> Scanner<R> {
                                 value = (value << 4) + AS_HEX_AT!(self.buffer, k);
                                 k += 1;
                             }
-                            if let Some(ch) = char::from_u32(value) {
+                            let surrogate = (0xD800..=0xDFFF).contains(&value);
+                            if json && code_length == 4 && surrogate {
+                                // Skip this escape's digits; a low surrogate
+                                // escape may follow.
+                                for _ in 0..4 {
+                                    self.skip_char();
+                                }
+                                code_length = 0;
+                                string.push(self.json_low_surrogate(value)?);
+                            } else if let Some(ch) = char::from_u32(value) {
                                 string.push(ch);
                             } else {
                                 return self.set_scanner_error(
