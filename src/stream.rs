@@ -531,7 +531,13 @@ pub fn parse_each<'a, T: Send, E: Send + From<ParseError>>(
 pub fn parse_one(text: &str, doc: Document) -> Result<Parsed<'_>, ParseError> {
     let slice = &text[doc.range.clone()];
     let (skip, lines) = separator_line(slice, doc.index);
-    match yaml::parse_document(&slice[skip..], doc.range.start + skip, doc.line + lines) {
+    // kubectl may read the start of a stream as JSON, never a later section.
+    let parse = if doc.index == 0 {
+        yaml::parse_stream_start
+    } else {
+        yaml::parse_document
+    };
+    match parse(&slice[skip..], doc.range.start + skip, doc.line + lines) {
         Ok(root) => Ok(Parsed { doc, root }),
         Err(error) => Err(ParseError {
             doc: doc.index + 1,

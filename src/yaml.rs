@@ -676,9 +676,6 @@ const MAX_FLOW_COLONS: usize = 16;
 /// hold that ends nothing and starts nothing in their middle.
 const PLACEHOLDER: u8 = b';';
 
-/// Scans of one document that may be repeated to take a comma stand-in back.
-const MAX_RESCANS: usize = 64;
-
 /// Parse one document. `text` is the document's slice of the stream, which
 /// starts at byte `base` and line `base_line` of the stream. Returns `None`
 /// for a document with no content (only comments, markers or whitespace).
@@ -691,9 +688,34 @@ pub fn parse_document<'a>(
     base: usize,
     base_line: usize,
 ) -> Result<Option<Node<'a>>, YamlError> {
+    parse_document_as(text, base, base_line, false)
+}
+
+/// Parse the first `---` section of a stream as kubectl reads it (see
+/// [`parse_document`] for the arguments). kubectl's stream decoder
+/// (k8s.io/apimachinery's YAMLOrJSONDecoder) first tries a stream that
+/// starts with `{` as JSON, with Go's encoding/json: where that yields an
+/// object, its strings are JSON strings, which keep a raw NEL, LS or PS
+/// (YAML reads them as line breaks) and may hold `\u` escapes of surrogate
+/// pairs (YAML refuses them). Any other text, and every later section, is
+/// YAML to kubectl (it switches to YAML at the first `---` after one JSON
+/// object), and to us.
+pub fn parse_stream_start<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+) -> Result<Option<Node<'a>>, YamlError> {
+    parse_document_as(text, base, base_line, json::starts_with_object(text))
+}
+
+fn parse_document_as<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+    json: bool,
+) -> Result<Option<Node<'a>>, YamlError> {
     let mut subs = Substitutions {
         colons: Vec::new(),
-        commas: commas_after_tags(text),
         boms: Vec::new(),
         bom_stand_in: None,
         final_break: !text.is_empty()
@@ -713,7 +735,6 @@ pub fn parse_document<'a>(
                 .collect();
         }
     }
-    let mut retries = 0;
     loop {
         let patched;
         let scan_text: &str = if subs.is_empty() {
@@ -723,27 +744,11 @@ pub fn parse_document<'a>(
             &patched
         };
         let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            Builder::run(text, scan_text, base, base_line, &subs)
+            Builder::run(text, scan_text, (base, base_line), &subs, json)
         });
         match result {
             Ok(root) => return Ok(root),
             Err(Failure::Yaml(e)) => return Err(e),
-            Err(Failure::FlowComma(at)) => {
-                retries += 1;
-                if retries > MAX_RESCANS {
-                    let (line, col) = line_col(text, at, base_line);
-                    return Err(YamlError::Syntax {
-                        line,
-                        col,
-                        path: String::new(),
-                        message: format!(
-                            "more than {MAX_RESCANS} `!` followed by a `,` inside plain scalars in \
-                             flow collections"
-                        ),
-                    });
-                }
-                subs.commas.retain(|&c| c != at);
-            }
             Err(Failure::FlowColon(at)) => {
                 if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
                     let (line, col) = line_col(text, at, base_line);
@@ -772,11 +777,6 @@ const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'
 /// [`parse_document`]); offsets are into the document slice.
 struct Substitutions {
     colons: Vec<usize>,
-    /// `,` right after a tag (`!!null,`): libyaml-safer panics on one in a
-    /// flow collection; Go refuses it ("did not find expected whitespace or
-    /// line break"). A backtick (no tag character, nor blank) gets the same
-    /// error from the scanner; where the `,` was text, it is put back.
-    commas: Vec<usize>,
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
     /// The text does not end with a line break: the scanner gets one more
@@ -786,47 +786,15 @@ struct Substitutions {
     final_break: bool,
 }
 
-const COMMA_STAND_IN: u8 = b'`';
-
-/// Offsets of each `,` that directly follows what may be a tag: a `!`,
-/// then tag characters.
-fn commas_after_tags(text: &str) -> Vec<usize> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    // A token may start right after an indicator (`}!x,`, `{"a":!x,}`), so
-    // every `!` counts; where it was text, the comma is put back.
-    for i in memchr::memchr_iter(b'!', b) {
-        let end = b[i + 1..]
-            .iter()
-            .position(|&c| {
-                matches!(
-                    c,
-                    b' ' | b'\t' | b'\n' | b'\r' | b',' | b'{' | b'}' | b'[' | b']'
-                )
-            })
-            .map(|n| i + 1 + n);
-        if let Some(j) = end.filter(|&j| b[j] == b',') {
-            out.push(j);
-        }
-    }
-    out
-}
-
 impl Substitutions {
     fn is_empty(&self) -> bool {
-        self.colons.is_empty()
-            && self.boms.is_empty()
-            && self.commas.is_empty()
-            && !self.final_break
+        self.colons.is_empty() && self.boms.is_empty() && !self.final_break
     }
 
     fn apply(&self, text: &str) -> String {
         let mut bytes = text.as_bytes().to_vec();
         for &c in &self.colons {
             bytes[c] = PLACEHOLDER;
-        }
-        for &c in &self.commas {
-            bytes[c] = COMMA_STAND_IN;
         }
         if let Some(stand_in) = self.bom_stand_in {
             let mut buf = [0; 3];
@@ -858,10 +826,6 @@ enum Failure {
     Yaml(YamlError),
     /// The scanner refused a `:` at this offset of the document slice.
     FlowColon(usize),
-    /// A comma shown to the scanner as a backtick (after what looked like a
-    /// tag) turned out to sit in a plain scalar in a flow collection, which
-    /// the real comma ends: scan again with it as written.
-    FlowComma(usize),
 }
 
 type Parsed<T> = Result<T, Failure>;
@@ -888,6 +852,8 @@ struct Builder<'a, 's> {
     base_line: usize,
     /// What the scanner was shown in place of some bytes.
     subs: &'s Substitutions,
+    /// The text is a JSON object kubectl reads as JSON.
+    json: bool,
     /// `%TAG` handles of this document.
     handles: Vec<(String, String)>,
     anchors: HashMap<String, (Node<'a>, usize)>,
@@ -906,9 +872,9 @@ impl<'a, 's> Builder<'a, 's> {
     fn run(
         text: &'a str,
         scan_text: &'s str,
-        base: usize,
-        base_line: usize,
+        (base, base_line): (usize, usize),
         subs: &'s Substitutions,
+        json: bool,
     ) -> Parsed<Option<Node<'a>>> {
         // The scanner takes a byte order mark at the very start of its input
         // as the encoding's and leaves it out of its offsets: skip it here.
@@ -919,6 +885,7 @@ impl<'a, 's> Builder<'a, 's> {
         };
         let mut tokens = Scanner::new();
         tokens.set_input(&scan_text.as_bytes()[skip..]);
+        tokens.set_json_strings(json);
         let mut b = Builder {
             text,
             tokens,
@@ -927,6 +894,7 @@ impl<'a, 's> Builder<'a, 's> {
             skip,
             base_line,
             subs,
+            json,
             handles: Vec::new(),
             anchors: HashMap::new(),
             copied: HashSet::new(),
@@ -1039,6 +1007,14 @@ impl<'a, 's> Builder<'a, 's> {
                 | TokenData::VersionDirective { .. }
                 | TokenData::TagDirective { .. } => {}
                 TokenData::DocumentStart if self.peek_is(empty_follows)? => {}
+                _ if self.json => {
+                    return Err(self.error(
+                        t.start_mark,
+                        "more after the JSON object that starts the stream, in the same `---` \
+                         section; kubectl reads on (further JSON objects, or YAML), we read one \
+                         object per section: put a `---` line before what follows",
+                    ))
+                }
                 _ => {
                     return Err(self.error(
                         t.start_mark,
@@ -1324,14 +1300,6 @@ impl<'a, 's> Builder<'a, 's> {
             }
         }
         let plain = style == Style::Plain;
-        if plain && self.flow_depth > 0 {
-            let (from, to) = (self.local(content), self.local(span.end));
-            let commas = &self.subs.commas;
-            let i = commas.partition_point(|&c| c < from);
-            if commas.get(i).is_some_and(|&c| c < to) {
-                return Err(Failure::FlowComma(commas[i]));
-            }
-        }
         let value = self.restore_colons(content, span.end, style, value);
         if plain && self.flow_depth > 0 && value.contains('?') {
             // libyaml-safer keeps a `?` inside a plain scalar in a flow
@@ -1364,8 +1332,8 @@ impl<'a, 's> Builder<'a, 's> {
         })
     }
 
-    /// Put back what the scanner was shown in place of colons, commas and
-    /// byte order marks.
+    /// Put back what the scanner was shown in place of colons and byte order
+    /// marks.
     fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
         let (from, to) = (self.local(start), self.local(end));
         let value = match self.subs.bom_stand_in {
@@ -1377,14 +1345,6 @@ impl<'a, 's> Builder<'a, 's> {
             }
             _ => value,
         };
-        let value = restore_nth(
-            self.text,
-            from..to,
-            &self.subs.commas,
-            COMMA_STAND_IN,
-            ',',
-            value,
-        );
         if style != Style::Plain {
             return value;
         }
@@ -2124,6 +2084,186 @@ fn mark_aliased(node: &mut Node<'_>) {
     })
 }
 
+/// The JSON grammar, as far as kubectl's stream reader needs it.
+mod json {
+    /// Go's encoding/json refuses deeper nesting ("exceeded max depth").
+    const MAX_DEPTH: usize = 10_000;
+
+    /// Whether `text` starts with a JSON object Go's encoding/json decodes:
+    /// JSON whitespace, then an object (what follows it does not matter).
+    /// Strings are checked as Go checks them (a lone surrogate escape is
+    /// fine: it reads as U+FFFD); the text is UTF-8 already.
+    pub fn starts_with_object(text: &str) -> bool {
+        let b = text.as_bytes();
+        let i = ws(b, 0);
+        b.get(i) == Some(&b'{') && value_end(b, i).is_some()
+    }
+
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    }
+
+    /// The end of the value at `i`, without recursion (nesting is bounded
+    /// only by [`MAX_DEPTH`]).
+    fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+        let mut open: Vec<u8> = Vec::new();
+        loop {
+            // A value starts at `i`.
+            i = ws(b, i);
+            match *b.get(i)? {
+                b'{' if open.len() >= MAX_DEPTH => return None,
+                b'{' => {
+                    i = ws(b, i + 1);
+                    if b.get(i) == Some(&b'}') {
+                        i += 1;
+                    } else {
+                        open.push(b'}');
+                        i = key_end(b, i)?;
+                        continue;
+                    }
+                }
+                b'[' if open.len() >= MAX_DEPTH => return None,
+                b'[' => {
+                    i = ws(b, i + 1);
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
+                    } else {
+                        open.push(b']');
+                        continue;
+                    }
+                }
+                b'"' => i = string_end(b, i)?,
+                b't' => i = literal_end(b, i, b"true")?,
+                b'f' => i = literal_end(b, i, b"false")?,
+                b'n' => i = literal_end(b, i, b"null")?,
+                b'-' | b'0'..=b'9' => i = number_end(b, i)?,
+                _ => return None,
+            }
+            // A value ended at `i`: close what it ends, or go on to the next.
+            loop {
+                let Some(&close) = open.last() else {
+                    return Some(i);
+                };
+                i = ws(b, i);
+                match *b.get(i)? {
+                    b',' if close == b'}' => {
+                        i = key_end(b, ws(b, i + 1))?;
+                        break;
+                    }
+                    b',' => {
+                        i += 1;
+                        break;
+                    }
+                    c if c == close => {
+                        open.pop();
+                        i += 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// A key and its colon at `i`: where its value starts.
+    fn key_end(b: &[u8], i: usize) -> Option<usize> {
+        let i = ws(b, string_end(b, i)?);
+        (b.get(i) == Some(&b':')).then_some(i + 1)
+    }
+
+    fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        i += 1;
+        loop {
+            match *b.get(i)? {
+                b'"' => return Some(i + 1),
+                b'\\' => match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                    _ => return None,
+                },
+                c if c < 0x20 => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+        b[i..].starts_with(word).then_some(i + word.len())
+    }
+
+    fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+        let digits =
+            |b: &[u8], i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => i = digits(b, i),
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            let end = digits(b, i + 1);
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let end = digits(b, i);
+            if end == i {
+                return None;
+            }
+            i = end;
+        }
+        Some(i)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::starts_with_object;
+
+        #[test]
+        fn objects_go_decodes_and_text_it_does_not() {
+            for yes in [
+                "{}",
+                " \r\n\t{\"a\": [1, -0.5e+3, true, false, null, \"\\ud800\\n\\u00e9\", {}]} # after",
+                "{\"a\":{\"b\":[[]]}}\n{\"second\": 1}",
+            ] {
+                assert!(starts_with_object(yes), "{yes:?}");
+            }
+            for no in [
+                "",
+                "[]",
+                "\u{a0}{}",
+                "{a: 1}",
+                "{\"a\": 1,}",
+                "{\"a\": 01}",
+                "{\"a\": 1.}",
+                "{\"a\": \"\\x41\"}",
+                "{\"a\": \"tab\there\"}",
+                "{\"a\": tru}",
+                "{\"a\": 1",
+                "{\"a\" 1}",
+            ] {
+                assert!(!starts_with_object(no), "{no:?}");
+            }
+            let deep = |n: usize| format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
+            assert!(starts_with_object(&deep(9_999)));
+            assert!(!starts_with_object(&deep(10_000)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2266,14 +2406,26 @@ mod tests {
     }
 
     #[test]
-    fn a_tag_right_before_a_comma_is_refused_as_go_refuses_it() {
+    fn a_comma_after_a_tag_belongs_to_the_tag_as_in_go() {
+        // Go's yaml.v2 reads `,` `[` `]` as tag characters: `!!null,` is a
+        // tag Go does not resolve, so `c` is the value and `: d` is refused.
         let err = parse_document("a: {b: !!null, c: d}\n", 0, 1)
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("did not find expected whitespace or line break"),
-            "{err}"
-        );
+        assert!(err.contains("did not find expected ',' or '}'"), "{err}");
+        let r = root("a: {b: !x,y z}\nc: [!x,y] w]\nd: !<tag:yaml.org,2002:str> 5\n");
+        assert_eq!(r.path(&["a", "b"]).and_then(Node::as_str), Some("z"));
+        assert_eq!(r.get("c").unwrap().as_seq().unwrap()[0].as_str(), Some("w"));
+        assert_eq!(r.get_str("d"), Some("5"));
+        // A tag ends at a blank or the end of its line; anything else after
+        // it is refused, in any context.
+        for text in ["a: {b: !x}\n", "a: [!x}]\n", "a: !x{ b\n"] {
+            let err = parse_document(text, 0, 1).unwrap_err().to_string();
+            assert!(
+                err.contains("did not find expected whitespace or line break"),
+                "{text:?}: {err}"
+            );
+        }
         // Where that text is no tag, it stays what it was.
         let r = root("a: 'x !y,z'\nb: \"!q,\"\nc: p !r,s # !t,\nd: {me !x, w: z}\n");
         assert_eq!(r.get_str("a"), Some("x !y,z"));

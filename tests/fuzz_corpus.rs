@@ -43,3 +43,135 @@ fn stream_cases_keep_their_properties() {
 fn editor_cases_keep_their_properties() {
     replay("editor", props::editor);
 }
+
+// --------------------------------------------- the findings against Go itself
+
+mod common;
+
+use std::path::Path;
+
+use secret_rollout::fuzzing::{self, parse_document};
+use serde_json::Value;
+
+/// Go's reading of one YAML document, through the real Helm: a values file
+/// is decoded by sigs.k8s.io/yaml (goyaml.v2, as kubectl decodes), and a
+/// template prints it back as JSON. `Err` holds Go's YAML error; `Ok(None)`
+/// is a document Go reads that is no mapping (values must be one).
+fn go_reads(chart: &Path, text: &str) -> Result<Option<Value>, String> {
+    let file = chart.join("values-under-test.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new(common::tool("helm"))
+        .args(["template", "x"])
+        .arg(chart)
+        .arg("-f")
+        .arg(&file)
+        .env("HOME", chart)
+        .env("HELM_CONFIG_HOME", chart.join("config"))
+        .env("HELM_CACHE_HOME", chart.join("cache"))
+        .env("HELM_DATA_HOME", chart.join("data"))
+        .output()
+        .expect("run helm");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        if stderr.contains("error converting YAML to JSON") {
+            return Err(stderr.trim().to_string());
+        }
+        assert!(
+            stderr.contains("cannot unmarshal"),
+            "helm failed otherwise: {stderr}"
+        );
+        return Ok(None);
+    }
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let json = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# values: "))
+        .unwrap_or_else(|| panic!("no values line in: {stdout}"));
+    Ok(Some(numbers_as_floats(serde_json::from_str(json).unwrap())))
+}
+
+/// Helm decodes numbers into float64; compare them so.
+fn numbers_as_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_floats).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, numbers_as_floats(v)))
+                .collect(),
+        ),
+        v => v,
+    }
+}
+
+fn values_chart() -> std::path::PathBuf {
+    let chart = common::temp_dir("fuzz-corpus-go");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: go-reading\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/values.yaml"),
+        "# values: {{ toJson .Values }}\n",
+    )
+    .unwrap();
+    chart
+}
+
+/// We read `text` as Go does: refuse what it refuses (and refuse duplicate
+/// keys, which it takes), accept what it reads with the same meaning.
+fn same_reading_as_go(chart: &Path, name: &str, text: &str) {
+    let ours = parse_document(text, 0, 1);
+    match go_reads(chart, text) {
+        Err(go) => assert!(
+            ours.is_err(),
+            "{name}: Go refuses ({go}), we read {:?}",
+            ours.map(|r| r.and_then(|n| n.to_json()))
+        ),
+        Ok(None) => {}
+        Ok(Some(go)) => match ours {
+            Err(e) => assert!(
+                e.to_string().contains("duplicate mapping key"),
+                "{name}: Go reads {go}, we refuse: {e}"
+            ),
+            Ok(root) => {
+                let ours = root.and_then(|r| r.to_json()).unwrap_or(Value::Null);
+                let ours = match ours {
+                    Value::Null => serde_json::json!({}),
+                    v => numbers_as_floats(v),
+                };
+                assert_eq!(ours, go, "{name}: we read something else than Go");
+            }
+        },
+    }
+}
+
+#[test]
+fn editor_cases_read_as_go_reads_them_before_and_after_editing() {
+    // The findings that once needed the comma stand-in before scanning
+    // (tags next to `,` `}` in flow collections), and every other one: no
+    // divergence from Go, in what we read or in what we write.
+    let chart = values_chart();
+    let desired: std::collections::BTreeMap<String, String> = [(
+        "secret-rollout/secret.s".to_string(),
+        "sha256:1".to_string(),
+    )]
+    .into();
+    for (path, bytes) in corpus("editor") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Ok(text) = std::str::from_utf8(&bytes[1..]) else {
+            continue;
+        };
+        same_reading_as_go(&chart, &name, text);
+        let Ok(Some(root)) = parse_document(text, 0, 1) else {
+            continue;
+        };
+        let template = root.get("template").unwrap_or(&root);
+        if let Ok(mut edits) = fuzzing::annotations(text, template, &desired) {
+            let output = fuzzing::apply(text, &mut edits);
+            same_reading_as_go(&chart, &format!("{name} (edited)"), &output);
+        }
+    }
+}

@@ -18,7 +18,8 @@
 //! `annotations`; `annotations` takes the same shapes, its entries oddly
 //! indented at times, and holds foreign values Go reads in surprising ways
 //! (`on`, `yes`, `0644`, block scalars of every chomping, multi-line plain and
-//! quoted, `#` and `: ` inside quotes, empty, unicode, aliases, tags, tabs),
+//! quoted, `#` and `: ` inside quotes, empty, unicode, aliases, tags, tabs,
+//! verbatim tags and tags holding `,`, `!` in quoted scalars before `,`),
 //! lookalike keys, stale keys of ours in any position and style, and comments
 //! wherever YAML allows them.
 //!
@@ -424,8 +425,9 @@ const COMMENTS: [&str; 9] = [
 ];
 
 const NULLS: [&str; 6] = ["null", "~", "Null", "NULL", "!!null", "!!null ''"];
-/// In flow collections a tag needs a blank after it before `,` or `}`
-/// (Go refuses `!!null,`).
+/// In flow collections a tag needs a blank after it before `,` or `}`: Go's
+/// yaml.v2 reads `,` as part of a tag (`!!null,` is another tag), and
+/// refuses a `}` right after one.
 const FLOW_NULLS: [&str; 5] = ["null", "~", "Null", "!!null ", "!!null ''"];
 
 /// Values of foreign annotations in block mappings: the text after `key:`.
@@ -471,6 +473,14 @@ const BLOCK_VALUES: &[&str] = &[
     " *tier",
     "\tafter a tab",
     "\t\"tab, then quoted\"",
+    // Tags as Go's yaml.v2 reads them: verbatim, and with `,` `[` `]` in them.
+    " !<tag:yaml.org,2002:str> verbatim",
+    " !<tag:yaml.org,2002:str> 0644",
+    " !x,y[z] tagged",
+    // `!` in quoted scalars, before a comma.
+    " \"pa!ss, word!\"",
+    " 'it!, too!'",
+    " \"--secret-field-selector=type!=kubernetes.io/dockercfg,type!=kubernetes.io/service-account-token\"",
 ];
 
 /// Stale values of our keys in block mappings.
@@ -508,6 +518,16 @@ const FLOW_VALUES: &[&str] = &[
     "123",
     "\"two\n@lines\"",
     "*tier",
+    // `!` in quoted scalars right before `,` `}` and before a flow comma
+    // inside them; tags as Go's yaml.v2 reads them.
+    "\"pa!ss\"",
+    "'it!'",
+    "\"a!,b\"",
+    "'!'",
+    "\"--secret-field-selector=type!=kubernetes.io/dockercfg,type!=kubernetes.io/service-account-token\"",
+    "!<tag:yaml.org,2002:str> verbatim",
+    "!<tag:yaml.org,2002:str> 0644",
+    "!x,y[z] tagged",
 ];
 
 const STALE_FLOW_VALUES: &[&str] = &["\"sha256:0000\"", "'sha256:0000'", "stale", "~"];

@@ -342,3 +342,273 @@ fn lone_cr_line_ends_are_read_and_kept() {
     assert!(template["metadata"]["annotations"]["secret-rollout/secret.the0-admin"].is_string());
     assert_eq!(stamped(&out), out, "a second run changes nothing");
 }
+
+// ------------------------------------------- tags, `!` and commas, JSON input
+
+/// Every stamp of ours kubectl sees on the pod templates of `bytes`, by object.
+fn stamps_seen(name: &str, bytes: &[u8]) -> Vec<(String, Value)> {
+    kubectl(name, bytes)
+        .iter()
+        .filter_map(|o| {
+            let annotations = oracle::template_of(o)?["metadata"]["annotations"].as_object()?;
+            let ours: serde_json::Map<String, Value> = annotations
+                .iter()
+                .filter(|(k, _)| oracle::is_ours(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Some((oracle::object_id(o), Value::Object(ours)))
+        })
+        .collect()
+}
+
+/// A JSON string that reads the same to every YAML and JSON reader: ASCII
+/// only, everything else escaped (`\U` past the BMP, which only YAML reads:
+/// [`canonical`] streams are YAML).
+fn ascii(v: &Value) -> String {
+    let mut out = String::new();
+    for c in serde_json::to_string(v).unwrap().chars() {
+        match c as u32 {
+            0x20..=0x7e => out.push(c),
+            n @ 0..=0xffff => out.push_str(&format!("\\u{n:04x}")),
+            n => out.push_str(&format!("\\U{n:08x}")),
+        }
+    }
+    out
+}
+
+/// kubectl's objects written back as plain ASCII JSON documents in a YAML
+/// stream (the leading comment makes it YAML to kubectl too): the meaning
+/// kubectl read, in a form no reader can take two ways.
+fn canonical(objects: &[Value]) -> String {
+    let mut out = String::from("# kubectl's reading\n");
+    for o in objects {
+        out.push_str("---\n");
+        out.push_str(&ascii(o));
+        out.push('\n');
+    }
+    out
+}
+
+/// `input` is read as kubectl reads it: we accept it, kubectl sees our
+/// output mean the input plus our stamps, and those stamps (digests of the
+/// content) equal the ones we write for kubectl's own reading of the input.
+/// Returns our output.
+fn read_as_kubectl(name: &str, input: &[u8]) -> Vec<u8> {
+    let objects = kubectl(name, input);
+    let r = render_bytes(input);
+    assert_eq!(r.code, 0, "{name}: refused what Go reads:\n{}", r.err);
+    let after = kubectl(name, &r.out);
+    assert_eq!(objects.len(), after.len(), "{name}: objects");
+    for (i, o) in objects.iter().zip(&after) {
+        assert_eq!(
+            oracle::without_ours(i.clone()),
+            oracle::without_ours(o.clone()),
+            "{name}: the output means something else"
+        );
+    }
+    let ours = stamps_seen(name, &r.out);
+    assert!(
+        ours.iter()
+            .any(|(_, s)| s.as_object().is_some_and(|m| !m.is_empty())),
+        "{name}: nothing stamped: {ours:?}"
+    );
+    let reference = render(&canonical(&objects));
+    assert_eq!(reference.code, 0, "{name}: {}", reference.err);
+    assert_eq!(
+        ours,
+        stamps_seen(name, &reference.out),
+        "{name}: our digests differ from those of kubectl's reading"
+    );
+    r.out
+}
+
+const API_FROM_SECRET: &str = "        env:\n        - name: THE0_ADMIN_PASSWORD\n          valueFrom: {secretKeyRef: {name: the0-admin, key: password}}\n";
+
+#[test]
+fn verbatim_tags_read_as_go_reads_them_in_block_and_flow_context() {
+    let block = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: !<tag:yaml.org,2002:str> the0-admin\nstringData:\n  password: !<tag:yaml.org,2002:str> hunter!2\n---\n{}",
+        api(API_FROM_SECRET)
+    );
+    read_as_kubectl("verbatim-block", block.as_bytes());
+    let flow = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: !<tag:yaml.org,2002:str> the0-admin}}\nstringData: {{password: !<tag:yaml.org,2002:str> 0644, other: [!<tag:yaml.org,2002:str> x, !<!local,x> y]}}\n---\n{}",
+        api("        env: [{name: THE0_ADMIN_PASSWORD, valueFrom: {secretKeyRef: {name: !<tag:yaml.org,2002:str> the0-admin, key: !<tag:yaml.org,2002:str> password}}}]\n")
+    )
+    .replace("other: [!<tag:yaml.org,2002:str> x, !<!local,x> y]", "other: !<tag:yaml.org,2002:str> x");
+    read_as_kubectl("verbatim-flow", flow.as_bytes());
+    // The tag decides: `0644` is a string here, not the integer 420.
+    let objects = kubectl("verbatim-premise", flow.as_bytes());
+    assert_eq!(
+        find(&objects, "Secret/the0-admin")["stringData"]["password"],
+        "0644"
+    );
+}
+
+#[test]
+fn a_comma_or_bracket_after_a_tag_is_part_of_the_tag_as_in_go() {
+    // Go's yaml.v2 reads `,` `[` `]` as tag characters: `!x,y` is one tag.
+    let input = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: the0-admin, labels: {{a: !x,y b, c: !q] d}}}}\nstringData: {{password: !x,y,z hunter2, user: [!t,u] v]}}\n---\n{}",
+        api(API_FROM_SECRET)
+    )
+    .replace("user: [!t,u] v]", "user: !t,u] v");
+    let objects = kubectl("tag-commas", input.as_bytes());
+    let secret = find(&objects, "Secret/the0-admin");
+    assert_eq!(secret["metadata"]["labels"]["a"], "b", "premise");
+    assert_eq!(secret["stringData"]["password"], "hunter2", "premise");
+    read_as_kubectl("tag-commas", input.as_bytes());
+    // What the tag swallows is gone: `{a: !!null, b: c}` has no key `b`, and
+    // `c` cannot follow; Go refuses it, and so do we, naming the line.
+    let bad = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: the0-admin}}\nstringData: {{password: !!null, b: c}}\n---\n{}",
+        api(API_FROM_SECRET)
+    );
+    let r = render(&bad);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.out.is_empty());
+    assert!(r.err.contains("line 4"), "{}", r.err);
+}
+
+#[test]
+fn a_bang_in_quoted_scalars_before_flow_indicators_is_text() {
+    for (q, password) in [('"', "correct!"), ('\'', "correct!")] {
+        for (before, after) in [("{password: ", ", x: y}"), ("{x: y, password: ", "}")] {
+            let secret = format!(
+                "apiVersion: v1\nkind: Secret\nmetadata: {{name: the0-admin}}\nstringData: {before}{q}{password}{q}{after}\n"
+            );
+            let container = format!(
+                "{API_FROM_SECRET}        args: [{q}a!{q}, {q}b!,c{q}, {q}!{q}]\n        command: [{q}x!{q}]\n"
+            );
+            let input = format!("{secret}---\n{}", api(&container));
+            let out = read_as_kubectl("bang-quoted", input.as_bytes());
+            let objects = kubectl("bang-quoted", &out);
+            let c =
+                &find(&objects, "Deployment/the0-api")["spec"]["template"]["spec"]["containers"][0];
+            assert_eq!(c["args"], serde_json::json!(["a!", "b!,c", "!"]));
+            assert_eq!(c["command"], serde_json::json!(["x!"]));
+        }
+    }
+}
+
+#[test]
+fn a_json_secret_with_a_bang_in_its_password_is_read() {
+    let secret = "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"the0-admin\"}, \"stringData\": {\"password\": \"c0rrect!horse\", \"user\": \"admin!\"}}\n";
+    let deployment = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"the0-api\",\"labels\":{\"app.kubernetes.io/name\":\"the0\",\"app.kubernetes.io/component\":\"api\"}},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"api\",\"image\":\"the0/api\",\"env\":[{\"name\":\"THE0_ADMIN_PASSWORD\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"the0-admin\",\"key\":\"password\"}}}]}]}}}}\n";
+    // As the first documents of a stream (kubectl reads them as JSON), and
+    // after a YAML one (read as YAML).
+    read_as_kubectl(
+        "json-secret-sep",
+        format!("{secret}---\n{deployment}").as_bytes(),
+    );
+    read_as_kubectl(
+        "json-after-yaml",
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---\n{secret}---\n{deployment}").as_bytes(),
+    );
+}
+
+#[test]
+fn kube_prometheus_stack_field_selector_args_in_flow_and_json_form() {
+    let selector = "--secret-field-selector=type!=kubernetes.io/dockercfg,type!=kubernetes.io/service-account-token";
+    let flow = format!(
+        "{ADMIN_SECRET}---\n{}",
+        web(&format!(
+            "        envFrom: [{{secretRef: {{name: the0-admin}}}}]\n        args: [\"{selector}\", '{selector}']\n"
+        ))
+    );
+    let out = read_as_kubectl("kps-flow", flow.as_bytes());
+    let objects = kubectl("kps-flow", &out);
+    assert_eq!(
+        find(&objects, "Deployment/web")["spec"]["template"]["spec"]["containers"][0]["args"],
+        serde_json::json!([selector, selector])
+    );
+    let json = format!(
+        "{ADMIN_SECRET}---\n{{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"web\"}},\"spec\":{{\"template\":{{\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"i\",\"args\":[\"{selector}\"],\"envFrom\":[{{\"secretRef\":{{\"name\":\"the0-admin\"}}}}]}}]}}}}}}}}\n"
+    );
+    read_as_kubectl("kps-json", json.as_bytes());
+}
+
+/// A JSON Secret the0-api reads its password from.
+fn json_admin_secret(password_json: &str) -> String {
+    format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{\"name\": \"the0-admin\"}}, \"stringData\": {{\"password\": \"{password_json}\"}}}}\n"
+    )
+}
+
+#[test]
+fn raw_line_breaks_in_a_json_string_read_as_kubectl_reads_json() {
+    // A stream that starts with a JSON object is JSON to kubectl: a raw NEL,
+    // LS or PS in its strings is a character. After a `---` it is YAML.
+    for brk in ["\u{85}", "\u{2028}", "\u{2029}"] {
+        let secret = json_admin_secret(&format!("p{brk}  q"));
+        let first = format!("{secret}---\n{}", api(API_FROM_SECRET));
+        let objects = kubectl("nel-json", first.as_bytes());
+        assert_eq!(
+            find(&objects, "Secret/the0-admin")["stringData"]["password"],
+            format!("p{brk}  q"),
+            "premise: kubectl keeps the character"
+        );
+        let as_json = read_as_kubectl("nel-json", first.as_bytes());
+
+        let later = format!("{}---\n{secret}", api(API_FROM_SECRET));
+        let objects = kubectl("nel-yaml", later.as_bytes());
+        let yaml_reading = if brk == "\u{85}" {
+            "p q".to_string()
+        } else {
+            format!("p{brk}q")
+        };
+        assert_eq!(
+            find(&objects, "Secret/the0-admin")["stringData"]["password"],
+            yaml_reading,
+            "premise: after `---` kubectl reads YAML, which folds the line"
+        );
+        let as_yaml = read_as_kubectl("nel-yaml", later.as_bytes());
+        assert_ne!(
+            stamps_seen("nel-json", &as_json),
+            stamps_seen("nel-yaml", &as_yaml),
+            "the two readings differ, and so do the digests"
+        );
+    }
+}
+
+#[test]
+fn surrogate_pair_escapes_in_a_json_stream_are_read_as_kubectl_reads_them() {
+    // Python's json.dumps writes an emoji as a pair of `\u` escapes: JSON
+    // reads one character; YAML refuses them, and so does kubectl after `---`.
+    let secret = json_admin_secret("pass\\ud83d\\ude00 \\ud800 lone");
+    let input = format!("{secret}---\n{}", api(API_FROM_SECRET));
+    let objects = kubectl("surrogates", input.as_bytes());
+    assert_eq!(
+        find(&objects, "Secret/the0-admin")["stringData"]["password"],
+        "pass\u{1f600} \u{fffd} lone",
+        "premise"
+    );
+    read_as_kubectl("surrogates", input.as_bytes());
+
+    let later = format!("{}---\n{secret}", api(API_FROM_SECRET));
+    let r = render(&later);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.out.is_empty());
+    assert!(
+        !r.err.contains("pass"),
+        "no value in the message: {}",
+        r.err
+    );
+}
+
+#[test]
+fn json_objects_one_after_another_are_refused_with_the_way_out() {
+    // kubectl reads `{…}{…}` (jq -c output) as a stream of JSON objects; we
+    // read one object per `---` section and say so, naming the place.
+    let deployment = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"envFrom\":[{\"secretRef\":{\"name\":\"the0-admin\"}}]}]}}}}\n";
+    let secret = json_admin_secret("hunter2");
+    let objects = kubectl("jsonl", format!("{secret}{deployment}").as_bytes());
+    assert_eq!(objects.len(), 2, "premise");
+    let r = render(&format!("{secret}{deployment}"));
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.out.is_empty());
+    assert!(r.err.contains("line 2, column 1"), "{}", r.err);
+    assert!(r.err.contains("put a `---` line"), "{}", r.err);
+    assert!(!r.err.contains("hunter2"), "{}", r.err);
+    read_as_kubectl("jsonl", format!("{secret}---\n{deployment}").as_bytes());
+}
