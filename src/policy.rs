@@ -15,6 +15,7 @@ use crate::yaml::Span;
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let names = policy.names();
     for w in workloads {
         let mut out = Out {
             w,
@@ -59,9 +60,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         for (container, vars) in &by_container {
             duplicate_env(&mut out, container, vars, &guarded);
         }
-        for v in vars {
-            sensitive_plain_value(&mut out, v, &guarded);
-        }
+        crate::guard::check(&mut out, index, &names, &guarded);
         references(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
@@ -169,27 +168,27 @@ pub(crate) fn source_location(s: &Source) -> Location {
 
 /// What a finding points at: a span of the workload, and its key path
 /// (`None` for the workload as a whole).
-struct At {
-    span: Span,
-    path: Option<String>,
+pub(crate) struct At {
+    pub span: Span,
+    pub path: Option<String>,
 }
 
 impl At {
-    fn object(w: &Workload) -> At {
+    pub fn object(w: &Workload) -> At {
         At {
             span: w.object.span,
             path: None,
         }
     }
 
-    fn env(w: &Workload, v: &EnvVar) -> At {
+    pub fn env(w: &Workload, v: &EnvVar) -> At {
         At {
             span: v.span,
             path: Some(w.in_pod_spec(&v.path())),
         }
     }
 
-    fn reference(w: &Workload, r: &Reference) -> At {
+    pub fn reference(w: &Workload, r: &Reference) -> At {
         At {
             span: r.span,
             path: Some(w.in_pod_spec(&r.path())),
@@ -198,9 +197,9 @@ impl At {
 }
 
 /// Collects one workload's findings at the severities the policy sets.
-struct Out<'w> {
-    w: &'w Workload,
-    policy: &'w Policy,
+pub(crate) struct Out<'w> {
+    pub w: &'w Workload,
+    pub policy: &'w Policy,
     findings: Vec<Finding>,
 }
 
@@ -230,7 +229,7 @@ impl Out<'_> {
         });
     }
 
-    fn rule(
+    pub fn rule(
         &mut self,
         rule: Rule,
         at: At,
@@ -361,57 +360,6 @@ fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: 
     }
 }
 
-fn sensitive_plain_value(out: &mut Out<'_>, v: &EnvVar, guarded: &[&str]) {
-    let EnvSource::Plain(value) = &v.source else {
-        return;
-    };
-    if guarded.contains(&v.name.as_str()) || is_harmless_value(value) {
-        return;
-    }
-    let what = if out.policy.looks_sensitive(&v.name) && !v.name.ends_with("_FILE") {
-        "has a secret-looking name and a plain value"
-    } else if out.policy.sensitive_value(value) {
-        "has a plain value that looks like a credential (such as a URL with a password)"
-    } else {
-        return;
-    };
-    let w = out.w.object.display();
-    out.rule(
-        Rule::SensitiveEnvPlainValue,
-        At::env(out.w, v),
-        Some(&v.container),
-        Some(&v.name),
-        format!(
-            "{} in {w} (container {}) {what}; anyone who can read the workload can read it",
-            v.name, v.container
-        ),
-        "put the value in a Secret and use `valueFrom.secretKeyRef`".into(),
-    );
-}
-
-/// Values that cannot be a secret: empty, a `$(VAR)` reference, a path, a
-/// number, a boolean, a duration.
-fn is_harmless_value(value: &str) -> bool {
-    let v = value.trim();
-    v.is_empty()
-        || (v.starts_with("$(") && v.ends_with(')') && !v[2..].contains("$("))
-        || v.starts_with('/')
-        || v.parse::<f64>().is_ok()
-        || matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off"
-        )
-        || is_duration(v)
-}
-
-fn is_duration(v: &str) -> bool {
-    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &v[digits.len()..];
-    !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "ms" | "s" | "m" | "h" | "d")
-}
-
 /// Whether some container can see `env`: an env entry of any kind (wrong
 /// kinds are reported by their own rule), or an `envFrom` source that holds
 /// it or that we cannot see into.
@@ -423,6 +371,17 @@ fn provides(
     index: &Index<'_>,
 ) -> bool {
     if vars.iter().any(|v| v.name == env) {
+        return true;
+    }
+    // `<env>_FILE` naming a file in a mounted Secret: the program reads the
+    // Secret from there (the `_FILE` convention of the official images).
+    let file_var = format!("{env}_FILE");
+    if vars.iter().any(|v| {
+        v.name == file_var
+            && matches!(&v.source, EnvSource::Plain(path)
+                if crate::guard::mounted_from(w, &v.container, path)
+                    .is_some_and(|r| r.target == TargetKind::Secret))
+    }) {
         return true;
     }
     refs.iter().any(|r| {
@@ -599,24 +558,6 @@ pub fn parse_ignore(value: &str) -> (Vec<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn harmless_values() {
-        for v in [
-            "",
-            "$(DB_PASSWORD)",
-            "/run/secrets/db",
-            "8",
-            "true",
-            "30s",
-            "24h",
-        ] {
-            assert!(is_harmless_value(v), "{v}");
-        }
-        for v in ["hunter2", "s3cr3t-value", "$(A)$(B)x"] {
-            assert!(!is_harmless_value(v), "{v}");
-        }
-    }
 
     #[test]
     fn ignore_annotation_syntax() {

@@ -15,6 +15,9 @@ use crate::report::Severity;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     SensitiveEnvPlainValue,
+    SensitiveConfigMapValue,
+    SensitiveCommandValue,
+    SecretInEnv,
     MissingSecretKey,
     UnresolvedReference,
     DuplicateEnv,
@@ -30,8 +33,11 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 16] = [
         Rule::SensitiveEnvPlainValue,
+        Rule::SensitiveConfigMapValue,
+        Rule::SensitiveCommandValue,
+        Rule::SecretInEnv,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
@@ -49,6 +55,9 @@ impl Rule {
     pub fn id(self) -> &'static str {
         match self {
             Rule::SensitiveEnvPlainValue => "sensitive-env-plain-value",
+            Rule::SensitiveConfigMapValue => "sensitive-config-map-value",
+            Rule::SensitiveCommandValue => "sensitive-command-value",
+            Rule::SecretInEnv => "secret-in-env",
             Rule::MissingSecretKey => "missing-secret-key",
             Rule::UnresolvedReference => "unresolved-reference",
             Rule::DuplicateEnv => "duplicate-env",
@@ -68,6 +77,9 @@ impl Rule {
         match self {
             Rule::MissingSecretKey | Rule::ForbiddenSuppression => Severity::Error,
             Rule::SensitiveEnvPlainValue
+            | Rule::SensitiveConfigMapValue
+            | Rule::SensitiveCommandValue
+            | Rule::SecretInEnv
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression
@@ -85,7 +97,16 @@ impl Rule {
     pub fn summary(self) -> &'static str {
         match self {
             Rule::SensitiveEnvPlainValue => {
-                "an env var with a secret-looking name, or a URL with credentials, has a plain value"
+                "an env var has a plain value that is a credential: by its name (policy names, name tokens) or its value (known formats, URLs with user:password@, base64, entropy)"
+            }
+            Rule::SensitiveConfigMapValue => {
+                "a ConfigMap key that reaches a container (envFrom, configMapKeyRef, volume) is a credential by its name or value"
+            }
+            Rule::SensitiveCommandValue => {
+                "command, args, an exec handler or an exec probe carries a credential (a secret flag or assignment, a URL with a password, a known token format)"
+            }
+            Rule::SecretInEnv => {
+                "guard.secretsAs: files (CIS 5.4.1): a Secret is read into env vars instead of mounted as files"
             }
             Rule::MissingSecretKey => {
                 "a pod reads a key that the Secret or ConfigMap in the stream does not have"

@@ -1384,11 +1384,13 @@ spec:
 
 #[test]
 fn sensitive_names_decide_which_plain_values_are_reported() {
-    // Built in: TOKEN matches; the URL with credentials matches sensitiveValues.
+    // Built in: TOKEN matches; PAYMENT's value has the format of a Stripe
+    // live key (guard.formats); the URL with credentials matches sensitiveValues.
     assert_eq!(
         active(&findings(&["check"], PLAIN_VALUES)),
         [
             a("Deployment/web", "API_TOKEN", "sensitive-env-plain-value"),
+            a("Deployment/web", "PAYMENT", "sensitive-env-plain-value"),
             a(
                 "Deployment/web",
                 "DATABASE_URL",
@@ -1401,13 +1403,18 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
         "check-sensitive-names",
         "apiVersion: secret-rollout/v1\nsensitiveNames: [session_key]\n",
     );
+    // The known value formats stay on (a policy turns them off with
+    // `guard: {formats: false}`): PAYMENT is a Stripe key whatever it is called.
     assert_eq!(
         active(&findings(&["check", "--policy", &policy], PLAIN_VALUES)),
-        [a(
-            "Deployment/web",
-            "X-Session-Key",
-            "sensitive-env-plain-value"
-        )]
+        [
+            a(
+                "Deployment/web",
+                "X-Session-Key",
+                "sensitive-env-plain-value"
+            ),
+            a("Deployment/web", "PAYMENT", "sensitive-env-plain-value"),
+        ]
     );
 }
 
