@@ -9,7 +9,7 @@ use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
 use crate::rule::{Rule, RuleId};
-use crate::workload::{Ignore, Rollout, Workload, IGNORE};
+use crate::workload::{Ignore, Reach, Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
@@ -62,6 +62,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         }
         crate::guard::check(&mut out, index, &names, &guarded);
         references(&mut out, refs, index);
+        rotation_reach(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
         findings.extend(found);
@@ -476,6 +477,83 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
             "make it a Helm hook (helm.sh/hook) to have it stamped, or give the Job a new name when its inputs change".into(),
         );
     }
+}
+
+/// Where a rotation stops short: the workload's stamp changes but nothing
+/// restarts its pods, or a consumed object is immutable and cannot change
+/// at all. Once per workload, and once per immutable object it reads.
+fn rotation_reach(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
+    let w = out.w;
+    let namespace = w.object.namespace.as_deref();
+    let mut consumed: Vec<&Source> = Vec::new();
+    let mut immutable_reported = Vec::new();
+    for r in refs.iter().filter(|r| !r.name.is_empty()) {
+        let Some(source) = index.find(r.target, &r.name, namespace) else {
+            continue;
+        };
+        if !consumed.iter().any(|s| std::ptr::eq(*s, source)) {
+            consumed.push(source);
+        }
+        if source.immutable && !immutable_reported.iter().any(|s| std::ptr::eq(*s, source)) {
+            immutable_reported.push(source);
+            let kind = r.target.as_str();
+            out.rule(
+                Rule::RotationNotReached,
+                At::reference(w, r),
+                r.container.as_deref(),
+                None,
+                format!(
+                    "{} reads {kind} {}, which is immutable: its data cannot change, so a rotation needs a new {kind}",
+                    w.object.display(),
+                    r.name
+                ),
+                format!(
+                    "rotate by creating a {kind} with a new name (a content hash in the name, as kustomize's generators do) and pointing {} at it; the new name rolls it",
+                    w.object.display()
+                ),
+            );
+        }
+    }
+    // A CronJob's next run reads the new value: expected, so shown by
+    // `explain` and `diff` but not reported.
+    let Some(why) = w.reach.describe().filter(|_| w.reach != Reach::NextRun) else {
+        return;
+    };
+    if consumed.is_empty() || w.rollout == Rollout::ImmutableJob {
+        return;
+    }
+    let mut names: Vec<String> = consumed
+        .iter()
+        .map(|s| format!("{} {}", s.target.as_str(), s.name))
+        .collect();
+    names.sort();
+    names.dedup();
+    out.rule(
+        Rule::RotationNotReached,
+        At::object(w),
+        None,
+        None,
+        format!(
+            "a rotation of {} does not restart {}: {why}",
+            names.join(", "),
+            w.object.display()
+        ),
+        match w.reach {
+            Reach::OnDelete => {
+                "use updateStrategy RollingUpdate, or delete its pods after each rotation".into()
+            }
+            Reach::Paused => {
+                "resume the Deployment (`kubectl rollout resume`) after a rotation".into()
+            }
+            Reach::Template => {
+                "restart what the controller created from the template yourself".into()
+            }
+            _ => format!(
+                "run it from a Deployment or Job, or recreate {} after each rotation",
+                w.object.display()
+            ),
+        },
+    );
 }
 
 /// Mark findings silenced by the workload's `secret-rollout/ignore`

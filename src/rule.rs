@@ -30,10 +30,11 @@ pub enum Rule {
     SimultaneousRotation,
     RotationConsequence,
     LookupFailed,
+    RotationNotReached,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 16] = [
+    pub const ALL: [Rule; 17] = [
         Rule::SensitiveEnvPlainValue,
         Rule::SensitiveConfigMapValue,
         Rule::SensitiveCommandValue,
@@ -50,6 +51,7 @@ impl Rule {
         Rule::SimultaneousRotation,
         Rule::RotationConsequence,
         Rule::LookupFailed,
+        Rule::RotationNotReached,
     ];
 
     pub fn id(self) -> &'static str {
@@ -70,6 +72,7 @@ impl Rule {
             Rule::SimultaneousRotation => "simultaneous-rotation",
             Rule::RotationConsequence => "rotation-consequence",
             Rule::LookupFailed => "lookup-failed",
+            Rule::RotationNotReached => "rotation-not-reached",
         }
     }
 
@@ -89,7 +92,8 @@ impl Rule {
             Rule::ImmutableJobNotStamped
             | Rule::UnkeyedDigest
             | Rule::ProviderRotationNotSeen
-            | Rule::RotationConsequence => Severity::Note,
+            | Rule::RotationConsequence
+            | Rule::RotationNotReached => Severity::Note,
         }
     }
 
@@ -136,6 +140,9 @@ impl Rule {
             }
             Rule::RotationConsequence => {
                 "diff: a rotated secret has a consequence the policy names (rotating JWT_SECRET logs every user out)"
+            }
+            Rule::RotationNotReached => {
+                "a rotation does not reach a consumer: its changed stamp restarts nothing (OnDelete, paused, CronJob until its next run, PodTemplate, bare Pod), or the Secret or ConfigMap is immutable"
             }
             Rule::LookupFailed => {
                 "--lookup could not read a Secret or ConfigMap a pod uses from the cluster (not there, forbidden, no answer before the deadline), so its rotation is not stamped"

@@ -1989,6 +1989,7 @@ fn explain_json(args: &[&str]) -> Value {
             "stamps",
             "stamps_from_files",
             "stamps_from_cluster",
+            "reach",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -2014,7 +2015,8 @@ fn explain_json(args: &[&str]) -> Value {
                     "optional",
                     "resolved",
                     "origin",
-                    "lookup_failed"
+                    "lookup_failed",
+                    "immutable"
                 ]),
                 "{u:#}"
             );

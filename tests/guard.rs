@@ -809,3 +809,241 @@ guard:
         f[0].message
     );
 }
+
+// ---------------------------------------------------------------- rotation reach
+
+const REACH: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  updateStrategy: {type: OnDelete}
+  template:
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+        envFrom: [{secretRef: {name: db-auth}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  paused: true
+  template:
+    spec:
+      containers:
+      - name: api
+        image: api:1
+        env:
+        - name: DB_PASSWORD
+          valueFrom: {secretKeyRef: {name: db-auth, key: password}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        volumeMounts: [{name: tls, mountPath: /tls}]
+      volumes:
+      - name: tls
+        secret: {secretName: web-tls}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: backup
+spec:
+  schedule: '0 3 * * *'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: backup
+            image: backup:1
+            envFrom: [{secretRef: {name: db-auth}}]
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db-auth
+stringData: {password: REPLACE}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: web-tls
+immutable: true
+stringData: {tls.key: k}
+";
+
+#[test]
+fn consumers_a_changed_stamp_cannot_restart_and_immutable_sources_are_noted() {
+    let f = run(None, &REACH.replace("REPLACE", "Reach-1"), &["Reach-1"]);
+    let got: Vec<(&str, &str)> = f
+        .iter()
+        .filter(|f| f.rule == "rotation-not-reached")
+        .map(|f| (f.workload.as_str(), f.severity.as_str()))
+        .collect();
+    // The CronJob's next run reads the new value: not reported.
+    assert_eq!(
+        got,
+        [
+            ("StatefulSet/db", "note"),
+            ("Deployment/api", "note"),
+            ("Deployment/web", "note"),
+        ]
+    );
+    let on_delete = &f
+        .iter()
+        .find(|f| f.workload == "StatefulSet/db")
+        .unwrap()
+        .message;
+    assert!(
+        on_delete.contains("Secret db-auth") && on_delete.contains("OnDelete"),
+        "{on_delete}"
+    );
+    let paused = &f
+        .iter()
+        .find(|f| f.workload == "Deployment/api")
+        .unwrap()
+        .message;
+    assert!(paused.contains("paused"), "{paused}");
+    let immutable = f.iter().find(|f| f.workload == "Deployment/web").unwrap();
+    assert!(
+        immutable
+            .message
+            .contains("Secret web-tls, which is immutable"),
+        "{}",
+        immutable.message
+    );
+    assert_eq!(immutable.path, "spec.template.spec.volumes[tls].secret");
+}
+
+fn sr(args: &[&str], stdin: &str) -> String {
+    let out = run_cmd(common::bin().current_dir(root()).args(args), stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn explain_shows_the_rotation_reach_of_each_consumer() {
+    let text = sr(&["explain"], &REACH.replace("REPLACE", "x"));
+    let block = |w: &str| -> String {
+        text.split("\n\n")
+            .find(|b| b.starts_with(w))
+            .unwrap_or_else(|| panic!("{w} in:\n{text}"))
+            .to_string()
+    };
+    assert!(
+        block("StatefulSet/db").contains("rotation reach: updateStrategy OnDelete"),
+        "{text}"
+    );
+    assert!(
+        block("Deployment/api").contains("rotation reach: the Deployment is paused"),
+        "{text}"
+    );
+    assert!(
+        block("CronJob/backup")
+            .contains("rotation reach: a CronJob: running jobs keep the old value"),
+        "{text}"
+    );
+    assert!(
+        !block("Deployment/web").contains("rotation reach"),
+        "{text}"
+    );
+    assert!(
+        block("Deployment/web").contains("(immutable: rotate by a new name)"),
+        "{text}"
+    );
+    let secret = sr(
+        &["explain", "--secret", "db-auth"],
+        &REACH.replace("REPLACE", "x"),
+    );
+    assert!(
+        secret.contains("rolls when a key it reads changes, but updateStrategy OnDelete"),
+        "{secret}"
+    );
+    let json: Value = serde_json::from_str(&sr(
+        &["explain", "--format", "json"],
+        &REACH.replace("REPLACE", "x"),
+    ))
+    .unwrap();
+    let reach: Vec<(String, Value)> = json["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["workload"].as_str().unwrap().to_string(),
+                w["reach"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(reach[2], ("Deployment/web".to_string(), Value::Null));
+    assert!(reach[0].1.as_str().unwrap().contains("OnDelete"));
+}
+
+#[test]
+fn diff_does_not_count_an_on_delete_or_paused_consumer_as_rolling() {
+    let dir = temp_dir("guard-diff-reach");
+    let before = write_temp(&dir, "before.yaml", &REACH.replace("REPLACE", "Old-1"));
+    let after = write_temp(&dir, "after.yaml", &REACH.replace("REPLACE", "New-2"));
+    let json: Value = serde_json::from_str(&sr(
+        &[
+            "diff",
+            before.to_str().unwrap(),
+            after.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        "",
+    ))
+    .unwrap();
+    let rolls: Vec<(String, bool)> = json["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["workload"].as_str().unwrap().to_string(),
+                w["rolls"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rolls,
+        [
+            ("StatefulSet/db".to_string(), false),
+            ("Deployment/api".to_string(), false),
+            ("Deployment/web".to_string(), false),
+            ("CronJob/backup".to_string(), true),
+        ]
+    );
+    let text = sr(
+        &["diff", before.to_str().unwrap(), after.to_str().unwrap()],
+        "",
+    );
+    assert!(
+        text.contains("its stamp changes, but updateStrategy OnDelete"),
+        "{text}"
+    );
+    assert!(
+        text.contains("its stamp changes, but the Deployment is paused"),
+        "{text}"
+    );
+    assert!(text.contains("the next run reads the new one"), "{text}");
+    assert!(!text.contains("Old-1") && !text.contains("New-2"));
+}
