@@ -54,6 +54,8 @@ pub struct Policy {
     /// checked to stay inside it; read like `--secrets-from` paths. Where to
     /// read is not policy: these are the last file's own, never inherited.
     pub secrets_from: Vec<PathBuf>,
+    /// `guard:`: exact names, quiet names, value formats, where Secrets go.
+    pub guard: crate::sensitivity::Guard,
 }
 
 /// "`env` must come from a Secret", generalising the0's admin-password rule.
@@ -446,6 +448,7 @@ impl Policy {
                 .map_or(base.stamp_config_maps, |f| f.0),
             rotation,
             secrets_from,
+            guard: guard(raw.guard)?,
         })
     }
 
@@ -457,11 +460,23 @@ impl Policy {
             .unwrap_or(Some(rule.default_severity()))
     }
 
+    /// Whether the name alone marks a credential (exact names and name
+    /// tokens; see `sensitivity`).
     pub fn looks_sensitive(&self, name: &str) -> bool {
-        let upper = normalize(name);
-        self.sensitive_names
-            .iter()
-            .any(|w| upper.contains(w.as_str()))
+        self.names().signal(name).is_some()
+    }
+
+    /// The name side of the guard, prepared for a run.
+    pub fn names(&self) -> crate::sensitivity::Names {
+        crate::sensitivity::Names::new(
+            self.sensitive_names.iter().map(String::as_str),
+            self.guard
+                .names
+                .iter()
+                .map(String::as_str)
+                .chain(self.required_sources.iter().map(|r| r.env.as_str())),
+            self.guard.quiet_names.iter().map(String::as_str),
+        )
     }
 
     pub fn sensitive_value(&self, value: &str) -> bool {
@@ -617,6 +632,34 @@ fn rotation_group(raw: Located<raw::RotationGroup>) -> Result<RotationGroup, Pol
     })
 }
 
+/// `guard:`; every field optional, defaults in `sensitivity::Guard`.
+fn guard(raw: Option<Located<raw::Guard>>) -> Result<crate::sensitivity::Guard, PolicyError> {
+    use crate::sensitivity::{Guard, SecretsAs};
+    let Some(raw) = raw.map(|g| g.value) else {
+        return Ok(Guard::default());
+    };
+    let secrets_as = match raw.secrets_as {
+        None => SecretsAs::Env,
+        Some(v) => match v.value.as_str() {
+            "env" => SecretsAs::Env,
+            "files" => SecretsAs::Files,
+            _ => {
+                return Err(PolicyError::at(
+                    &v.referenced,
+                    "guard.secretsAs: expected env or files",
+                ))
+            }
+        },
+    };
+    Ok(Guard {
+        names: raw.names.0,
+        quiet_names: raw.quiet_names.0,
+        formats: raw.formats.is_none_or(|f| f.0),
+        entropy: raw.entropy.is_none_or(|f| f.0),
+        secrets_as,
+    })
+}
+
 fn workload_kind(raw: Located<raw::WorkloadKind>) -> Result<WorkloadKind, PolicyError> {
     let raw = raw.value;
     let template: Vec<String> = raw.template.value.split('.').map(str::to_string).collect();
@@ -689,6 +732,20 @@ mod raw {
         pub rotation: Option<Located<Rotation>>,
         #[serde(default)]
         pub secrets_from: List<Located<String>>,
+        pub guard: Option<Located<Guard>>,
+    }
+
+    /// `guard:` (read by `sensitivity::Guard::from_raw`).
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub struct Guard {
+        #[serde(default)]
+        pub names: List<String>,
+        #[serde(default)]
+        pub quiet_names: List<String>,
+        pub formats: Option<Flag>,
+        pub entropy: Option<Flag>,
+        pub secrets_as: Option<Located<String>>,
     }
 
     #[derive(Deserialize)]
@@ -721,6 +778,7 @@ mod raw {
                 && self.stamp_config_maps.is_none()
                 && self.rotation.is_none()
                 && self.secrets_from.is_empty()
+                && self.guard.is_none()
         }
     }
 
@@ -751,6 +809,7 @@ mod raw {
         pub rotation: Option<Located<Rotation>>,
         #[serde(default)]
         pub secrets_from: List<Located<String>>,
+        pub guard: Option<Located<Guard>>,
     }
 
     impl FunctionConfig {
@@ -770,6 +829,7 @@ mod raw {
                 stamp_config_maps: self.stamp_config_maps,
                 rotation: self.rotation,
                 secrets_from: self.secrets_from,
+                guard: self.guard,
             };
             // `secretsFrom` alone gives the policy below unchanged, with
             // these paths to read: where to read is not policy.

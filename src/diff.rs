@@ -20,7 +20,7 @@ use crate::inventory::{self, Index, Source, TargetKind};
 use crate::reference::Via;
 use crate::report::{Counts, Finding, Severity};
 use crate::rule::{Rule, RuleId};
-use crate::workload::{self, Rollout, Workload};
+use crate::workload::{self, Reach, Rollout, Workload};
 use crate::yaml::{Node, Value as Yaml};
 use crate::{stamp, InputError, Model, Options};
 
@@ -91,6 +91,10 @@ pub struct WorkloadChange {
     pub template_changed: bool,
     /// What it reads that changed.
     pub reads: Vec<ReadChange>,
+    /// When a changed stamp does not restart its pods: why (see
+    /// `workload::Reach`); such a workload is not counted as rolling,
+    /// except a CronJob, whose next run reads the new value.
+    pub reach: Option<&'static str>,
 }
 
 /// An object a workload reads, and what changed in what it reads of it.
@@ -336,6 +340,7 @@ impl Sides<'_> {
                 rolls: false,
                 template_changed: false,
                 reads: Vec::new(),
+                reach: w.reach.describe(),
             };
             if let Some(old) = before.get(&k) {
                 seen.insert(k.clone());
@@ -361,6 +366,7 @@ impl Sides<'_> {
                     .filter(ReadChange::matters)
                     .collect();
                 change.rolls = w.rollout == Rollout::Rolls
+                    && matches!(w.reach, Reach::Restarts | Reach::NextRun)
                     && (change.template_changed || stamps_before != stamps_after);
             }
             workloads.push(change);
@@ -376,6 +382,7 @@ impl Sides<'_> {
                 rolls: false,
                 template_changed: false,
                 reads: Vec::new(),
+                reach: w.reach.describe(),
             });
         }
         let mut findings = rotation_advice(&objects, a, &self.options.policy);
@@ -682,6 +689,10 @@ fn why(w: &WorkloadChange) -> String {
     if w.template_changed {
         reasons.push("pod template changed".into());
     }
+    if let Some(why) = w.reach {
+        // A CronJob: counted as rolling, and said how.
+        reasons.push(why.to_string());
+    }
     reasons.join("; ")
 }
 
@@ -701,6 +712,11 @@ fn why_not(w: &WorkloadChange) -> String {
         "bare-pod" if !changed.is_empty() => format!(
             "reads {}, but a bare Pod never rolls: recreate it yourself",
             changed.join("; ")
+        ),
+        "stamped" if !changed.is_empty() && w.reach.is_some() => format!(
+            "reads {}, and its stamp changes, but {}",
+            changed.join("; "),
+            w.reach.unwrap_or_default()
         ),
         _ if w.reads.is_empty() => "reads nothing that changed".into(),
         _ => format!(
@@ -834,6 +850,7 @@ pub fn json(d: &Diff, before_name: &str, after_name: &str) -> Value {
             "hook": w.hook,
             "rolls": w.rolls,
             "template_changed": w.template_changed,
+            "reach": w.reach,
             "reads": w.reads.iter().map(|r| json!({
                 "kind": r.kind,
                 "name": r.name,

@@ -30,6 +30,9 @@ pub struct WorkloadUses {
     pub from_files: Vec<String>,
     /// The stamps whose source `--lookup` read from the cluster.
     pub from_cluster: Vec<String>,
+    /// When a changed stamp does not restart its pods: why (OnDelete, paused,
+    /// CronJob, PodTemplate, bare Pod); `None` when it does.
+    pub reach: Option<&'static str>,
 }
 
 /// One reference from a container (or a pod volume) to an object.
@@ -55,6 +58,8 @@ pub struct Use {
     pub origin: Option<String>,
     /// Why `--lookup` did not find it in the cluster either.
     pub lookup_failed: Option<String>,
+    /// The object is `immutable: true`: a rotation needs a new name.
+    pub immutable: bool,
 }
 
 /// Build the graph for a stream.
@@ -98,6 +103,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                             .looked_up
                             .failure(r.target, lookup_ns, &r.name)
                             .map(|f| f.short()),
+                        immutable: found.is_some_and(|s| s.immutable),
                     }
                 })
                 .collect();
@@ -139,6 +145,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                 stamps,
                 from_files,
                 from_cluster,
+                reach: w.reach.describe(),
             }
         })
         .filter(|w| !w.uses.is_empty())
@@ -216,7 +223,16 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                         (None, false) => "NOT found: rotation not stamped".to_string(),
                     },
                 };
-                let _ = writeln!(out, "    {how} <- {} {} {key} [{state}]", u.kind, u.name);
+                let immutable = if u.immutable {
+                    " (immutable: rotate by a new name)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "    {how} <- {} {} {key} [{state}]{immutable}",
+                    u.kind, u.name
+                );
             }
         }
         match w.rollout {
@@ -224,6 +240,9 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                 let _ = writeln!(out, "  stamps: none (nothing it reads was found)");
             }
             "stamped" => {
+                if let Some(why) = w.reach {
+                    let _ = writeln!(out, "  rotation reach: {why}");
+                }
                 for (k, d) in &w.stamps {
                     let order = if w.from_files.contains(k) {
                         " (source from a file: apply it before the upgrade)"
@@ -286,9 +305,19 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str, key: Option<&str>) -> Str
             "immutable-job" => "NOT rolled: immutable Job template",
             _ => "NOT rolled: bare Pod",
         };
+        // Stamped, but the stamp restarts nothing (OnDelete, paused, ...).
+        let reach = match (w.rollout, w.reach) {
+            ("stamped", Some(why)) if !w.stamps.is_empty() => format!(", but {why}"),
+            _ => String::new(),
+        };
+        let immutable = if w.uses.iter().any(|u| u.immutable) {
+            " (the Secret is immutable: rotate by a new name)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  {:width$}  keys: {}  -> {fate}",
+            "  {:width$}  keys: {}  -> {fate}{reach}{immutable}",
             w.workload,
             keys_read(w)
         );
@@ -328,6 +357,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
             "stamps": w.stamps,
             "stamps_from_files": w.from_files,
             "stamps_from_cluster": w.from_cluster,
+            "reach": w.reach,
             "uses": w.uses.iter().map(|u| json!({
                 "container": u.container,
                 "via": u.via,
@@ -339,6 +369,7 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
                 "resolved": u.resolved,
                 "origin": u.origin,
                 "lookup_failed": u.lookup_failed,
+                "immutable": u.immutable,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })

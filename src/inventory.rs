@@ -247,6 +247,9 @@ pub struct Source {
     /// `ExternalSecret`, or `Secret+sops`. Sources of different kinds never
     /// share a digest, and the digests of plain objects stay what they were.
     pub digest_kind: &'static str,
+    /// `immutable: true`: the API server refuses any change to its data, so
+    /// a rotation needs a new object (a new name).
+    pub immutable: bool,
 }
 
 impl Source {
@@ -374,6 +377,7 @@ fn source(obj: &Object<'_, '_>, target: TargetKind, protection: Protection) -> S
         protection,
         has_plaintext: protection == Protection::Plaintext,
         digest_kind: target.as_str(),
+        immutable: obj.node.get_bool("immutable").unwrap_or(false),
     }
 }
 

@@ -580,6 +580,11 @@ impl Answer {
     /// The source pods see, digested like the same object in the render.
     fn source(self, w: &Wanted, origin: Origin) -> Source {
         let mut entries = BTreeMap::new();
+        let immutable = match &self {
+            Answer::Secret(s) => s.immutable,
+            Answer::ConfigMap(c) => c.immutable,
+        }
+        .unwrap_or(false);
         let secret_type = match self {
             Answer::Secret(s) => {
                 for (k, v) in s.data.unwrap_or_default() {
@@ -623,6 +628,7 @@ impl Answer {
             protection: Protection::Plaintext,
             has_plaintext: true,
             digest_kind: w.target.as_str(),
+            immutable,
         }
     }
 }

@@ -9,12 +9,13 @@ use crate::inventory::{Index, Origin, Protection, Source, TargetKind};
 use crate::reference::{EnvSource, EnvVar, Reference, Via};
 use crate::report::{Finding, Location};
 use crate::rule::{Rule, RuleId};
-use crate::workload::{Ignore, Rollout, Workload, IGNORE};
+use crate::workload::{Ignore, Reach, Rollout, Workload, IGNORE};
 use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let names = policy.names();
     for w in workloads {
         let mut out = Out {
             w,
@@ -59,10 +60,9 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         for (container, vars) in &by_container {
             duplicate_env(&mut out, container, vars, &guarded);
         }
-        for v in vars {
-            sensitive_plain_value(&mut out, v, &guarded);
-        }
+        crate::guard::check(&mut out, index, &names, &guarded);
         references(&mut out, refs, index);
+        rotation_reach(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
         findings.extend(found);
@@ -169,27 +169,27 @@ pub(crate) fn source_location(s: &Source) -> Location {
 
 /// What a finding points at: a span of the workload, and its key path
 /// (`None` for the workload as a whole).
-struct At {
-    span: Span,
-    path: Option<String>,
+pub(crate) struct At {
+    pub span: Span,
+    pub path: Option<String>,
 }
 
 impl At {
-    fn object(w: &Workload) -> At {
+    pub fn object(w: &Workload) -> At {
         At {
             span: w.object.span,
             path: None,
         }
     }
 
-    fn env(w: &Workload, v: &EnvVar) -> At {
+    pub fn env(w: &Workload, v: &EnvVar) -> At {
         At {
             span: v.span,
             path: Some(w.in_pod_spec(&v.path())),
         }
     }
 
-    fn reference(w: &Workload, r: &Reference) -> At {
+    pub fn reference(w: &Workload, r: &Reference) -> At {
         At {
             span: r.span,
             path: Some(w.in_pod_spec(&r.path())),
@@ -198,9 +198,9 @@ impl At {
 }
 
 /// Collects one workload's findings at the severities the policy sets.
-struct Out<'w> {
-    w: &'w Workload,
-    policy: &'w Policy,
+pub(crate) struct Out<'w> {
+    pub w: &'w Workload,
+    pub policy: &'w Policy,
     findings: Vec<Finding>,
 }
 
@@ -230,7 +230,7 @@ impl Out<'_> {
         });
     }
 
-    fn rule(
+    pub fn rule(
         &mut self,
         rule: Rule,
         at: At,
@@ -361,57 +361,6 @@ fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: 
     }
 }
 
-fn sensitive_plain_value(out: &mut Out<'_>, v: &EnvVar, guarded: &[&str]) {
-    let EnvSource::Plain(value) = &v.source else {
-        return;
-    };
-    if guarded.contains(&v.name.as_str()) || is_harmless_value(value) {
-        return;
-    }
-    let what = if out.policy.looks_sensitive(&v.name) && !v.name.ends_with("_FILE") {
-        "has a secret-looking name and a plain value"
-    } else if out.policy.sensitive_value(value) {
-        "has a plain value that looks like a credential (such as a URL with a password)"
-    } else {
-        return;
-    };
-    let w = out.w.object.display();
-    out.rule(
-        Rule::SensitiveEnvPlainValue,
-        At::env(out.w, v),
-        Some(&v.container),
-        Some(&v.name),
-        format!(
-            "{} in {w} (container {}) {what}; anyone who can read the workload can read it",
-            v.name, v.container
-        ),
-        "put the value in a Secret and use `valueFrom.secretKeyRef`".into(),
-    );
-}
-
-/// Values that cannot be a secret: empty, a `$(VAR)` reference, a path, a
-/// number, a boolean, a duration.
-fn is_harmless_value(value: &str) -> bool {
-    let v = value.trim();
-    v.is_empty()
-        || (v.starts_with("$(") && v.ends_with(')') && !v[2..].contains("$("))
-        || v.starts_with('/')
-        || v.parse::<f64>().is_ok()
-        || matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off"
-        )
-        || is_duration(v)
-}
-
-fn is_duration(v: &str) -> bool {
-    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &v[digits.len()..];
-    !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "ms" | "s" | "m" | "h" | "d")
-}
-
 /// Whether some container can see `env`: an env entry of any kind (wrong
 /// kinds are reported by their own rule), or an `envFrom` source that holds
 /// it or that we cannot see into.
@@ -423,6 +372,17 @@ fn provides(
     index: &Index<'_>,
 ) -> bool {
     if vars.iter().any(|v| v.name == env) {
+        return true;
+    }
+    // `<env>_FILE` naming a file in a mounted Secret: the program reads the
+    // Secret from there (the `_FILE` convention of the official images).
+    let file_var = format!("{env}_FILE");
+    if vars.iter().any(|v| {
+        v.name == file_var
+            && matches!(&v.source, EnvSource::Plain(path)
+                if crate::guard::mounted_from(w, &v.container, path)
+                    .is_some_and(|r| r.target == TargetKind::Secret))
+    }) {
         return true;
     }
     refs.iter().any(|r| {
@@ -519,6 +479,83 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
     }
 }
 
+/// Where a rotation stops short: the workload's stamp changes but nothing
+/// restarts its pods, or a consumed object is immutable and cannot change
+/// at all. Once per workload, and once per immutable object it reads.
+fn rotation_reach(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
+    let w = out.w;
+    let namespace = w.object.namespace.as_deref();
+    let mut consumed: Vec<&Source> = Vec::new();
+    let mut immutable_reported = Vec::new();
+    for r in refs.iter().filter(|r| !r.name.is_empty()) {
+        let Some(source) = index.find(r.target, &r.name, namespace) else {
+            continue;
+        };
+        if !consumed.iter().any(|s| std::ptr::eq(*s, source)) {
+            consumed.push(source);
+        }
+        if source.immutable && !immutable_reported.iter().any(|s| std::ptr::eq(*s, source)) {
+            immutable_reported.push(source);
+            let kind = r.target.as_str();
+            out.rule(
+                Rule::RotationNotReached,
+                At::reference(w, r),
+                r.container.as_deref(),
+                None,
+                format!(
+                    "{} reads {kind} {}, which is immutable: its data cannot change, so a rotation needs a new {kind}",
+                    w.object.display(),
+                    r.name
+                ),
+                format!(
+                    "rotate by creating a {kind} with a new name (a content hash in the name, as kustomize's generators do) and pointing {} at it; the new name rolls it",
+                    w.object.display()
+                ),
+            );
+        }
+    }
+    // A CronJob's next run reads the new value: expected, so shown by
+    // `explain` and `diff` but not reported.
+    let Some(why) = w.reach.describe().filter(|_| w.reach != Reach::NextRun) else {
+        return;
+    };
+    if consumed.is_empty() || w.rollout == Rollout::ImmutableJob {
+        return;
+    }
+    let mut names: Vec<String> = consumed
+        .iter()
+        .map(|s| format!("{} {}", s.target.as_str(), s.name))
+        .collect();
+    names.sort();
+    names.dedup();
+    out.rule(
+        Rule::RotationNotReached,
+        At::object(w),
+        None,
+        None,
+        format!(
+            "a rotation of {} does not restart {}: {why}",
+            names.join(", "),
+            w.object.display()
+        ),
+        match w.reach {
+            Reach::OnDelete => {
+                "use updateStrategy RollingUpdate, or delete its pods after each rotation".into()
+            }
+            Reach::Paused => {
+                "resume the Deployment (`kubectl rollout resume`) after a rotation".into()
+            }
+            Reach::Template => {
+                "restart what the controller created from the template yourself".into()
+            }
+            _ => format!(
+                "run it from a Deployment or Job, or recreate {} after each rotation",
+                w.object.display()
+            ),
+        },
+    );
+}
+
 /// Mark findings silenced by the workload's `secret-rollout/ignore`
 /// annotation (on the workload or its pod template), and report ids there
 /// that name no rule, or a rule the policy makes unsuppressible (which stays
@@ -599,24 +636,6 @@ pub fn parse_ignore(value: &str) -> (Vec<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn harmless_values() {
-        for v in [
-            "",
-            "$(DB_PASSWORD)",
-            "/run/secrets/db",
-            "8",
-            "true",
-            "30s",
-            "24h",
-        ] {
-            assert!(is_harmless_value(v), "{v}");
-        }
-        for v in ["hunter2", "s3cr3t-value", "$(A)$(B)x"] {
-            assert!(!is_harmless_value(v), "{v}");
-        }
-    }
 
     #[test]
     fn ignore_annotation_syntax() {

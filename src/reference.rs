@@ -91,8 +91,8 @@ impl Reference {
 /// var of a large stream would cost megabytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Site {
-    /// In `initContainers` rather than `containers`.
-    pub init: bool,
+    /// `containers`, `initContainers` or `ephemeralContainers`.
+    pub group: Group,
     /// The container, for env and envFrom.
     pub container_at: Item,
     /// The `env`, `envFrom` or `volumes` entry.
@@ -101,6 +101,25 @@ pub struct Site {
     pub source: u32,
     /// The entry of a volume source's `items`, when only those keys are read.
     pub item: Option<u32>,
+}
+
+/// Which list of the pod spec a container is in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Group {
+    Init,
+    #[default]
+    Main,
+    Ephemeral,
+}
+
+impl Group {
+    fn field(self) -> &'static str {
+        match self {
+            Group::Init => "initContainers",
+            Group::Main => "containers",
+            Group::Ephemeral => "ephemeralContainers",
+        }
+    }
 }
 
 /// A list item: by its `name` when it has one, else by its index.
@@ -129,13 +148,8 @@ impl Item {
 }
 
 impl Site {
-    fn container(&self, name: &str) -> String {
-        let field = if self.init {
-            "initContainers"
-        } else {
-            "containers"
-        };
-        self.container_at.spell(field, name)
+    pub fn container(&self, name: &str) -> String {
+        self.container_at.spell(self.group.field(), name)
     }
 }
 
@@ -188,21 +202,23 @@ impl std::fmt::Debug for EnvSource {
     }
 }
 
-/// The containers of a pod spec: init containers first, as the kubelet runs them.
+/// The containers of a pod spec: init containers first, as the kubelet runs
+/// them, then the containers, then ephemeral containers (which a Pod may
+/// carry once `kubectl debug` added them).
 pub fn containers<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = &'t Node<'a>> {
     containers_at(pod_spec).map(|(_, c)| c)
 }
 
-/// The containers with where they are: a site with `init` and
+/// The containers with where they are: a site with `group` and
 /// `container_at` set.
 fn containers_at<'t, 'a>(pod_spec: &'t Node<'a>) -> impl Iterator<Item = (Site, &'t Node<'a>)> {
-    [("initContainers", true), ("containers", false)]
+    [Group::Init, Group::Main, Group::Ephemeral]
         .into_iter()
-        .filter_map(move |(field, init)| Some((init, pod_spec.get(field).and_then(Node::as_seq)?)))
-        .flat_map(|(init, items)| {
+        .filter_map(move |group| Some((group, pod_spec.get(group.field()).and_then(Node::as_seq)?)))
+        .flat_map(|(group, items)| {
             items.iter().enumerate().map(move |(i, c)| {
                 let site = Site {
-                    init,
+                    group,
                     container_at: Item::of(i, c),
                     ..Site::default()
                 };
@@ -422,4 +438,154 @@ fn push_volume(
             reference(Some(item.get_str("key").unwrap_or("")), item.span, site)
         })),
     }
+}
+
+/// Where in a container a command line sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandField {
+    Command,
+    Args,
+    PostStart,
+    PreStop,
+    LivenessProbe,
+    ReadinessProbe,
+    StartupProbe,
+}
+
+impl CommandField {
+    const ALL: [(CommandField, &'static [&'static str]); 7] = [
+        (CommandField::Command, &["command"]),
+        (CommandField::Args, &["args"]),
+        (
+            CommandField::PostStart,
+            &["lifecycle", "postStart", "exec", "command"],
+        ),
+        (
+            CommandField::PreStop,
+            &["lifecycle", "preStop", "exec", "command"],
+        ),
+        (
+            CommandField::LivenessProbe,
+            &["livenessProbe", "exec", "command"],
+        ),
+        (
+            CommandField::ReadinessProbe,
+            &["readinessProbe", "exec", "command"],
+        ),
+        (
+            CommandField::StartupProbe,
+            &["startupProbe", "exec", "command"],
+        ),
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            CommandField::Command => "command",
+            CommandField::Args => "args",
+            CommandField::PostStart => "lifecycle.postStart.exec.command",
+            CommandField::PreStop => "lifecycle.preStop.exec.command",
+            CommandField::LivenessProbe => "livenessProbe.exec.command",
+            CommandField::ReadinessProbe => "readinessProbe.exec.command",
+            CommandField::StartupProbe => "startupProbe.exec.command",
+        }
+    }
+
+    /// Whether the kubelet expands `$(VAR)` in it (only `command` and
+    /// `args`; exec handlers and probes run as written).
+    pub fn expands(self) -> bool {
+        matches!(self, CommandField::Command | CommandField::Args)
+    }
+}
+
+/// One word of a container's `command`, `args`, or of an exec handler or
+/// probe command. Kept to judge whether it holds a credential; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommandWord {
+    pub container: String,
+    pub site: Site,
+    pub field: CommandField,
+    pub index: u32,
+    pub text: String,
+    pub span: Span,
+}
+
+impl std::fmt::Debug for CommandWord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandWord")
+            .field("container", &self.container)
+            .field("field", &self.field)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CommandWord {
+    /// `containers[api].args[2]`.
+    pub fn path(&self) -> String {
+        format!(
+            "{}.{}[{}]",
+            self.site.container(&self.container),
+            self.field.path(),
+            self.index
+        )
+    }
+}
+
+/// Every word of every command line of every container.
+pub fn command_words(pod_spec: &Node<'_>) -> Vec<CommandWord> {
+    let mut out = Vec::new();
+    for (site, c) in containers_at(pod_spec) {
+        let container = container_name(c);
+        for (field, path) in CommandField::ALL {
+            let Some(words) = c.path(path).and_then(Node::as_seq) else {
+                continue;
+            };
+            for (i, w) in words.iter().enumerate() {
+                let Some(text) = w.as_str().filter(|t| !t.is_empty()) else {
+                    continue;
+                };
+                out.push(CommandWord {
+                    container: container.to_string(),
+                    site,
+                    field,
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    text: text.to_string(),
+                    span: w.span,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A container's `volumeMounts` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub container: String,
+    pub volume: String,
+    pub mount_path: String,
+    pub sub_path: Option<String>,
+}
+
+/// Every volume mount of every container.
+pub fn mounts(pod_spec: &Node<'_>) -> Vec<Mount> {
+    let mut out = Vec::new();
+    for (_, c) in containers_at(pod_spec) {
+        for m in c
+            .get("volumeMounts")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let (Some(volume), Some(path)) = (m.get_str("name"), m.get_str("mountPath")) else {
+                continue;
+            };
+            out.push(Mount {
+                container: container_name(c).to_string(),
+                volume: volume.to_string(),
+                mount_path: path.to_string(),
+                sub_path: m.get_str("subPath").map(str::to_string),
+            });
+        }
+    }
+    out
 }

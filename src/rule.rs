@@ -15,6 +15,9 @@ use crate::report::Severity;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
     SensitiveEnvPlainValue,
+    SensitiveConfigMapValue,
+    SensitiveCommandValue,
+    SecretInEnv,
     MissingSecretKey,
     UnresolvedReference,
     DuplicateEnv,
@@ -27,11 +30,15 @@ pub enum Rule {
     SimultaneousRotation,
     RotationConsequence,
     LookupFailed,
+    RotationNotReached,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 17] = [
         Rule::SensitiveEnvPlainValue,
+        Rule::SensitiveConfigMapValue,
+        Rule::SensitiveCommandValue,
+        Rule::SecretInEnv,
         Rule::MissingSecretKey,
         Rule::UnresolvedReference,
         Rule::DuplicateEnv,
@@ -44,11 +51,15 @@ impl Rule {
         Rule::SimultaneousRotation,
         Rule::RotationConsequence,
         Rule::LookupFailed,
+        Rule::RotationNotReached,
     ];
 
     pub fn id(self) -> &'static str {
         match self {
             Rule::SensitiveEnvPlainValue => "sensitive-env-plain-value",
+            Rule::SensitiveConfigMapValue => "sensitive-config-map-value",
+            Rule::SensitiveCommandValue => "sensitive-command-value",
+            Rule::SecretInEnv => "secret-in-env",
             Rule::MissingSecretKey => "missing-secret-key",
             Rule::UnresolvedReference => "unresolved-reference",
             Rule::DuplicateEnv => "duplicate-env",
@@ -61,6 +72,7 @@ impl Rule {
             Rule::SimultaneousRotation => "simultaneous-rotation",
             Rule::RotationConsequence => "rotation-consequence",
             Rule::LookupFailed => "lookup-failed",
+            Rule::RotationNotReached => "rotation-not-reached",
         }
     }
 
@@ -68,6 +80,9 @@ impl Rule {
         match self {
             Rule::MissingSecretKey | Rule::ForbiddenSuppression => Severity::Error,
             Rule::SensitiveEnvPlainValue
+            | Rule::SensitiveConfigMapValue
+            | Rule::SensitiveCommandValue
+            | Rule::SecretInEnv
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression
@@ -77,7 +92,8 @@ impl Rule {
             Rule::ImmutableJobNotStamped
             | Rule::UnkeyedDigest
             | Rule::ProviderRotationNotSeen
-            | Rule::RotationConsequence => Severity::Note,
+            | Rule::RotationConsequence
+            | Rule::RotationNotReached => Severity::Note,
         }
     }
 
@@ -85,7 +101,16 @@ impl Rule {
     pub fn summary(self) -> &'static str {
         match self {
             Rule::SensitiveEnvPlainValue => {
-                "an env var with a secret-looking name, or a URL with credentials, has a plain value"
+                "an env var has a plain value that is a credential: by its name (policy names, name tokens) or its value (known formats, URLs with user:password@, base64, entropy)"
+            }
+            Rule::SensitiveConfigMapValue => {
+                "a ConfigMap key that reaches a container (envFrom, configMapKeyRef, volume) is a credential by its name or value"
+            }
+            Rule::SensitiveCommandValue => {
+                "command, args, an exec handler or an exec probe carries a credential (a secret flag or assignment, a URL with a password, a known token format)"
+            }
+            Rule::SecretInEnv => {
+                "guard.secretsAs: files (CIS 5.4.1): a Secret is read into env vars instead of mounted as files"
             }
             Rule::MissingSecretKey => {
                 "a pod reads a key that the Secret or ConfigMap in the stream does not have"
@@ -115,6 +140,9 @@ impl Rule {
             }
             Rule::RotationConsequence => {
                 "diff: a rotated secret has a consequence the policy names (rotating JWT_SECRET logs every user out)"
+            }
+            Rule::RotationNotReached => {
+                "a rotation does not reach a consumer: its changed stamp restarts nothing (OnDelete, paused, CronJob until its next run, PodTemplate, bare Pod), or the Secret or ConfigMap is immutable"
             }
             Rule::LookupFailed => {
                 "--lookup could not read a Secret or ConfigMap a pod uses from the cluster (not there, forbidden, no answer before the deadline), so its rotation is not stamped"

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::config::WorkloadKind;
 use crate::gvk::Gvk;
 use crate::inventory::{Object, ObjectId};
-use crate::reference::{self, EnvVar, Reference};
+use crate::reference::{self, CommandWord, EnvVar, Mount, Reference};
 use crate::yaml::{Node, Span};
 
 /// The annotation that silences rules for one workload:
@@ -24,6 +24,44 @@ pub enum Rollout {
     BarePod,
 }
 
+/// Whether a changed stamp restarts the pods, when the workload is stamped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// A changed template rolls the pods.
+    Restarts,
+    /// A StatefulSet or DaemonSet with `updateStrategy.type: OnDelete`: the
+    /// new template waits until someone deletes each pod.
+    OnDelete,
+    /// A Deployment with `spec.paused: true`: nothing rolls until resumed.
+    Paused,
+    /// A CronJob: running jobs keep the old value; the next run reads the new.
+    NextRun,
+    /// A core/v1 PodTemplate: a template other controllers copy; changing it
+    /// restarts nothing by itself.
+    Template,
+    /// A bare Pod: never restarted.
+    Never,
+}
+
+impl Reach {
+    /// What happens to running pods when a consumed Secret rotates; `None`
+    /// when they restart.
+    pub fn describe(self) -> Option<&'static str> {
+        Some(match self {
+            Reach::Restarts => return None,
+            Reach::OnDelete => {
+                "updateStrategy OnDelete: the new stamp waits until each pod is deleted by hand"
+            }
+            Reach::Paused => "the Deployment is paused: nothing rolls until it is resumed",
+            Reach::NextRun => {
+                "a CronJob: running jobs keep the old value, the next run reads the new one"
+            }
+            Reach::Template => "a PodTemplate: changing it restarts nothing by itself",
+            Reach::Never => "a bare Pod: nothing restarts it",
+        })
+    }
+}
+
 /// What the rules, the stamp and `explain` need to know of a workload: plain
 /// owned data, read from the document's tree before the tree is dropped.
 #[derive(Clone, Debug)]
@@ -38,6 +76,10 @@ pub struct Workload {
     pub images: Vec<String>,
     pub env: Vec<EnvVar>,
     pub refs: Vec<Reference>,
+    /// Words of command lines (command, args, exec handlers, probes).
+    pub commands: Vec<CommandWord>,
+    pub mounts: Vec<Mount>,
+    pub reach: Reach,
     /// `secret-rollout/ignore` values, on the workload and on its template.
     pub ignores: Vec<Ignore>,
 }
@@ -79,6 +121,30 @@ pub struct Found<'t, 'a> {
 }
 
 impl Found<'_, '_> {
+    fn reach(&self) -> Reach {
+        let o = &self.object;
+        let spec = o.node.get("spec");
+        let strategy = spec
+            .and_then(|s| s.path(&["updateStrategy", "type"]))
+            .and_then(Node::as_str);
+        match (o.gvk.group, o.gvk.kind) {
+            _ if self.rollout == Rollout::BarePod => Reach::Never,
+            ("apps" | "extensions", "StatefulSet" | "DaemonSet")
+                if strategy == Some("OnDelete") =>
+            {
+                Reach::OnDelete
+            }
+            ("apps" | "extensions", "Deployment")
+                if spec.and_then(|s| s.get_bool("paused")) == Some(true) =>
+            {
+                Reach::Paused
+            }
+            ("batch", "CronJob") => Reach::NextRun,
+            ("", "PodTemplate") => Reach::Template,
+            _ => Reach::Restarts,
+        }
+    }
+
     /// Read what the rules need, so the tree can go.
     pub fn facts(&self) -> Workload {
         let mut labels = BTreeMap::new();
@@ -118,6 +184,9 @@ impl Found<'_, '_> {
                 .collect(),
             env: reference::env_vars(self.pod_spec),
             refs: reference::references(self.pod_spec),
+            commands: reference::command_words(self.pod_spec),
+            mounts: reference::mounts(self.pod_spec),
+            reach: self.reach(),
             ignores,
         }
     }
@@ -141,6 +210,8 @@ fn built_in(gvk: &Gvk<'_>) -> Option<(&'static [&'static str], &'static str)> {
             (&["spec", "template"], "spec.template")
         }
         ("", "ReplicationController") => (&["spec", "template"], "spec.template"),
+        // core/v1 PodTemplate: its template is a top-level field.
+        ("", "PodTemplate") => (&["template"], "template"),
         ("batch", "Job") => (&["spec", "template"], "spec.template"),
         ("batch", "CronJob") => (
             &["spec", "jobTemplate", "spec", "template"],

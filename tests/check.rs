@@ -1385,11 +1385,13 @@ spec:
 
 #[test]
 fn sensitive_names_decide_which_plain_values_are_reported() {
-    // Built in: TOKEN matches; the URL with credentials matches sensitiveValues.
+    // Built in: TOKEN matches; PAYMENT's value has the format of a Stripe
+    // live key (guard.formats); the URL with credentials matches sensitiveValues.
     assert_eq!(
         active(&findings(&["check"], PLAIN_VALUES)),
         [
             a("Deployment/web", "API_TOKEN", "sensitive-env-plain-value"),
+            a("Deployment/web", "PAYMENT", "sensitive-env-plain-value"),
             a(
                 "Deployment/web",
                 "DATABASE_URL",
@@ -1402,6 +1404,8 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
         "check-sensitive-names",
         "apiVersion: secret-rollout/v1\nsensitiveNames: [session_key]\n",
     );
+    // The known value formats stay on (a policy turns them off with
+    // `guard: {formats: false}`): PAYMENT is a Stripe key whatever it is called.
     assert_eq!(
         active(&findings(&["check", "--policy", &policy], PLAIN_VALUES)),
         [
@@ -1411,6 +1415,7 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
                 "sensitive-env-plain-value"
             ),
             a("Deployment/web", "API_TOKEN", "sensitive-env-plain-value"),
+            a("Deployment/web", "PAYMENT", "sensitive-env-plain-value"),
             a(
                 "Deployment/web",
                 "DATABASE_URL",
@@ -1418,7 +1423,8 @@ fn sensitive_names_decide_which_plain_values_are_reported() {
             ),
         ]
     );
-    // From nothing: TOKEN and the URL pattern are no longer listed.
+    // From nothing: TOKEN and the URL pattern are no longer listed; the
+    // Stripe key's format is a guard setting, so it goes with them.
     let policy = write_policy(
         "check-sensitive-names",
         "apiVersion: secret-rollout/v1\nextends: none\nsensitiveNames: [session_key]\n",
@@ -2005,6 +2011,7 @@ fn explain_json(args: &[&str]) -> Value {
             "stamps",
             "stamps_from_files",
             "stamps_from_cluster",
+            "reach",
             "uses",
         ] {
             assert!(w.get(field).is_some(), "{field} missing: {w:#}");
@@ -2030,7 +2037,8 @@ fn explain_json(args: &[&str]) -> Value {
                     "optional",
                     "resolved",
                     "origin",
-                    "lookup_failed"
+                    "lookup_failed",
+                    "immutable"
                 ]),
                 "{u:#}"
             );

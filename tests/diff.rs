@@ -233,6 +233,7 @@ fn rotating_each_key_rolls_exactly_the_workloads_that_read_it() {
                     "hook",
                     "rolls",
                     "template_changed",
+                    "reach",
                     "reads"
                 ])
             );
