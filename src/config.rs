@@ -230,6 +230,11 @@ impl Policy {
             stamp_config_maps: true,
             rotation: Vec::new(),
             secrets_from: Vec::new(),
+            guard: crate::sensitivity::Guard {
+                formats: false,
+                entropy: false,
+                ..crate::sensitivity::Guard::default()
+            },
         }
     }
 
@@ -448,7 +453,7 @@ impl Policy {
                 .map_or(base.stamp_config_maps, |f| f.0),
             rotation,
             secrets_from,
-            guard: guard(raw.guard)?,
+            guard: guard(raw.guard, &base.guard)?,
         })
     }
 
@@ -632,14 +637,18 @@ fn rotation_group(raw: Located<raw::RotationGroup>) -> Result<RotationGroup, Pol
     })
 }
 
-/// `guard:`; every field optional, defaults in `sensitivity::Guard`.
-fn guard(raw: Option<Located<raw::Guard>>) -> Result<crate::sensitivity::Guard, PolicyError> {
+/// `guard:` over `base`'s: names add to the inherited ones, a switch
+/// given replaces the inherited one.
+fn guard(
+    raw: Option<Located<raw::Guard>>,
+    base: &crate::sensitivity::Guard,
+) -> Result<crate::sensitivity::Guard, PolicyError> {
     use crate::sensitivity::{Guard, SecretsAs};
     let Some(raw) = raw.map(|g| g.value) else {
-        return Ok(Guard::default());
+        return Ok(base.clone());
     };
     let secrets_as = match raw.secrets_as {
-        None => SecretsAs::Env,
+        None => base.secrets_as,
         Some(v) => match v.value.as_str() {
             "env" => SecretsAs::Env,
             "files" => SecretsAs::Files,
@@ -651,11 +660,16 @@ fn guard(raw: Option<Located<raw::Guard>>) -> Result<crate::sensitivity::Guard, 
             }
         },
     };
+    let add = |inherited: &[String], more: Vec<String>| -> Vec<String> {
+        let mut all = inherited.to_vec();
+        all.extend(more.into_iter().filter(|n| !inherited.contains(n)));
+        all
+    };
     Ok(Guard {
-        names: raw.names.0,
-        quiet_names: raw.quiet_names.0,
-        formats: raw.formats.is_none_or(|f| f.0),
-        entropy: raw.entropy.is_none_or(|f| f.0),
+        names: add(&base.names, raw.names.0),
+        quiet_names: add(&base.quiet_names, raw.quiet_names.0),
+        formats: raw.formats.map_or(base.formats, |f| f.0),
+        entropy: raw.entropy.map_or(base.entropy, |f| f.0),
         secrets_as,
     })
 }

@@ -118,6 +118,22 @@ impl Policy {
             );
         }
         let _ = writeln!(out, "stampConfigMaps: {}", self.stamp_config_maps);
+        let g = &self.guard;
+        let secrets_as = match g.secrets_as {
+            crate::sensitivity::SecretsAs::Env => "env",
+            crate::sensitivity::SecretsAs::Files => "files",
+        };
+        let _ = writeln!(
+            out,
+            "guard: {}",
+            flow(json!({
+                "names": g.names,
+                "quietNames": g.quiet_names,
+                "formats": g.formats,
+                "entropy": g.entropy,
+                "secretsAs": secrets_as,
+            }))
+        );
         if !self.secrets_from.is_empty() {
             out.push_str(
                 "# Also read for Secrets outside the render (secretsFrom: of the policy file;\n\
@@ -171,6 +187,45 @@ impl Policy {
             .count();
         if values > 0 {
             off.push(format!("{values} of the built-in sensitiveValues"));
+        }
+        let guard_names: Vec<&str> = built_in
+            .guard
+            .names
+            .iter()
+            .filter(|n| !self.guard.names.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !guard_names.is_empty() {
+            off.push(format!("guard.names {}", guard_names.join(", ")));
+        }
+        let quiet: Vec<&str> = self
+            .guard
+            .quiet_names
+            .iter()
+            .filter(|n| !built_in.guard.quiet_names.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !quiet.is_empty() {
+            off.push(format!(
+                "guard.quietNames {} (never counted by name)",
+                quiet.join(", ")
+            ));
+        }
+        for (on, was, what) in [
+            (
+                self.guard.formats,
+                built_in.guard.formats,
+                "guard.formats (credential formats in values)",
+            ),
+            (
+                self.guard.entropy,
+                built_in.guard.entropy,
+                "guard.entropy (random-looking values under key-like names)",
+            ),
+        ] {
+            if was && !on {
+                off.push(format!("{what} off"));
+            }
         }
         let unsuppressible: Vec<String> = built_in
             .unsuppressible
@@ -262,11 +317,12 @@ mod tests {
             "{notice}"
         );
         assert!(
-            notice.contains("sensitiveNames PASSWD, PASSPHRASE"),
+            notice.contains("sensitiveNames PASSWD, PASS, PWD, PASSPHRASE"),
             "{notice}"
         );
         assert!(!notice.contains("PASSWORD,"), "{notice}");
         assert!(notice.contains("unsuppressible admin-password-not-from-secret"));
+        assert!(notice.contains("guard.formats (credential formats in values) off"));
         assert_eq!(notice.lines().count(), 1);
     }
 

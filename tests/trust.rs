@@ -19,23 +19,18 @@ const BAD_PASSWORD: &str = "plain-admin-password-123";
 
 /// `helm template the0 CHART -f VALUES` with helm 4 (`helm`) or 3 (`helm3`).
 fn helm_template(helm: &str, chart: &Path, values: &str, extra: &[&str]) -> Output {
+    // A home of its own for each call: tests run in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let helm_home = |what: &str| temp_dir(&format!("trust/helm-{what}-{helm}-{n}"));
     let out = Command::new(tool(helm))
         .args(["template", "the0"])
         .arg(chart)
         .args(["-f", &common::root().join(values).to_string_lossy()])
         .args(extra)
-        .env(
-            "HELM_CACHE_HOME",
-            temp_dir(&format!("trust/helm-cache-{helm}")),
-        )
-        .env(
-            "HELM_CONFIG_HOME",
-            temp_dir(&format!("trust/helm-config-{helm}")),
-        )
-        .env(
-            "HELM_DATA_HOME",
-            temp_dir(&format!("trust/helm-data-{helm}")),
-        )
+        .env("HELM_CACHE_HOME", helm_home("cache"))
+        .env("HELM_CONFIG_HOME", helm_home("config"))
+        .env("HELM_DATA_HOME", helm_home("data"))
         .env("SECRET_ROLLOUT_TERMINAL", "never")
         .stdin(Stdio::null())
         .output()

@@ -368,7 +368,7 @@ impl Cli {
             Some(Command::Krm(a)) => a.common.policy.clone(),
             Some(Command::Flux(a)) => a.common.policy.clone(),
             Some(Command::Kustomization(a)) => a.common.policy.clone(),
-            Some(Command::Rules(a)) => a.policy.clone(),
+            Some(Command::Rules(a)) => a.policy.policy.clone(),
             Some(Command::Policy(a)) => a.policy.clone(),
         }
     }
