@@ -4,7 +4,7 @@
 //! A stamp rolls pods, and a pod reads its Secret when it starts: if the new
 //! Secret arrives after the upgrade, the pods keep the old value and nothing
 //! rolls them again. What Flux guarantees (read from kustomize-controller,
-//! fluxcd/pkg and sealed-secrets; the README's "Flux: ordering" has the
+//! fluxcd/pkg and sealed-secrets; docs/gitops.md, "Flux: ordering the Secret before the upgrade", has the
 //! sources):
 //!
 //! - One Kustomization applies its objects in one server-side apply, kinds
@@ -159,7 +159,7 @@ fn same_unit(s: &FileSource, u: &Unit) -> (String, String) {
         ),
         "apply the Secret from its own Flux Kustomization with `wait: true` (and a \
          healthCheckExprs entry for SealedSecret), and list it in `dependsOn` of the one \
-         that applies the HelmRelease (README: Flux, ordering)"
+         that applies the HelmRelease (docs/gitops.md: Flux, ordering)"
             .to_string(),
     )
 }

@@ -242,3 +242,130 @@ fn check_reads_every_document_as_kubectl_would() {
         stderr(&out)
     );
 }
+
+/// The README's before/after: the lines it adds to the api's pod template
+/// are the lines the first command adds, in place (digests shortened with
+/// `…` in the README).
+#[test]
+fn the_readme_before_and_after_is_what_the_first_command_writes() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let at = readme.find("```diff\n").expect("README shows a diff");
+    let block = &readme[at + "```diff\n".len()..];
+    let block = &block[..block.find("```\n").unwrap()];
+    let out = common::run(
+        &["--secrets-from", "testdata/gitops/clusters/prod"],
+        &common::fixture("helm4/the0-good.yaml"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rendered = stdout(&out);
+    let lines: Vec<&str> = rendered.lines().collect();
+    let want: Vec<(char, &str)> = block
+        .lines()
+        .map(|l| (l.chars().next().unwrap(), &l[1..]))
+        .collect();
+    let matches = |got: &str, want: &str| match want.split_once('…') {
+        Some((head, _)) => got.starts_with(head),
+        None => got == want,
+    };
+    let found = (0..lines.len()).find(|&start| {
+        want.len() <= lines.len() - start
+            && want
+                .iter()
+                .zip(&lines[start..])
+                .all(|((_, w), g)| matches(g, w))
+    });
+    let start =
+        found.unwrap_or_else(|| panic!("the README's after is not in the output:\n{block}"));
+    // And the lines it marks as added are the ones the input lacks there.
+    let input = common::fixture("helm4/the0-good.yaml");
+    let before: Vec<&str> = want
+        .iter()
+        .filter(|(mark, _)| *mark == ' ')
+        .map(|(_, l)| *l)
+        .collect();
+    assert!(
+        input.contains(&(before.join("\n") + "\n")),
+        "the README's before is in the input"
+    );
+    assert!(start > 0);
+}
+
+/// Every relative link of the user documentation names a file that exists
+/// and, with a `#fragment`, a heading of it.
+#[test]
+fn every_link_in_the_documentation_resolves() {
+    let mut pages = vec![root().join("README.md"), root().join("CONTRIBUTING.md")];
+    for e in std::fs::read_dir(root().join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    let link = regex::Regex::new(r"\[[^\]]+\]\(([^)\s]+)\)").unwrap();
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for prose in outside_code(&text) {
+            for m in link.captures_iter(&prose) {
+                let url = &m[1];
+                if url.starts_with("http") {
+                    continue;
+                }
+                let (path, fragment) = url.split_once('#').unwrap_or((url, ""));
+                let target = if path.is_empty() {
+                    page.clone()
+                } else {
+                    page.parent().unwrap().join(path)
+                };
+                if !target.exists() {
+                    broken.push(format!("{}: {url}: no such file", page.display()));
+                } else if !fragment.is_empty()
+                    && target.extension().is_some_and(|x| x == "md")
+                    && !anchors(&std::fs::read_to_string(&target).unwrap())
+                        .iter()
+                        .any(|a| a == fragment)
+                {
+                    broken.push(format!("{}: {url}: no such heading", page.display()));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// The text of `markdown` outside fenced code blocks.
+fn outside_code(markdown: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut fenced = false;
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            out.push(String::new());
+        } else if !fenced {
+            let last = out.last_mut().unwrap();
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    out
+}
+
+/// GitHub's anchors of the headings of `markdown`.
+fn anchors(markdown: &str) -> Vec<String> {
+    outside_code(markdown)
+        .iter()
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|l| {
+            let title = l.trim_start_matches('#');
+            (l.starts_with('#') && title.starts_with(' ')).then(|| {
+                title
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+        })
+        .collect()
+}

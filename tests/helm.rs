@@ -1431,7 +1431,7 @@ fn helm4_lookup_without_a_key_is_refused_and_the_reason_reaches_the_report() {
 #[test]
 fn helm4_policy_from_the_environment_adds_secrets_from_and_keeps_the_guard() {
     const POLICY: &str = "testdata/gitops/secret-rollout.yaml";
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let readme = common::user_docs();
     let file = std::fs::read_to_string(common::root().join(POLICY)).unwrap();
     assert!(
         readme.contains(&format!("```yaml\n{file}```")),

@@ -33,7 +33,7 @@ pub fn run(s: &Flux, diagnostics: &Diagnostics) -> Result<Exit> {
         patch::plan(&render, &s.options, &previous).map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
     anyhow::ensure!(
         plan.objects > 0,
-        "{from}: the render is empty; give the chart's `helm template` output (see the README, Flux)"
+        "{from}: the render is empty; give the chart's `helm template` output (see docs/gitops.md, Flux)"
     );
     if plan.has_errors() {
         let text = report_text(&plan.findings, from, "refusing to update", &shown);

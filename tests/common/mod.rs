@@ -10,11 +10,11 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The user documentation as one text: README.md, then docs/*.md in name
-/// order. Tests that run what the documentation shows find it here, wherever
+/// The documentation as one text: README.md, CONTRIBUTING.md, then
+/// docs/*.md in name order. Tests that run what the documentation shows find it here, wherever
 /// in the documentation it stands.
 pub fn user_docs() -> String {
-    let mut pages = vec![root().join("README.md")];
+    let mut pages = vec![root().join("README.md"), root().join("CONTRIBUTING.md")];
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
         .expect("docs/")
         .map(|e| e.unwrap().path())
