@@ -63,6 +63,12 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     if failed {
         return Ok(Exit::PolicyFailed);
     }
-    cli::print_with(|out| input.write(&mut analysis.edits, out))?;
+    // The whole output is made before its first byte reaches stdout: if
+    // memory runs out while making it, the run exits 2 with stdout empty
+    // (Helm would take a cut-off stream for the release). Writing a finished
+    // buffer allocates nothing more.
+    let mut output = Vec::with_capacity(text.len() + text.len() / 8);
+    input.write(&mut analysis.edits, &mut output)?;
+    cli::print_with(|out| out.write_all(&output))?;
     Ok(Exit::Success)
 }
