@@ -9,6 +9,7 @@
 //! stamped compares with a new render that is not yet. Values are compared,
 //! never shown: only key names leave this module.
 
+use crate::name::Name;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
@@ -176,11 +177,36 @@ pub fn diff(before: &str, after: &str, options: &Options) -> Result<Diff, DiffEr
     };
     crate::with_model(before, options, |b| {
         Ok(crate::with_model(after, options, |a| {
-            Ok(sides.compare(b, a))
+            Ok(sides.compare(b, a).shown())
         }))
     })
     .map_err(DiffError::Before)?
     .map_err(DiffError::After)
+}
+
+impl Diff {
+    /// Every name and key from the renders as a message may show it (see
+    /// [`crate::name`]): each output format is made from this.
+    fn shown(mut self) -> Diff {
+        let name = |s: &mut String| *s = crate::name::shown(s).into_owned();
+        let names = |v: &mut Vec<String>| v.iter_mut().for_each(name);
+        for o in &mut self.objects {
+            name(&mut o.name);
+            o.namespace.iter_mut().for_each(name);
+            names(&mut o.changed);
+            names(&mut o.added);
+            names(&mut o.removed);
+        }
+        for w in &mut self.workloads {
+            w.namespace.iter_mut().for_each(name);
+            for r in &mut w.reads {
+                name(&mut r.name);
+                r.reads.iter_mut().for_each(names);
+                names(&mut r.changed);
+            }
+        }
+        self
+    }
 }
 
 /// A workload's identity across renders: its API group, kind, namespace and
@@ -578,7 +604,10 @@ fn rotation_advice(
         }
         by_secret
             .iter()
-            .map(|(s, ks)| format!("Secret {s}: {}", ks.join(", ")))
+            .map(|(s, ks)| {
+                let ks: Vec<String> = ks.iter().map(|k| Name(k).to_string()).collect();
+                format!("Secret {}: {}", Name(s), ks.join(", "))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };

@@ -67,6 +67,12 @@ pub fn graph(text: &str, options: &Options) -> Result<Vec<WorkloadUses>, InputEr
     crate::with_model(text, options, |m| Ok(build(m)))
 }
 
+/// Names from the stream, as every output of explain shows them (see
+/// [`crate::name`]).
+fn name(text: &str) -> String {
+    crate::name::shown(text).into_owned()
+}
+
 fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
     let policy = &m.options.policy;
     m.workloads
@@ -81,21 +87,21 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                 .iter()
                 .map(|r| {
                     let (via, through) = match &r.via {
-                        Via::Env { var } => ("env", Some(var.clone())),
+                        Via::Env { var } => ("env", Some(name(var))),
                         Via::EnvFrom { prefix } => {
-                            ("envFrom", (!prefix.is_empty()).then(|| prefix.clone()))
+                            ("envFrom", (!prefix.is_empty()).then(|| name(prefix)))
                         }
-                        Via::Volume { volume } => ("volume", Some(volume.clone())),
-                        Via::Projected { volume } => ("projected", Some(volume.clone())),
+                        Via::Volume { volume } => ("volume", Some(name(volume))),
+                        Via::Projected { volume } => ("projected", Some(name(volume))),
                     };
                     let found = m.index.find(r.target, &r.name, namespace);
                     Use {
-                        container: r.container.clone(),
+                        container: r.container.as_deref().map(name),
                         via,
                         through,
                         kind: r.target.as_str(),
-                        name: r.name.clone(),
-                        key: r.key.clone(),
+                        name: name(&r.name),
+                        key: r.key.as_deref().map(name),
                         optional: r.optional,
                         resolved: found.is_some(),
                         origin: found.map(|s| s.origin.to_string()),
@@ -134,7 +140,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
             let (from_files, from_cluster) = (from(false), from(true));
             WorkloadUses {
                 workload: w.object.display(),
-                namespace: w.object.namespace.clone(),
+                namespace: w.object.namespace.as_deref().map(name),
                 template: w.object.template.clone(),
                 rollout: match w.rollout {
                     Rollout::Rolls => "stamped",

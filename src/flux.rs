@@ -299,7 +299,26 @@ pub fn update(text: &str, name: Option<&str>, stamps: &[Stamp]) -> Result<String
     };
     let ours = owned(&found)?;
     let item = || entry(stamps);
-    let mut edits = match (map.entry("postRenderers"), ours) {
+    // A list that a merge key (`<<`) supplies, or that one overrides, is
+    // not ours to write: an explicit key beside it would replace the user's
+    // own post-renderers in Go's reading (or do nothing), and editing the
+    // merged mapping would change every other place that uses it.
+    let explicit = map.entry("postRenderers");
+    let merged = match explicit {
+        None => map.merges("postRenderers"),
+        Some(_) => map.own("postRenderers").is_none(),
+    };
+    if merged && !(stamps.is_empty() && ours.is_none()) {
+        return Err(shape(
+            &found,
+            explicit
+                .or_else(|| map.entries.iter().find(|e| e.merge))
+                .map_or(spec, |e| &e.key),
+            "spec.postRenderers comes through a merge key (`<<`); write the list in spec itself \
+             and run again",
+        ));
+    }
+    let mut edits = match (explicit, ours) {
         (None, _) if stamps.is_empty() => vec![],
         (None, _) => splice::add_key(text, spec, "postRenderers", &item()).map_err(splice_err)?,
         (Some(e), Some((i, current))) => {

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 
 use crate::inventory::{Index, Source, TargetKind};
+use crate::name::Name;
 use crate::policy::{At, Out};
 use crate::reference::{CommandWord, EnvSource, EnvVar, Reference, Via};
 use crate::rule::Rule;
@@ -152,7 +153,7 @@ fn env_var(
                             " (through {}, {} plain value{})",
                             e.plain
                                 .iter()
-                                .map(|p| format!("$({p})"))
+                                .map(|p| format!("$({})", Name(p)))
                                 .collect::<Vec<_>>()
                                 .join(", "),
                             if e.plain.len() == 1 { "a" } else { "each" },
@@ -166,9 +167,9 @@ fn env_var(
                         Some(&v.name),
                         format!(
                             "{} in {} (container {}) is a plain value{via}: {}; anyone who can read the workload can read it",
-                            v.name,
+                            Name(&v.name),
                             w.object.display(),
-                            v.container,
+                            Name(&v.container),
                             because(&signals)
                         ),
                         TO_SECRET.into(),
@@ -205,14 +206,15 @@ fn env_var(
                         Some(&v.container),
                         Some(&v.name),
                         format!(
-                            "{} in {} (container {}) reads key `{key}` of ConfigMap {}: {}; ConfigMaps are not secret",
-                            v.name,
+                            "{} in {} (container {}) reads key `{}` of ConfigMap {}: {}; ConfigMaps are not secret",
+                            Name(&v.name),
                             w.object.display(),
-                            v.container,
-                            r.name,
+                            Name(&v.container),
+                            Name(key),
+                            Name(&r.name),
                             because(&signals)
                         ),
-                        format!("move `{key}` from ConfigMap {} to a Secret and read it with `valueFrom.secretKeyRef`", r.name),
+                        format!("move `{}` from ConfigMap {} to a Secret and read it with `valueFrom.secretKeyRef`", Name(key), Name(&r.name)),
                     );
                 }
             }
@@ -253,14 +255,17 @@ fn config_map_env_from(out: &mut Out<'_>, r: &Reference, prefix: &str, cm: &Sour
             Some(container),
             Some(&name),
             format!(
-                "ConfigMap {} hands {name} to {} (container {container}) by envFrom: {}; ConfigMaps are not secret",
-                r.name,
+                "ConfigMap {} hands {} to {} (container {}) by envFrom: {}; ConfigMaps are not secret",
+                Name(&r.name),
+                Name(&name),
                 w.object.display(),
+                Name(container),
                 because(&signals)
             ),
             format!(
-                "move `{key}` from ConfigMap {} to a Secret and add it with `envFrom.secretRef` or `valueFrom.secretKeyRef`",
-                r.name
+                "move `{}` from ConfigMap {} to a Secret and add it with `envFrom.secretRef` or `valueFrom.secretKeyRef`",
+                Name(key),
+                Name(&r.name)
             ),
         );
     }
@@ -336,14 +341,16 @@ fn config_map_volumes(out: &mut Out<'_>, index: &Index<'_>, names: &Names) {
                 None,
                 None,
                     format!(
-                    "key `{key}` of ConfigMap {} is mounted into {} ({}): {}; ConfigMaps are not secret",
-                    r.name,
+                    "key `{}` of ConfigMap {} is mounted into {} ({}): {}; ConfigMaps are not secret",
+                    Name(key),
+                    Name(&r.name),
                     w.object.display(),
                     r.via.describe(),
                     because(&signals)
                 ),
                 format!(
-                    "move `{key}` to a Secret and mount that Secret instead (`volumes[].secret`)"
+                    "move `{}` to a Secret and mount that Secret instead (`volumes[].secret`)",
+                    Name(key)
                 ),
             );
         }
@@ -420,7 +427,7 @@ fn commands(
         // The flag or variable as written, without its value.
         let shown = name.map(|_| word.split('=').next().unwrap_or(word).to_string());
         let what = match &shown {
-            Some(n) => format!("`{n}`"),
+            Some(n) => format!("`{}`", Name(n)),
             None => "a word".to_string(),
         };
         out.rule(
@@ -435,7 +442,7 @@ fn commands(
                 "{what} in {} of {} (container {}) carries a plain value: {}; anyone who can read the workload (or the process list) can read it",
                 c.field.path(),
                 w.object.display(),
-                c.container,
+                Name(&c.container),
                 because(&signals)
             ),
             "read it from a file the program is given (a mounted Secret), or from an env var set with `valueFrom.secretKeyRef` and passed as `$(VAR)`".into(),
@@ -504,15 +511,16 @@ fn file_into_config_map(out: &mut Out<'_>, v: &EnvVar, names: &Names) {
         Some(&v.container),
         Some(&v.name),
         format!(
-            "{} in {} (container {}) points into ConfigMap {} ({}): {} for {stem}; ConfigMaps are not secret",
-            v.name,
+            "{} in {} (container {}) points into ConfigMap {} ({}): {} for {}; ConfigMaps are not secret",
+            Name(&v.name),
             w.object.display(),
-            v.container,
-            r.name,
+            Name(&v.container),
+            Name(&r.name),
             r.via.describe(),
-            signal.describe()
+            signal.describe(),
+            Name(stem)
         ),
-        format!("mount a Secret at that path instead of ConfigMap {}", r.name),
+        format!("mount a Secret at that path instead of ConfigMap {}", Name(&r.name)),
     );
 }
 
@@ -525,8 +533,14 @@ fn secret_in_env(out: &mut Out<'_>) {
             continue;
         }
         let (what, var) = match &r.via {
-            Via::Env { var } => (format!("{var} reads Secret {}", r.name), Some(var.as_str())),
-            Via::EnvFrom { .. } => (format!("envFrom reads all of Secret {}", r.name), None),
+            Via::Env { var } => (
+                format!("{} reads Secret {}", Name(var), Name(&r.name)),
+                Some(var.as_str()),
+            ),
+            Via::EnvFrom { .. } => (
+                format!("envFrom reads all of Secret {}", Name(&r.name)),
+                None,
+            ),
             Via::Volume { .. } | Via::Projected { .. } => continue,
         };
         out.rule(
@@ -537,7 +551,7 @@ fn secret_in_env(out: &mut Out<'_>) {
             format!(
                 "{what} into env vars of {} (container {}); the policy keeps Secrets in files (guard.secretsAs: files, CIS Kubernetes Benchmark 5.4.1)",
                 w.object.display(),
-                r.container.as_deref().unwrap_or("?")
+                Name(r.container.as_deref().unwrap_or("?"))
             ),
             "mount the Secret as a volume and point the program at the file (often a `*_FILE` variable)".into(),
         );

@@ -2,6 +2,7 @@
 //! pod can consume (Secrets, ConfigMaps, and the objects that produce
 //! Secrets in the cluster: SealedSecrets and ExternalSecrets).
 
+use crate::name::Name;
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
@@ -83,9 +84,10 @@ pub struct ObjectId {
 }
 
 impl ObjectId {
-    /// `Deployment/the0-api`, the way kubectl names things.
+    /// `Deployment/the0-api`, the way kubectl names things (as checked
+    /// names: this goes into messages).
     pub fn display(&self) -> String {
-        format!("{}/{}", self.gvk.kind, self.name)
+        format!("{}/{}", Name(&self.gvk.kind), Name(&self.name))
     }
 
     /// Where a person finds `span` of this object: in its chart template's
@@ -266,8 +268,13 @@ impl Source {
     /// `Secret the0-root-admin in namespace the0`: the object pods read.
     pub fn identity(&self) -> String {
         match &self.object.namespace {
-            Some(ns) => format!("{} {} in namespace {ns}", self.target.as_str(), self.name),
-            None => format!("{} {}", self.target.as_str(), self.name),
+            Some(ns) => format!(
+                "{} {} in namespace {}",
+                self.target.as_str(),
+                Name(&self.name),
+                Name(ns)
+            ),
+            None => format!("{} {}", self.target.as_str(), Name(&self.name)),
         }
     }
 
@@ -275,13 +282,15 @@ impl Source {
     pub fn describe(&self) -> String {
         let target = self.target.as_str();
         if self.object.gvk.kind == target && self.digest_kind == target {
-            format!("{target} {}", self.name)
+            format!("{target} {}", Name(&self.name))
         } else if self.digest_kind == "Secret+sops" {
-            format!("{target} {} (SOPS-encrypted)", self.name)
+            format!("{target} {} (SOPS-encrypted)", Name(&self.name))
         } else {
             format!(
                 "{target} {} (from {} {})",
-                self.name, self.object.gvk.kind, self.object.name
+                Name(&self.name),
+                Name(&self.object.gvk.kind),
+                Name(&self.object.name)
             )
         }
     }
@@ -415,7 +424,10 @@ fn base64_value(
         content_error(
             obj,
             value,
-            format!("{field}.{key} is not valid base64 (the value is not shown)"),
+            format!(
+                "{field}.{} is not valid base64 (the value is not shown)",
+                Name(key)
+            ),
         )
     })
 }
@@ -481,7 +493,11 @@ fn config_map(obj: &Object<'_, '_>) -> Result<Source, ContentError> {
     if let Some(data) = obj.node.get("binaryData").and_then(Node::as_map) {
         for (key, value) in data.pairs() {
             let bytes = decode_base64(value.as_str().unwrap_or("")).map_err(|()| {
-                content_error(obj, value, format!("binaryData.{key} is not valid base64"))
+                content_error(
+                    obj,
+                    value,
+                    format!("binaryData.{} is not valid base64", Name(key)),
+                )
             })?;
             s.entries.insert(key.to_string(), bytes);
         }

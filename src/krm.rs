@@ -451,8 +451,17 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
 impl<'t, 'a> List<'t, 'a> {
     fn new(text: &'t str, root: &'t Node<'a>) -> Self {
         let items = root.get("items").and_then(Node::as_seq).unwrap_or_default();
+        // Lines as the parser counts them (Go's): CR LF, a lone CR, LF, NEL,
+        // LS and PS each end one.
         let mut lines = vec![0];
-        lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\r' if chars.peek().is_some_and(|&(_, n)| n == '\n') => {}
+                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => lines.push(i + c.len_utf8()),
+                _ => {}
+            }
+        }
         List {
             text,
             root,
@@ -571,9 +580,11 @@ impl<'t, 'a> List<'t, 'a> {
         }
         let text = self.text;
         let mut edits = Vec::new();
-        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let indent =
-            map.entries[0].key.span.start - line_start(text, map.entries[0].key.span.start);
+        let first_key = map.entries[0].key.span.start;
+        // A byte order mark before the first key is no column (Go skips it).
+        let indent = text[line_start(text, first_key)..first_key]
+            .trim_start_matches('\u{feff}')
+            .len();
         let mut removed = None;
         if let Some(e) = existing {
             let from = line_start(text, e.key.span.start);
@@ -596,6 +607,9 @@ impl<'t, 'a> List<'t, 'a> {
         else {
             unreachable!("a ResourceList has `items`")
         };
+        // The file's own line break (a lone CR too): the next run must find
+        // the lines it wrote where it wrote them.
+        let eol = edit::eol_near(text, last.key.span.start);
         let pad = " ".repeat(indent);
         let mut block = format!("{pad}results:{eol}");
         for r in results {
@@ -606,7 +620,9 @@ impl<'t, 'a> List<'t, 'a> {
         // The input ends without a newline: so does the output, also when our
         // block replaces old results that were the last thing in it.
         let replaces_the_end = removed.is_some_and(|r| r.start == at && r.end == text.len());
-        if !text.ends_with('\n') && (at == text.len() || replaces_the_end) {
+        if !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+            && (at == text.len() || replaces_the_end)
+        {
             if at == text.len() {
                 block.insert_str(0, eol);
             }
@@ -620,9 +636,13 @@ impl<'t, 'a> List<'t, 'a> {
     }
 }
 
+/// A path or index annotation of an item, for `results` and messages: only
+/// when it is a name (see [`crate::name`]).
 fn annotation<'n>(item: &'n Node<'_>, keys: &[&str]) -> Option<&'n str> {
     let annotations = item.path(&["metadata", "annotations"])?;
-    keys.iter().find_map(|k| annotations.get_str(k))
+    keys.iter()
+        .find_map(|k| annotations.get_str(k))
+        .and_then(crate::name::checked)
 }
 
 /// The last of `nodes` (in text order) that starts at or before `at`.

@@ -35,6 +35,7 @@ pub mod kustomization;
 pub mod layout;
 mod location;
 pub mod lookup;
+pub mod name;
 pub mod patch;
 mod policy;
 mod reference;

@@ -101,7 +101,9 @@ pub fn annotated_file(node: &Node<'_>) -> Option<(String, Option<usize>)> {
         keys.iter()
             .find_map(|k| annotations.get(k).and_then(Node::as_str))
     };
-    let path = first(PATH_ANNOTATIONS).filter(|p| !p.is_empty())?;
+    // Shown in messages: only a name-like path, never whatever the
+    // annotation holds.
+    let path = first(PATH_ANNOTATIONS).and_then(crate::name::checked)?;
     let index = first(INDEX_ANNOTATIONS).and_then(|i| i.trim().parse().ok());
     Some((path.to_string(), index))
 }

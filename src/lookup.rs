@@ -86,18 +86,17 @@ impl Wanted {
 pub enum Failure {
     /// The API server says it does not exist.
     NotFound,
-    /// RBAC refused the `get`; the server's message names the identity.
-    Forbidden { message: String },
+    /// RBAC refused the `get`. The server's message (which names the
+    /// identity) is not kept: an answer's words are the server's (or a
+    /// proxy's, which may echo the request and its bearer token), so only
+    /// the status code and reason reach a message.
+    Forbidden,
     /// The credentials were refused.
     Unauthorized,
     /// No answer before the deadline.
     Timeout(Duration),
     /// Any other answer from the server.
-    Status {
-        code: u16,
-        reason: String,
-        message: String,
-    },
+    Status { code: u16, reason: String },
     /// No answer at all: connection, TLS, credentials plugin.
     Client(String),
 }
@@ -108,7 +107,7 @@ impl Failure {
     fn is_about_object(&self) -> bool {
         matches!(
             self,
-            Failure::NotFound | Failure::Forbidden { .. } | Failure::Status { .. }
+            Failure::NotFound | Failure::Forbidden | Failure::Status { .. }
         )
     }
 
@@ -116,7 +115,7 @@ impl Failure {
     pub fn short(&self) -> String {
         match self {
             Failure::NotFound => "not in the cluster".into(),
-            Failure::Forbidden { .. } => "get forbidden by RBAC".into(),
+            Failure::Forbidden => "get forbidden by RBAC".into(),
             Failure::Unauthorized => "credentials refused".into(),
             Failure::Timeout(t) => format!("no answer within {}", seconds(*t)),
             Failure::Status { code, reason, .. } => format!("the cluster answered {code} {reason}"),
@@ -174,9 +173,9 @@ impl Fetched {
                         w.name
                     ),
                 ),
-                Failure::Forbidden { message } => (
+                Failure::Forbidden => (
                     format!(
-                        "--lookup may not read {}, which {} uses (context {ctx}): {message}",
+                        "--lookup may not read {}, which {} uses (context {ctx}): the cluster answered 403 Forbidden",
                         w.display(),
                         w.workload
                     ),
@@ -187,13 +186,9 @@ impl Fetched {
                         name = w.name
                     ),
                 ),
-                Failure::Status {
-                    code,
-                    reason,
-                    message,
-                } => (
+                Failure::Status { code, reason } => (
                     format!(
-                        "--lookup could not read {}, which {} uses: the cluster (context {ctx}) answered {code} {reason}: {message}",
+                        "--lookup could not read {}, which {} uses: the cluster (context {ctx}) answered {code} {reason}",
                         w.display(),
                         w.workload
                     ),
@@ -692,23 +687,20 @@ fn requests(
 /// success (it holds the values) and never a credentials plugin's output.
 fn failure(e: &kube::Error, exec_command: Option<&str>) -> Failure {
     match e {
-        kube::Error::Api(status) => {
-            let message = one_line(&status.message);
-            match (status.code, status.reason.as_str()) {
-                (404, "NotFound") => Failure::NotFound,
-                (403, _) => Failure::Forbidden { message },
-                (401, _) => Failure::Unauthorized,
-                (code, reason) => Failure::Status {
-                    code,
-                    reason: if reason.is_empty() {
-                        "(no reason)".into()
-                    } else {
-                        reason.to_string()
-                    },
-                    message,
-                },
-            }
-        }
+        // The status code and reason only (the reason as a checked name):
+        // never the server's message or body.
+        kube::Error::Api(status) => match (status.code, status.reason.as_str()) {
+            (404, "NotFound") => Failure::NotFound,
+            (403, _) => Failure::Forbidden,
+            (401, _) => Failure::Unauthorized,
+            (code, reason) => Failure::Status {
+                code,
+                reason: crate::name::checked(reason)
+                    .filter(|r| r.len() == reason.len())
+                    .unwrap_or("(no reason)")
+                    .to_string(),
+            },
+        },
         // serde_json quotes what it could not read, which may be a value.
         kube::Error::SerdeError(json) => Failure::Client(format!(
             "the answer is not a valid object (JSON error at line {}, column {})",
@@ -767,7 +759,7 @@ fn auth_error(e: &kube::client::AuthError, exec_command: Option<&str>) -> String
     }
 }
 
-/// A server's message on one line, cut to a readable length.
+/// A client error chain on one line, cut to a readable length.
 fn one_line(text: &str) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match line.char_indices().nth(300) {

@@ -14,6 +14,9 @@ use cli::diagnostics::{Diagnostics, Outcome, Terminal};
 use cli::settings::Settings;
 use cli::Exit;
 
+#[global_allocator]
+static ALLOCATOR: cli::memory::ExitOnFailure = cli::memory::ExitOnFailure;
+
 fn main() -> ExitCode {
     args::unset_empty_env();
     // kustomize runs a legacy exec plugin by its kind's name.

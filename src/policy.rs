@@ -2,6 +2,7 @@
 //! policy protects the0's root admin password and catches the mistakes that
 //! make a rotation silently not happen.
 
+use crate::name::{shown, Name};
 use std::collections::{BTreeMap, HashSet};
 
 use crate::config::{Policy, RequiredSource, Selector};
@@ -99,7 +100,7 @@ pub fn source_notes(
         }
     }
     let names = |list: &[&Source]| {
-        let mut names: Vec<String> = list.iter().map(|s| s.name.clone()).collect();
+        let mut names: Vec<String> = list.iter().map(|s| shown(&s.name).into_owned()).collect();
         names.sort();
         names.dedup();
         names.join(", ")
@@ -222,8 +223,8 @@ impl Out<'_> {
             severity,
             location: location(self.w, at),
             workload: Some(self.w.object.display()),
-            container: container.map(str::to_string),
-            variable: variable.map(str::to_string),
+            container: container.map(|c| shown(c).into_owned()),
+            variable: variable.map(|v| shown(v).into_owned()),
             message,
             help,
             suppressed: None,
@@ -294,7 +295,7 @@ fn required_source(out: &mut Out<'_>, rule: &RequiredSource, container: &str, va
         at,
         Some(container),
         Some(&rule.env),
-        format!("{} in {w} (container {container}) {what}", rule.env),
+        format!("{} in {w} (container {}) {what}", rule.env, Name(container)),
         rule.help.clone(),
     );
 }
@@ -327,10 +328,15 @@ fn required_from_config_map(
                 format!(
                     "{} reaches {w} (container {}) from ConfigMap {} by envFrom; ConfigMaps are not secret",
                     rule.env,
-                    r.container.as_deref().unwrap_or("?"),
-                    r.name
+                    Name(r.container.as_deref().unwrap_or("?")),
+                    Name(&r.name)
                 ),
-                format!("remove {key} from ConfigMap {}; {}", r.name, rule.help),
+                format!(
+                    "remove {} from ConfigMap {}; {}",
+                    Name(key),
+                    Name(&r.name),
+                    rule.help
+                ),
             );
         }
     }
@@ -352,8 +358,9 @@ fn duplicate_env(out: &mut Out<'_>, container: &str, vars: &[&EnvVar], guarded: 
                 Some(container),
                 Some(&v.name),
                 format!(
-                    "{} is defined more than once in {w} (container {container}); Kubernetes silently keeps the last",
-                    v.name
+                    "{} is defined more than once in {w} (container {}); Kubernetes silently keeps the last",
+                    Name(&v.name),
+                    Name(container)
                 ),
                 "keep one definition; for the0, check the0Api.env against the0Api.extraEnv".into(),
             );
@@ -423,7 +430,7 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                         format!(
                             "{} uses {kind} {} ({}), which is not in this render; its rotation cannot be stamped",
                             w.object.display(),
-                            r.name,
+                            Name(&r.name),
                             r.via.describe()
                         ),
                         format!(
@@ -445,9 +452,10 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                     r.container.as_deref(),
                     var,
                     format!(
-                        "{} reads key `{key}` of {kind} {} ({}), but that {kind}{} has no such key; the pod will not start",
+                        "{} reads key `{}` of {kind} {} ({}), but that {kind}{} has no such key; the pod will not start",
                         w.object.display(),
-                        r.name,
+                        Name(key),
+                        Name(&r.name),
                         r.via.describe(),
                         match &source.origin {
                             Origin::File { .. } | Origin::Cluster { .. } => {
@@ -457,8 +465,9 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
                         }
                     ),
                     format!(
-                        "add `{key}` to {kind} {}, fix the key name, or mark the reference `optional: true`",
-                        r.name
+                        "add `{}` to {kind} {}, fix the key name, or mark the reference `optional: true`",
+                        Name(key),
+                        Name(&r.name)
                     ),
                 );
             }
@@ -597,8 +606,9 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
             None,
             None,
             format!(
-                "{IGNORE} on {} names `{id}`, which is not a rule; nothing is suppressed by it",
-                w.object.display()
+                "{IGNORE} on {} names `{}`, which is not a rule; nothing is suppressed by it",
+                w.object.display(),
+                Name(&id)
             ),
             "use an id from `secret-rollout rules`".into(),
         );

@@ -4,6 +4,7 @@
 //! is dropped as soon as its facts are read.
 
 use crate::inventory::TargetKind;
+use crate::name::Name;
 use crate::yaml::{Node, Span};
 
 /// How a container or volume reaches the object.
@@ -22,11 +23,11 @@ pub enum Via {
 impl Via {
     pub fn describe(&self) -> String {
         match self {
-            Via::Env { var } => format!("env {var}"),
+            Via::Env { var } => format!("env {}", Name(var)),
             Via::EnvFrom { prefix } if prefix.is_empty() => "envFrom".to_string(),
-            Via::EnvFrom { prefix } => format!("envFrom (prefix {prefix})"),
-            Via::Volume { volume } => format!("volume {volume}"),
-            Via::Projected { volume } => format!("projected volume {volume}"),
+            Via::EnvFrom { prefix } => format!("envFrom (prefix {})", Name(prefix)),
+            Via::Volume { volume } => format!("volume {}", Name(volume)),
+            Via::Projected { volume } => format!("projected volume {}", Name(volume)),
         }
     }
 }
@@ -137,9 +138,10 @@ impl Item {
         }
     }
 
-    /// `field[name]`, or `field[index]` for an item without a name.
+    /// `field[name]`, or `field[index]` for an item without a name (or
+    /// with one a message may not show, see [`crate::name`]).
     fn spell(self, field: &str, name: &str) -> String {
-        if self.named {
+        if self.named && crate::name::checked(name).is_some_and(|n| n.len() == name.len()) {
             format!("{field}[{name}]")
         } else {
             format!("{field}[{}]", self.index)

@@ -51,9 +51,12 @@ pub fn annotation_key(target: TargetKind, name: &str) -> String {
     let hash = hex::encode(Sha256::digest(name.as_bytes()));
     let hash = &hash[..10];
     let room = NAME_PART_MAX - kind.len() - hash.len() - 1;
+    // The head stops at the first character a key cannot hold: what follows
+    // a line break or a space in a name that is no Kubernetes name may be
+    // a value that ran on, and keys are shown in explain and diff.
     let head: String = name
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .take(room)
         .collect();
     format!("{PREFIX}{kind}{head}-{hash}")

@@ -110,6 +110,11 @@ impl Input {
 
     /// Write the input with `edits` (offsets into [`Input::text`]) applied,
     /// in the input's encoding, piece by piece.
+    /// Whether the input was UTF-16 (and so is written back encoded).
+    pub fn is_utf16(&self) -> bool {
+        matches!(self.form, Form::Utf16 { .. })
+    }
+
     pub fn write(
         &self,
         edits: &mut [crate::edit::Edit],
@@ -437,22 +442,31 @@ fn helm_source(doc: &str) -> Option<String> {
     helm3_source(doc).or_else(|| helm4_source(doc))
 }
 
+/// The annotation's value: the scalar after the key, up to its closing
+/// quote (or, plain, to the end of its line or flow entry). Only a name
+/// may come of it (see [`crate::name`]): it goes into messages.
 fn helm4_source(doc: &str) -> Option<String> {
     let at = doc.find(HELM4_FILENAME)?;
     let rest = doc[at + HELM4_FILENAME.len()..].trim_start_matches(['\'', '"']);
-    let rest = rest.strip_prefix(':')?;
-    let value = rest.lines().next()?.trim();
-    let value = value.trim_matches(|c| c == '\'' || c == '"');
-    (!value.is_empty()).then(|| value.to_string())
+    let rest = rest.strip_prefix(':')?.trim_start_matches([' ', '\t']);
+    let value = match rest.chars().next()? {
+        q @ ('\'' | '"') => rest[1..].split(q).next()?,
+        _ => rest
+            .split(|c: char| matches!(c, ',' | '}' | ']' | '#') || c.is_whitespace())
+            .next()?,
+    };
+    crate::name::checked(value)
+        .filter(|name| name.len() == value.len())
+        .map(str::to_string)
 }
 
 /// The template path Helm 3 writes as `# Source: chart/templates/x.yaml` in
-/// the comment block before a document's content.
+/// the comment block before a document's content; any line break Go knows
+/// ends a line here.
 fn helm3_source(doc: &str) -> Option<String> {
-    for line in doc.lines() {
-        let line = line.trim_end_matches('\r');
+    for line in doc.split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
         if let Some(path) = line.strip_prefix("# Source: ") {
-            return Some(path.trim().to_string());
+            return crate::name::checked(path.trim()).map(str::to_string);
         }
         let trimmed = line.trim_start();
         if !(trimmed.is_empty() || trimmed.starts_with('#') || is_marker(line, "---")) {
@@ -598,6 +612,22 @@ mod tests {
             split(input)[0].source.as_deref(),
             Some("c/templates/a.yaml")
         );
+    }
+
+    #[test]
+    fn a_template_name_ends_with_its_scalar_and_at_any_line_break() {
+        let source = |doc: &str| split(doc)[0].source.clone();
+        // One-line JSON: the quoted scalar ends the name, not the line.
+        let json = r#"{"metadata":{"annotations":{"postrenderer.helm.sh/postrender-filename":"c/templates/s.yaml"}},"stringData":{"a":"s3cret"}}"#;
+        assert_eq!(source(json).as_deref(), Some("c/templates/s.yaml"));
+        // Lone CR line ends: the document is one LF line.
+        let cr = "metadata:\r  annotations:\r    postrenderer.helm.sh/postrender-filename: c/templates/s.yaml\rstringData:\r  a: s3cret\r";
+        assert_eq!(source(cr).as_deref(), Some("c/templates/s.yaml"));
+        let helm3 = "---\r# Source: c/templates/s.yaml\rstringData:\r  a: s3cret\r";
+        assert_eq!(source(helm3).as_deref(), Some("c/templates/s.yaml"));
+        // Not a name: left out.
+        let odd = "metadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/t s3cret.yaml'\n";
+        assert_eq!(source(odd), None);
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub enum YamlError {
         path: String,
         message: String,
     },
-    #[error("line {line}, column {col}: duplicate mapping key `{key}` (first at line {first_line}); Helm keeps the first value and kubectl the last")]
+    #[error("line {line}, column {col}: duplicate mapping key `{}` (first at line {first_line}); Helm keeps the first value and kubectl the last", crate::name::path(.key))]
     DuplicateKey {
         /// The key path, ending with the repeated key.
         key: String,
@@ -161,7 +161,8 @@ fn at_path(path: &str) -> String {
     if path.is_empty() {
         String::new()
     } else {
-        format!(" (under `{path}`)")
+        // Keys come from the input: shown only as names.
+        format!(" (under `{}`)", crate::name::path(path))
     }
 }
 

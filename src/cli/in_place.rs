@@ -68,8 +68,19 @@ pub fn settle(changes: &[Change], check: bool) -> Result<Exit> {
 }
 
 /// Replace a file's content in one step (a temporary file beside it, then a
-/// rename), keeping its permissions: never a half-written file.
+/// rename), keeping its permissions: never a half-written file. A symlink
+/// stays a symlink; its target gets the new content.
 pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    // A symlinked file is written through to its target: renaming over the
+    // link would turn it into a copy and leave the target stale.
+    let target;
+    let path = if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        target = std::fs::canonicalize(path)
+            .with_context(|| format!("{} is a symlink to nothing", path.display()))?;
+        target.as_path()
+    } else {
+        path
+    };
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;

@@ -6,6 +6,7 @@ pub mod args;
 pub mod diagnostics;
 pub mod in_place;
 pub mod inputs;
+pub mod memory;
 pub mod settings;
 
 use std::io::{ErrorKind, Write};

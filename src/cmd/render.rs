@@ -70,7 +70,18 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     if failed {
         return Ok(Exit::PolicyFailed);
     }
-    cli::print_with(|out| input.write(&mut analysis.edits, out))?;
+    // Everything that allocates happens before the first byte reaches
+    // stdout: if memory runs out, the run exits 2 with stdout empty (Helm
+    // would take a cut-off stream for the release). Writing UTF-8 copies
+    // slices into the BufWriter made first and allocates nothing more, so
+    // it streams; UTF-16 output (rare) is encoded in full first.
+    if input.is_utf16() {
+        let mut output = Vec::with_capacity(2 * (text.len() + text.len() / 8));
+        input.write(&mut analysis.edits, &mut output)?;
+        cli::print_with(|out| out.write_all(&output))?;
+    } else {
+        cli::print_with(|out| input.write(&mut analysis.edits, out))?;
+    }
     // A person who sent the manifests to a file or a pipe sees what was
     // stamped; Helm and CI (stderr not a terminal) get nothing more.
     if !std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {

@@ -41,6 +41,10 @@ struct State {
     /// Objects answered only after this long.
     slow: HashMap<(String, String, String), Duration>,
     seen: Vec<Seen>,
+    /// A proxy in front that answers with this status code and echoes the
+    /// request's Authorization header: a 403 as a Status message, anything
+    /// else as a plain-text body.
+    echo: HashMap<(String, String), u16>,
 }
 
 pub struct ApiServer {
@@ -180,6 +184,13 @@ impl ApiServer {
         self.state.lock().unwrap().forbidden.insert(key);
     }
 
+    /// Answer every get of `resource` in `namespace` with `code`, echoing
+    /// the request's bearer token back (as a careless proxy does).
+    pub fn echo(&self, resource: &str, namespace: &str, code: u16) {
+        let key = (resource.to_string(), namespace.to_string());
+        self.state.lock().unwrap().echo.insert(key, code);
+    }
+
     /// Answer this object only after `delay`.
     pub fn slow(&self, resource: &str, namespace: &str, name: &str, delay: Duration) {
         let key = (
@@ -311,6 +322,24 @@ async fn answer(
         );
     }
     let (resource, ns, name) = &key;
+    let echo = state
+        .lock()
+        .unwrap()
+        .echo
+        .get(&(resource.clone(), ns.clone()))
+        .copied();
+    if let Some(code) = echo {
+        let said = format!("upstream refused the request with Authorization: Bearer {token}");
+        let code = StatusCode::from_u16(code).unwrap();
+        if code == StatusCode::FORBIDDEN {
+            return respond(code, &status(403, "Forbidden", &said, None));
+        }
+        return Response::builder()
+            .status(code)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from(said)))
+            .unwrap();
+    }
     let details = json!({"name": name, "kind": resource});
     let (delay, forbidden, object) = {
         let s = state.lock().unwrap();
