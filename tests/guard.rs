@@ -1047,3 +1047,78 @@ fn diff_does_not_count_an_on_delete_or_paused_consumer_as_rolling() {
     assert!(text.contains("the next run reads the new one"), "{text}");
     assert!(!text.contains("Old-1") && !text.contains("New-2"));
 }
+
+// ---------------------------------------------------------------- suppressions
+
+fn suppressed(annotation: &str) -> (Vec<F>, Value) {
+    let yaml = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo
+  annotations:
+    secret-rollout/ignore: \"{annotation}\"
+spec:
+  template:
+    spec:
+      containers:
+      - name: demo
+        image: demo:1
+        env:
+        - {{name: DEMO_TOKEN, value: Demo-4410}}
+"
+    );
+    let f = run(None, &yaml, &["Demo-4410"]);
+    let out = run_cmd(
+        common::bin()
+            .current_dir(root())
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .args(["check", "--format", "json"]),
+        &yaml,
+    );
+    (f, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn a_suppression_with_a_reason_and_a_future_date_suppresses() {
+    let (f, json) =
+        suppressed("sensitive-env-plain-value: dummy values in the demo chart; until 2099-12-31");
+    assert!(f.is_empty(), "{f:#?}");
+    let all = json["findings"].as_array().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        all[0]["suppression_reason"],
+        "dummy values in the demo chart"
+    );
+}
+
+#[test]
+fn a_suppression_past_its_date_stops_working_and_says_so() {
+    let (f, _) = suppressed("sensitive-env-plain-value: demo only; until 2020-01-31");
+    assert_eq!(
+        pairs(&f),
+        [p("expired-suppression", ""), p(ENV, "DEMO_TOKEN")]
+    );
+    assert!(
+        f[0].message.contains("expired on 2020-01-31")
+            && f[0]
+                .message
+                .contains("sensitive-env-plain-value reported again"),
+        "{}",
+        f[0].message
+    );
+    // A date that cannot be read counts as expired: fail closed.
+    let (f, _) = suppressed("sensitive-env-plain-value: demo only; until next sprint");
+    assert_eq!(
+        pairs(&f),
+        [p("expired-suppression", ""), p(ENV, "DEMO_TOKEN")]
+    );
+    assert!(f[0].message.contains("not a date"), "{}", f[0].message);
+}
+
+#[test]
+fn a_suppression_without_a_reason_still_suppresses_and_is_reported() {
+    let (f, _) = suppressed("sensitive-env-plain-value");
+    assert_eq!(pairs(&f), [p("suppression-without-reason", "")]);
+    assert_eq!(f[0].severity, "warning");
+}
