@@ -1122,3 +1122,56 @@ fn a_suppression_without_a_reason_still_suppresses_and_is_reported() {
     assert_eq!(pairs(&f), [p("suppression-without-reason", "")]);
     assert_eq!(f[0].severity, "warning");
 }
+
+// ---------------------------------------------------------------- SARIF
+
+fn sarif_fingerprints(yaml: &str) -> Vec<(String, String)> {
+    let out = run_cmd(
+        common::bin()
+            .current_dir(root())
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .args(["check", "--format", "sarif"]),
+        yaml,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["secretRolloutFinding/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_fingerprints_follow_a_finding_across_runs_without_its_value_or_line() {
+    let first = deployment(
+        "env:\n- {name: QUEUE_TOKEN, value: Fp-1111}\n- {name: DB_PASSWORD, value: Fp-2222}",
+        "",
+    );
+    // Lines above moved and both values changed: the same two findings.
+    let second = deployment(
+        "env:\n- {name: LOG_LEVEL, value: info}\n- {name: FEATURE_X, value: 'true'}\n- {name: QUEUE_TOKEN, value: Fp-3333}\n- {name: DB_PASSWORD, value: Fp-4444}",
+        "",
+    );
+    let a = sarif_fingerprints(&first);
+    let b = sarif_fingerprints(&second);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
+    assert_ne!(a[0].1, a[1].1, "two findings, two fingerprints");
+    // Same finding in another workload: another fingerprint.
+    let other = sarif_fingerprints(&first.replace("name: web", "name: api"));
+    assert_ne!(a[0].1, other[0].1);
+    for (_, fp) in &a {
+        assert!(!fp.contains("Fp-"));
+        let (hash, n) = fp.split_once(':').unwrap();
+        assert_eq!((hash.len(), n), (64, "1"));
+    }
+}
