@@ -98,7 +98,9 @@ pub(crate) fn check(out: &mut Out<'_>, index: &Index<'_>, names: &Names, guarded
 fn judge(names: &Names, out: &Out<'_>, name: &str, text: &str, opaque: bool) -> Vec<Signal> {
     let guard = &out.policy.guard;
     let mut signals = Vec::new();
-    let placeholder = opaque || sensitivity::is_placeholder(text);
+    // `EXISTING_SECRET_KEY: DATABASE_PASSWORD` names a key; it is not one.
+    let names_a_key = sensitivity::is_constant_name(text) && names.signal(text).is_some();
+    let placeholder = opaque || names_a_key || sensitivity::is_placeholder(text);
     if !placeholder {
         if let Some(s) = names.signal(name) {
             signals.push(s);
@@ -403,8 +405,11 @@ fn commands(
             (None, word.as_str())
         };
         let value = value.trim_matches(|ch| matches!(ch, '"' | '\''));
+        // In a shell line, `$…` is the shell's: a variable or a command
+        // substitution, read at run time, not a value written here.
+        let shell = value.starts_with('$');
         let signals = match name {
-            Some(name) => judge(names, out, name, value, *opaque),
+            Some(name) => judge(names, out, name, value, *opaque || shell),
             None => sensitivity::value_signal(
                 value,
                 &out.policy.sensitive_values,
