@@ -1175,3 +1175,44 @@ fn sarif_fingerprints_follow_a_finding_across_runs_without_its_value_or_line() {
         assert_eq!((hash.len(), n), (64, "1"));
     }
 }
+
+// ---------------------------------------------------------------- docs
+
+/// The block of `text` that starts with the line `first` and ends at a blank
+/// line or a fence.
+fn block(text: &str, first: &str) -> String {
+    let start = text
+        .find(&format!("\n{first}\n"))
+        .unwrap_or_else(|| panic!("{first}"))
+        + 1;
+    text[start..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn the_policy_docs_guard_and_severity_examples_are_valid_and_do_what_they_say() {
+    let docs = std::fs::read_to_string(root().join("docs/policy.md")).unwrap();
+    let guard = format!("apiVersion: secret-rollout/v1\n{}", block(&docs, "guard:"));
+    let f = run(Some(&guard), MIXED, &["Queue-7781"]);
+    // The docs' example keeps env mode: no secret-in-env; names as documented.
+    assert!(f.iter().all(|f| f.rule != "secret-in-env"), "{f:#?}");
+    let strict = format!(
+        "apiVersion: secret-rollout/v1\nsensitiveNames: [TOKEN]\n{}",
+        block(&docs[docs.find("## Severity").unwrap()..], "rules:")
+    );
+    let f = run(Some(&strict), MIXED, &["Queue-7781"]);
+    assert!(
+        f.iter()
+            .any(|f| f.variable == "QUEUE_TOKEN" && f.severity == "error"),
+        "{f:#?}"
+    );
+    let files = format!(
+        "apiVersion: secret-rollout/v1\n{}",
+        block(&docs, "guard:").replace("secretsAs: env ", "secretsAs: files")
+    );
+    let f = run(Some(&files), MIXED, &["Queue-7781"]);
+    assert!(f.iter().any(|f| f.rule == "secret-in-env"), "{f:#?}");
+}
