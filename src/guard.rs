@@ -62,7 +62,7 @@ pub(crate) fn check(out: &mut Out<'_>, index: &Index<'_>, names: &Names, guarded
             let source = find(r);
             if r.target == TargetKind::ConfigMap {
                 if let Some(cm) = source {
-                    config_map_env_from(out, r, prefix, cm, names);
+                    config_map_env_from(out, r, prefix, cm, names, guarded);
                 }
             }
             let Some(source) = source else { continue };
@@ -228,11 +228,22 @@ fn env_var(
 }
 
 /// Every key an `envFrom` ConfigMap hands the container.
-fn config_map_env_from(out: &mut Out<'_>, r: &Reference, prefix: &str, cm: &Source, names: &Names) {
+fn config_map_env_from(
+    out: &mut Out<'_>,
+    r: &Reference,
+    prefix: &str,
+    cm: &Source,
+    names: &Names,
+    guarded: &[&str],
+) {
     let w = out.w;
     let container = r.container.as_deref().unwrap_or("?");
     for (key, value) in &cm.entries {
         let name = format!("{prefix}{key}");
+        // Guarded variables have their own, stricter rule (an error).
+        if guarded.contains(&name.as_str()) {
+            continue;
+        }
         let Ok(text) = std::str::from_utf8(value) else {
             continue;
         };

@@ -1216,3 +1216,24 @@ fn the_policy_docs_guard_and_severity_examples_are_valid_and_do_what_they_say() 
     let f = run(Some(&files), MIXED, &["Queue-7781"]);
     assert!(f.iter().any(|f| f.rule == "secret-in-env"), "{f:#?}");
 }
+
+#[test]
+fn a_guarded_variable_from_an_env_from_config_map_is_reported_once_by_its_own_rule() {
+    let yaml = deployment(
+        "envFrom:\n- configMapRef: {name: admin}",
+        "---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: admin
+data:
+  THE0_ADMIN_PASSWORD: Guarded-5150
+",
+    );
+    let f = run(None, &yaml, &["Guarded-5150"]);
+    assert_eq!(
+        pairs(&f),
+        [p("admin-password-not-from-secret", "THE0_ADMIN_PASSWORD")]
+    );
+    assert_eq!(f[0].severity, "error");
+}
