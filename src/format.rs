@@ -207,17 +207,24 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
             })
         })
         .collect();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let results: Vec<Value> = reports
         .iter()
         .flat_map(|r| r.findings.iter().map(move |f| (r.file.as_str(), f)))
         .map(|(file, f)| {
             let (uri, line, col) = artifact(file, f);
+            let identity = fingerprint(&uri, f);
+            let n = seen.entry(identity.clone()).or_default();
+            *n += 1;
             let mut region = json!({"startLine": line.max(1)});
             if let Some(col) = col {
                 region["startColumn"] = json!(col.max(1));
             }
             let mut result = json!({
                 "ruleId": f.rule.to_string(),
+                // What the finding is about, not where its line is today nor
+                // any value: code-scanning tools follow it across runs.
+                "partialFingerprints": {"secretRolloutFinding/v1": format!("{identity}:{n}")},
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.help)},
                 "locations": [{
@@ -259,6 +266,28 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
             "results": results,
         }],
     })
+}
+
+/// A finding's identity: its rule, the chart template (or file) it is in,
+/// the workload, container, variable and key path; sha256, hex. Never a
+/// line number (lines move when a template changes above the finding) and
+/// never a message or value (wording changes; values must not leak).
+fn fingerprint(uri: &str, f: &Finding) -> String {
+    use sha2::{Digest as _, Sha256};
+    let place = f.location.place.as_ref().map_or(uri, |p| p.path.as_str());
+    let mut h = Sha256::new();
+    for part in [
+        f.rule.to_string().as_str(),
+        place,
+        f.workload.as_deref().unwrap_or(""),
+        f.container.as_deref().unwrap_or(""),
+        f.variable.as_deref().unwrap_or(""),
+        f.location.path.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
 }
 
 /// GitHub Actions workflow commands: `::error file=…,line=…::message`.

@@ -63,7 +63,7 @@ pub(crate) fn check(out: &mut Out<'_>, index: &Index<'_>, names: &Names, guarded
             let source = find(r);
             if r.target == TargetKind::ConfigMap {
                 if let Some(cm) = source {
-                    config_map_env_from(out, r, prefix, cm, names);
+                    config_map_env_from(out, r, prefix, cm, names, guarded);
                 }
             }
             let Some(source) = source else { continue };
@@ -99,7 +99,9 @@ pub(crate) fn check(out: &mut Out<'_>, index: &Index<'_>, names: &Names, guarded
 fn judge(names: &Names, out: &Out<'_>, name: &str, text: &str, opaque: bool) -> Vec<Signal> {
     let guard = &out.policy.guard;
     let mut signals = Vec::new();
-    let placeholder = opaque || sensitivity::is_placeholder(text);
+    // `EXISTING_SECRET_KEY: DATABASE_PASSWORD` names a key; it is not one.
+    let names_a_key = sensitivity::is_constant_name(text) && names.signal(text).is_some();
+    let placeholder = opaque || names_a_key || sensitivity::is_placeholder(text);
     if !placeholder {
         if let Some(s) = names.signal(name) {
             signals.push(s);
@@ -228,11 +230,22 @@ fn env_var(
 }
 
 /// Every key an `envFrom` ConfigMap hands the container.
-fn config_map_env_from(out: &mut Out<'_>, r: &Reference, prefix: &str, cm: &Source, names: &Names) {
+fn config_map_env_from(
+    out: &mut Out<'_>,
+    r: &Reference,
+    prefix: &str,
+    cm: &Source,
+    names: &Names,
+    guarded: &[&str],
+) {
     let w = out.w;
     let container = r.container.as_deref().unwrap_or("?");
     for (key, value) in &cm.entries {
         let name = format!("{prefix}{key}");
+        // Guarded variables have their own, stricter rule (an error).
+        if guarded.contains(&name.as_str()) {
+            continue;
+        }
         let Ok(text) = std::str::from_utf8(value) else {
             continue;
         };
@@ -410,8 +423,11 @@ fn commands(
             (None, word.as_str())
         };
         let value = value.trim_matches(|ch| matches!(ch, '"' | '\''));
+        // In a shell line, `$…` is the shell's: a variable or a command
+        // substitution, read at run time, not a value written here.
+        let shell = value.starts_with('$');
         let signals = match name {
-            Some(name) => judge(names, out, name, value, *opaque),
+            Some(name) => judge(names, out, name, value, *opaque || shell),
             None => sensitivity::value_signal(
                 value,
                 &out.policy.sensitive_values,

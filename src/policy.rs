@@ -572,8 +572,25 @@ fn rotation_reach(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
 fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     let mut forbidden = Vec::new();
+    let mut unreasoned = Vec::new();
+    let mut expired = Vec::new();
+    let today = today();
     for ignore in &w.ignores {
         let (ids, reason) = parse_ignore(&ignore.value);
+        let (reason, until) = split_expiry(reason);
+        if reason.is_empty() {
+            unreasoned.push(ignore);
+        }
+        // Past its date (or with a date we cannot read), a suppression
+        // suppresses nothing: fail closed, and say so.
+        let lapsed = match until {
+            None => None,
+            Some(Ok(date)) if date >= today => None,
+            Some(Ok(date)) => Some(format!("expired on {date}")),
+            Some(Err(text)) => Some(format!(
+                "has an expiry `until {text}` that is not a date (YYYY-MM-DD), so it counts as expired"
+            )),
+        };
         let mut rules = Vec::with_capacity(ids.len());
         for id in ids {
             match RuleId::parse(id, &policy.required_sources) {
@@ -583,6 +600,15 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
                 Some(rule) => rules.push(rule),
                 None => unknown.push((ignore, id.to_string())),
             }
+        }
+        if let Some(lapsed) = lapsed {
+            let silenced: Vec<String> = rules
+                .iter()
+                .filter(|r| findings.iter().any(|f| f.rule == **r))
+                .map(ToString::to_string)
+                .collect();
+            expired.push((ignore, lapsed, silenced));
+            continue;
         }
         for f in findings.iter_mut() {
             if f.suppressed.is_none() && rules.contains(&f.rule) {
@@ -599,6 +625,39 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
         span: ignore.span,
         path: Some(ignore.path.clone()),
     };
+    for ignore in unreasoned {
+        out.rule(
+            Rule::SuppressionWithoutReason,
+            at(ignore),
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} gives no reason; it still suppresses, but nobody can tell later why",
+                w.object.display()
+            ),
+            "add `: why` after the rule ids, and an expiry if it is temporary: \
+             `rule-id: dummy values in the dev chart; until 2027-03-31`"
+                .into(),
+        );
+    }
+    for (ignore, lapsed, silenced) in expired {
+        let now = if silenced.is_empty() {
+            String::new()
+        } else {
+            format!("; {} reported again", silenced.join(", "))
+        };
+        out.rule(
+            Rule::ExpiredSuppression,
+            at(ignore),
+            None,
+            None,
+            format!(
+                "{IGNORE} on {} {lapsed}: it suppresses nothing{now}",
+                w.object.display()
+            ),
+            "fix what it suppressed, or renew it with a new reason and date".into(),
+        );
+    }
     for (ignore, id) in unknown {
         out.rule(
             Rule::UnknownSuppression,
@@ -632,6 +691,29 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
     findings.extend(out.findings);
 }
 
+/// `"reason; until 2027-03-31"` → ("reason", Some(Ok(2027-03-31))): the
+/// expiry is the last `;`-separated part when it starts with `until`.
+fn split_expiry(reason: &str) -> (&str, Option<Result<jiff::civil::Date, &str>>) {
+    let (head, tail) = match reason.rsplit_once(';') {
+        Some((head, tail)) => (head.trim(), tail.trim()),
+        None => ("", reason.trim()),
+    };
+    match tail.strip_prefix("until") {
+        Some(date) if date.starts_with(char::is_whitespace) => {
+            let date = date.trim();
+            (head, Some(date.parse().map_err(|_| date)))
+        }
+        _ => (reason, None),
+    }
+}
+
+/// Today in UTC, for suppression expiry dates.
+fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
 /// `"a, b: reason"` → (["a", "b"], "reason").
 pub fn parse_ignore(value: &str) -> (Vec<&str>, &str) {
     let (ids, reason) = value.split_once(':').unwrap_or((value, ""));
@@ -657,5 +739,24 @@ mod tests {
             )
         );
         assert_eq!(parse_ignore("duplicate-env"), (vec!["duplicate-env"], ""));
+        let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+        assert_eq!(
+            split_expiry("dev chart; until 2027-03-31"),
+            ("dev chart", Some(Ok(date("2027-03-31"))))
+        );
+        assert_eq!(
+            split_expiry("until 2020-01-01"),
+            ("", Some(Ok(date("2020-01-01"))))
+        );
+        assert_eq!(split_expiry("a; b"), ("a; b", None));
+        assert_eq!(
+            split_expiry("until tomorrow; fine"),
+            ("until tomorrow; fine", None)
+        );
+        assert_eq!(
+            split_expiry("x; until next week"),
+            ("x", Some(Err("next week")))
+        );
+        assert_eq!(split_expiry("x; untilted"), ("x; untilted", None));
     }
 }

@@ -31,10 +31,12 @@ pub enum Rule {
     RotationConsequence,
     LookupFailed,
     RotationNotReached,
+    SuppressionWithoutReason,
+    ExpiredSuppression,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 19] = [
         Rule::SensitiveEnvPlainValue,
         Rule::SensitiveConfigMapValue,
         Rule::SensitiveCommandValue,
@@ -52,6 +54,8 @@ impl Rule {
         Rule::RotationConsequence,
         Rule::LookupFailed,
         Rule::RotationNotReached,
+        Rule::SuppressionWithoutReason,
+        Rule::ExpiredSuppression,
     ];
 
     pub fn id(self) -> &'static str {
@@ -73,6 +77,8 @@ impl Rule {
             Rule::RotationConsequence => "rotation-consequence",
             Rule::LookupFailed => "lookup-failed",
             Rule::RotationNotReached => "rotation-not-reached",
+            Rule::SuppressionWithoutReason => "suppression-without-reason",
+            Rule::ExpiredSuppression => "expired-suppression",
         }
     }
 
@@ -83,6 +89,8 @@ impl Rule {
             | Rule::SensitiveConfigMapValue
             | Rule::SensitiveCommandValue
             | Rule::SecretInEnv
+            | Rule::SuppressionWithoutReason
+            | Rule::ExpiredSuppression
             | Rule::UnresolvedReference
             | Rule::DuplicateEnv
             | Rule::UnknownSuppression
@@ -140,6 +148,12 @@ impl Rule {
             }
             Rule::RotationConsequence => {
                 "diff: a rotated secret has a consequence the policy names (rotating JWT_SECRET logs every user out)"
+            }
+            Rule::SuppressionWithoutReason => {
+                "a secret-rollout/ignore annotation gives no reason (it still suppresses)"
+            }
+            Rule::ExpiredSuppression => {
+                "a secret-rollout/ignore annotation is past its `until` date (or the date cannot be read): it suppresses nothing"
             }
             Rule::RotationNotReached => {
                 "a rotation does not reach a consumer: its changed stamp restarts nothing (OnDelete, paused, CronJob until its next run, PodTemplate, bare Pod), or the Secret or ConfigMap is immutable"

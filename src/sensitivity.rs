@@ -242,6 +242,12 @@ pub const LABEL_SUFFIXES: &[&str] = &[
     "USERNAME",
     "EMAIL",
     "KEYS",
+    "REGEX",
+    "REGEXP",
+    "PATTERN",
+    "PATTERNS",
+    "PATHS",
+    "ROUTES",
 ];
 
 /// Tokens that make a name key-like, so a random-looking value under it
@@ -256,7 +262,15 @@ const KEY_LIKE: &[&str] = &[
     "HMAC",
     "ACCESS",
 ];
-const NOT_KEY: &[&str] = &["PUBLIC", "PUB", "ID", "CERT", "CERTIFICATE", "FINGERPRINT"];
+const NOT_KEY: &[&str] = &[
+    "PUBLIC",
+    "PUB",
+    "PUBLISHABLE",
+    "ID",
+    "CERT",
+    "CERTIFICATE",
+    "FINGERPRINT",
+];
 
 /// The name side of a policy, prepared once per run.
 #[derive(Debug, Default)]
@@ -497,6 +511,18 @@ pub fn is_placeholder(value: &str) -> bool {
             "true" | "false" | "yes" | "no" | "on" | "off"
         )
         || is_duration(v)
+}
+
+/// An `UPPER_SNAKE_CASE` name with at least one `_`: under a sensitive name,
+/// such a value that is itself a sensitive name (`DATABASE_PASSWORD`) names
+/// a key or a variable rather than being a credential.
+pub fn is_constant_name(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.first().is_some_and(u8::is_ascii_uppercase)
+        && b.contains(&b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+        && !v.ends_with('_')
 }
 
 /// `$(VAR)`, `${VAR}` or `$VAR`, alone or several in a row.

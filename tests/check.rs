@@ -1253,13 +1253,15 @@ spec:
 fn a_workload_annotation_can_name_several_rules_without_a_reason() {
     let mut got = triples(&findings(&["check"], TWO_JOBS));
     got.sort();
-    // Each plain API_TOKEN is reported, and the second definition once.
+    // Each plain API_TOKEN is reported, and the second definition once. The
+    // annotation still suppresses, and is itself reported for giving no reason.
     assert_eq!(
         got,
         [
             t("CronJob/a", "duplicate-env", Some("")),
             t("CronJob/a", "sensitive-env-plain-value", Some("")),
             t("CronJob/a", "sensitive-env-plain-value", Some("")),
+            t("CronJob/a", "suppression-without-reason", None),
             t("Deployment/b", "duplicate-env", None),
             t("Deployment/b", "sensitive-env-plain-value", None),
             t("Deployment/b", "sensitive-env-plain-value", None),
@@ -1268,7 +1270,7 @@ fn a_workload_annotation_can_name_several_rules_without_a_reason() {
     let r = sr_stdin(&["check"], TWO_JOBS);
     assert!(
         r.out
-            .ends_with("secret-rollout: 0 errors, 3 warnings, 0 notes (3 suppressed)\n"),
+            .ends_with("secret-rollout: 0 errors, 4 warnings, 0 notes (3 suppressed)\n"),
         "{}",
         r.out
     );

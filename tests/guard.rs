@@ -1047,3 +1047,193 @@ fn diff_does_not_count_an_on_delete_or_paused_consumer_as_rolling() {
     assert!(text.contains("the next run reads the new one"), "{text}");
     assert!(!text.contains("Old-1") && !text.contains("New-2"));
 }
+
+// ---------------------------------------------------------------- suppressions
+
+fn suppressed(annotation: &str) -> (Vec<F>, Value) {
+    let yaml = format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo
+  annotations:
+    secret-rollout/ignore: \"{annotation}\"
+spec:
+  template:
+    spec:
+      containers:
+      - name: demo
+        image: demo:1
+        env:
+        - {{name: DEMO_TOKEN, value: Demo-4410}}
+"
+    );
+    let f = run(None, &yaml, &["Demo-4410"]);
+    let out = run_cmd(
+        common::bin()
+            .current_dir(root())
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .args(["check", "--format", "json"]),
+        &yaml,
+    );
+    (f, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn a_suppression_with_a_reason_and_a_future_date_suppresses() {
+    let (f, json) =
+        suppressed("sensitive-env-plain-value: dummy values in the demo chart; until 2099-12-31");
+    assert!(f.is_empty(), "{f:#?}");
+    let all = json["findings"].as_array().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        all[0]["suppression_reason"],
+        "dummy values in the demo chart"
+    );
+}
+
+#[test]
+fn a_suppression_past_its_date_stops_working_and_says_so() {
+    let (f, _) = suppressed("sensitive-env-plain-value: demo only; until 2020-01-31");
+    assert_eq!(
+        pairs(&f),
+        [p("expired-suppression", ""), p(ENV, "DEMO_TOKEN")]
+    );
+    assert!(
+        f[0].message.contains("expired on 2020-01-31")
+            && f[0]
+                .message
+                .contains("sensitive-env-plain-value reported again"),
+        "{}",
+        f[0].message
+    );
+    // A date that cannot be read counts as expired: fail closed.
+    let (f, _) = suppressed("sensitive-env-plain-value: demo only; until next sprint");
+    assert_eq!(
+        pairs(&f),
+        [p("expired-suppression", ""), p(ENV, "DEMO_TOKEN")]
+    );
+    assert!(f[0].message.contains("not a date"), "{}", f[0].message);
+}
+
+#[test]
+fn a_suppression_without_a_reason_still_suppresses_and_is_reported() {
+    let (f, _) = suppressed("sensitive-env-plain-value");
+    assert_eq!(pairs(&f), [p("suppression-without-reason", "")]);
+    assert_eq!(f[0].severity, "warning");
+}
+
+// ---------------------------------------------------------------- SARIF
+
+fn sarif_fingerprints(yaml: &str) -> Vec<(String, String)> {
+    let out = run_cmd(
+        common::bin()
+            .current_dir(root())
+            .env("SECRET_ROLLOUT_DIGEST_KEY_FILE", "testdata/digest.key")
+            .args(["check", "--format", "sarif"]),
+        yaml,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["secretRolloutFinding/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_fingerprints_follow_a_finding_across_runs_without_its_value_or_line() {
+    let first = deployment(
+        "env:\n- {name: QUEUE_TOKEN, value: Fp-1111}\n- {name: DB_PASSWORD, value: Fp-2222}",
+        "",
+    );
+    // Lines above moved and both values changed: the same two findings.
+    let second = deployment(
+        "env:\n- {name: LOG_LEVEL, value: info}\n- {name: FEATURE_X, value: 'true'}\n- {name: QUEUE_TOKEN, value: Fp-3333}\n- {name: DB_PASSWORD, value: Fp-4444}",
+        "",
+    );
+    let a = sarif_fingerprints(&first);
+    let b = sarif_fingerprints(&second);
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
+    assert_ne!(a[0].1, a[1].1, "two findings, two fingerprints");
+    // Same finding in another workload: another fingerprint.
+    let other = sarif_fingerprints(&first.replace("name: web", "name: api"));
+    assert_ne!(a[0].1, other[0].1);
+    for (_, fp) in &a {
+        assert!(!fp.contains("Fp-"));
+        let (hash, n) = fp.split_once(':').unwrap();
+        assert_eq!((hash.len(), n), (64, "1"));
+    }
+}
+
+// ---------------------------------------------------------------- docs
+
+/// The block of `text` that starts with the line `first` and ends at a blank
+/// line or a fence.
+fn block(text: &str, first: &str) -> String {
+    let start = text
+        .find(&format!("\n{first}\n"))
+        .unwrap_or_else(|| panic!("{first}"))
+        + 1;
+    text[start..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn the_policy_docs_guard_and_severity_examples_are_valid_and_do_what_they_say() {
+    let docs = std::fs::read_to_string(root().join("docs/policy.md")).unwrap();
+    let guard = format!("apiVersion: secret-rollout/v1\n{}", block(&docs, "guard:"));
+    let f = run(Some(&guard), MIXED, &["Queue-7781"]);
+    // The docs' example keeps env mode: no secret-in-env; names as documented.
+    assert!(f.iter().all(|f| f.rule != "secret-in-env"), "{f:#?}");
+    let strict = format!(
+        "apiVersion: secret-rollout/v1\nsensitiveNames: [TOKEN]\n{}",
+        block(&docs[docs.find("## Severity").unwrap()..], "rules:")
+    );
+    let f = run(Some(&strict), MIXED, &["Queue-7781"]);
+    assert!(
+        f.iter()
+            .any(|f| f.variable == "QUEUE_TOKEN" && f.severity == "error"),
+        "{f:#?}"
+    );
+    let files = format!(
+        "apiVersion: secret-rollout/v1\n{}",
+        block(&docs, "guard:").replace("secretsAs: env ", "secretsAs: files")
+    );
+    let f = run(Some(&files), MIXED, &["Queue-7781"]);
+    assert!(f.iter().any(|f| f.rule == "secret-in-env"), "{f:#?}");
+}
+
+#[test]
+fn a_guarded_variable_from_an_env_from_config_map_is_reported_once_by_its_own_rule() {
+    let yaml = deployment(
+        "envFrom:\n- configMapRef: {name: admin}",
+        "---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: admin
+data:
+  THE0_ADMIN_PASSWORD: Guarded-5150
+",
+    );
+    let f = run(None, &yaml, &["Guarded-5150"]);
+    assert_eq!(
+        pairs(&f),
+        [p("admin-password-not-from-secret", "THE0_ADMIN_PASSWORD")]
+    );
+    assert_eq!(f[0].severity, "error");
+}
