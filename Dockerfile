@@ -4,10 +4,10 @@
 #
 #   scripts/build-image secret-rollout:0.1.0
 #
-# builds the binary (RUSTFLAGS='-C target-feature=+crt-static' cargo build --release
-# --target x86_64-unknown-linux-gnu) and then this file; see README "Kustomize".
+# builds the binary (scripts/build-static: statically linked, `--profile dist`, so
+# stripped) and then this file; see README "Kustomize" and "Install".
 FROM scratch
 COPY deploy/image/passwd deploy/image/group /etc/
-COPY target/x86_64-unknown-linux-gnu/release/secret-rollout /usr/local/bin/secret-rollout
+COPY target/x86_64-unknown-linux-gnu/dist/secret-rollout /usr/local/bin/secret-rollout
 USER 65534:65534
 ENTRYPOINT ["/usr/local/bin/secret-rollout", "krm"]
