@@ -485,7 +485,7 @@ fn plugin_copy(dir: &Path) -> PathBuf {
 
 #[test]
 fn helm4_plugin_finds_the_binary_in_its_dir_then_on_path_else_says_so() {
-    let home = Home::new("h4-lookup");
+    let home = Home::new("h4-plugin-dir");
     let src = plugin_copy(&home.dir);
     home.install_plugin(&src);
     let system_path = "/usr/bin:/bin";
