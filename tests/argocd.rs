@@ -248,14 +248,20 @@ fn a_refused_render_fails_the_generation_with_the_reason() {
 #[test]
 fn a_failed_helm_fails_the_generation_instead_of_an_empty_render() {
     let (app, scratch) = app("helm-fails");
+    // A values file the plugin accepts (a file inside) but helm cannot read.
+    common::write_temp(&app, "values-broken.yaml", "a: [\n");
     let err = generate(
         &app,
         &scratch,
         "helm",
-        &[("ARGOCD_ENV_HELM_VALUES", "values-missing.yaml")],
+        &[("ARGOCD_ENV_HELM_VALUES", "values-broken.yaml")],
     )
     .expect_err("helm's failure must fail the sync");
-    assert!(err.contains("values-missing.yaml"), "{err}");
+    assert!(err.contains("values-broken.yaml"), "{err}");
+    assert!(
+        !err.contains(": secret-rollout plugin: "),
+        "helm's own error: {err}"
+    );
 }
 
 #[test]
@@ -501,6 +507,11 @@ fn sidecar_image_runs_the_plugin_in_a_container() {
     assert!(!stderr.contains(BAD_PASSWORD));
     assert!(common::stdout(&bad).is_empty());
     dockerd.stop();
+    assert_eq!(
+        dockerd.mounts(),
+        Vec::<PathBuf>::new(),
+        "the daemon's mounts are undone"
+    );
 }
 
 /// The README's Application, as Argo CD would hand it to the plugin.
@@ -608,4 +619,70 @@ fn a_policy_that_only_adds_secrets_from_keeps_the_guard() {
         err.contains("exit status: 2") && err.contains("ResourceList, a KRM function's input"),
         "{err}"
     );
+}
+
+/// What an Application sets is data: a hostile value runs nothing, fails the
+/// generation with exit 2 and one clear line, and helm never starts.
+#[test]
+fn hostile_application_values_run_nothing() {
+    let (app, scratch) = app("hostile");
+    let pwned = scratch.join("pwned");
+    // Were anything run as a post-renderer or shell, it would leave this.
+    let payload = format!("touch {}", pwned.display());
+    std::os::unix::fs::symlink("/etc/passwd", app.join("values-out.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc", app.join("dir-out")).unwrap();
+    let long = "a".repeat(54);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "--post-renderer=sh".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "--post-renderer".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "-f".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", format!("x --post-renderer={payload}"), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", format!("x\n--post-renderer={payload}"), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", format!("$({payload})"), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "Prod".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "prod.eu".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", "prod-".into(), "HELM_RELEASE_NAME must be a DNS-1123 label"),
+        ("ARGOCD_ENV_HELM_RELEASE_NAME", long, "HELM_RELEASE_NAME must be at most 53 characters"),
+        ("ARGOCD_ENV_HELM_VALUES", "--post-renderer=sh".into(), "HELM_VALUES must name a file inside the application directory"),
+        ("ARGOCD_ENV_HELM_VALUES", format!("values-good.yaml --post-renderer={payload}"), "HELM_VALUES must name a file inside the application directory"),
+        ("ARGOCD_ENV_HELM_VALUES", "values-out.yaml".into(), "HELM_VALUES must name a file inside the application directory (a symlink leads out of it)"),
+        ("ARGOCD_ENV_HELM_VALUES", "dir-out/passwd".into(), "HELM_VALUES must name a file inside the application directory (a symlink leads out of it)"),
+        ("ARGOCD_ENV_HELM_VALUES", "templates".into(), "HELM_VALUES names no regular file"),
+        ("ARGOCD_ENV_HELM_VALUES", "values-missing.yaml".into(), "HELM_VALUES names no regular file"),
+        ("ARGOCD_ENV_HELM_VALUES", "templates/../../../../etc/passwd".into(), "HELM_VALUES must name a file inside the application directory"),
+        ("ARGOCD_ENV_SECRET_ROLLOUT_POLICY", "values-out.yaml".into(), "SECRET_ROLLOUT_POLICY must name a file inside the application directory (a symlink leads out of it)"),
+        ("ARGOCD_ENV_SECRET_ROLLOUT_POLICY", "--help".into(), "SECRET_ROLLOUT_POLICY must name a file inside the application directory"),
+    ];
+    for helm in ["helm", "helm3"] {
+        for (var, value, message) in &cases {
+            let err = generate(&app, &scratch, helm, &[(var, value.as_str())])
+                .expect_err(&format!("{var}={value:?} must fail"));
+            assert!(err.contains("exit status: 2"), "{var}={value:?}: {err}");
+            let said = err.split(": secret-rollout plugin: ").nth(1).unwrap_or("");
+            assert!(said.starts_with(message), "{var}={value:?}: {err}");
+            assert!(!said.contains('\n'), "one line: {err}");
+            assert!(
+                !err.contains("Error:"),
+                "helm ran for {var}={value:?}: {err}"
+            );
+            assert!(!pwned.exists(), "{var}={value:?} ran the payload");
+        }
+    }
+    // A good release name still reaches helm after `--`, under both (without
+    // the links out, which helm would follow when it loads the chart).
+    std::fs::remove_file(app.join("values-out.yaml")).unwrap();
+    std::fs::remove_file(app.join("dir-out")).unwrap();
+    for helm in ["helm", "helm3"] {
+        let out = generate(
+            &app,
+            &scratch,
+            helm,
+            &[
+                ("ARGOCD_ENV_HELM_VALUES", "values-good.yaml"),
+                ("ARGOCD_ENV_HELM_RELEASE_NAME", "prod-eu-1"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{helm}: {e}"));
+        assert!(out.contains("name: prod-eu-1-the0-api\n"), "{helm}");
+    }
 }

@@ -669,7 +669,7 @@ fn every_test_docs_security_names_exists() {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("docs/security.md names {quoted}: {}: {e}", path.display()));
         assert!(
-            text.contains(&format!("fn {name}()")),
+            text.contains(&format!("fn {name}(")),
             "docs/security.md names {quoted}, which {} does not define",
             path.display()
         );

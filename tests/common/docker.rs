@@ -30,6 +30,7 @@ impl Dockerd {
             .join("target/test-tmp")
             .join(format!("dockerd-{name}"));
         stop_stale(&dir.join("dockerd.pid"));
+        unmount_under(&dir);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::os::unix::fs::symlink(client, dir.join("bin/docker")).unwrap();
@@ -161,17 +162,88 @@ impl Dockerd {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        self.clean();
         status
+    }
+
+    /// Unmount what the daemon mounted under its directory and remove its
+    /// data root (the log stays).
+    fn clean(&self) {
+        unmount_under(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+    }
+
+    /// Mount points under the daemon's directory, as /proc/self/mountinfo
+    /// lists them.
+    pub fn mounts(&self) -> Vec<PathBuf> {
+        mounts_under(&self.dir)
     }
 }
 
+/// Also when a test fails: the daemon is stopped and its mounts undone, so
+/// the directory (and the work tree holding it) can be removed.
 impl Drop for Dockerd {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             self.stop();
+        } else {
+            self.clean();
         }
     }
+}
+
+/// dockerd bind-mounts its data root onto itself (and a container's mounts
+/// sit below it); a daemon that was killed leaves them, and then nothing
+/// under them can be removed ("Device or resource busy").
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(unescape_mount_point)
+        .filter(|p| p.starts_with(&dir))
+        .collect()
+}
+
+/// Undo every mount under `dir`, deepest first; lazily (MNT_DETACH), so a
+/// mount still busy goes as soon as it is free.
+fn unmount_under(dir: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut points = mounts_under(dir);
+    points.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    for point in points {
+        let c = std::ffi::CString::new(point.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path; umount2 reads it and nothing else.
+        unsafe {
+            libc::umount2(c.as_ptr(), libc::MNT_DETACH);
+        }
+    }
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\NNN` (octal).
+fn unescape_mount_point(field: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4).and_then(|d| {
+            std::str::from_utf8(d)
+                .ok()
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+        });
+        match (b[i], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 /// A daemon an earlier, interrupted run of this test left behind (its
