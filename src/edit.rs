@@ -235,17 +235,24 @@ pub(crate) fn quote(value: &str) -> String {
     s
 }
 
-/// The line break of the line that holds `at` (else of the line before),
-/// for new lines that match the file's own; Unicode line breaks are
-/// answered with `\n`, which every reader takes.
+/// The line break new lines take near `at`: the file's own, as the next
+/// ASCII line break shows it (else the last one before `at`). A Unicode
+/// break (NEL, LS, PS) ending a line says nothing of the file's line ends,
+/// so it is passed over: a CRLF stream stays CRLF around a comment that
+/// ends in U+2028.
 pub(crate) fn eol_near(text: &str, at: usize) -> &'static str {
-    let before = &text[..line_start(text, at)];
-    match break_at(&text[at..]) {
-        Some((_, "\r\n")) => "\r\n",
-        Some((_, "\r")) => "\r",
-        Some(_) => "\n",
-        None if before.ends_with("\r\n") => "\r\n",
-        None if before.ends_with('\r') => "\r",
+    let kind = |s: &[u8], i: usize| match s[i] {
+        b'\r' if s.get(i + 1) == Some(&b'\n') => "\r\n",
+        b'\r' => "\r",
+        _ if i > 0 && s[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    };
+    let bytes = text.as_bytes();
+    if let Some(i) = memchr::memchr2(b'\r', b'\n', &bytes[at..]) {
+        return kind(bytes, at + i);
+    }
+    match memchr::memrchr2(b'\r', b'\n', &bytes[..at]) {
+        Some(i) => kind(bytes, i),
         None => "\n",
     }
 }

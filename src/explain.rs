@@ -67,6 +67,40 @@ pub fn graph(text: &str, options: &Options) -> Result<Vec<WorkloadUses>, InputEr
     crate::with_model(text, options, |m| Ok(build(m)))
 }
 
+/// Why `--secret NAME --key KEY` asks about nothing, when it does: the
+/// Secret is known, its keys are known, and KEY is not one of them. An
+/// answer as if the key existed ("rotating it rolls …") would mislead.
+pub fn unknown_key(
+    text: &str,
+    options: &Options,
+    secret: &str,
+    key: &str,
+) -> Result<Option<String>, InputError> {
+    crate::with_model(text, options, |m| {
+        let Some(source) = m.index.find(TargetKind::Secret, secret, None) else {
+            return Ok(None);
+        };
+        if !source.keys_known || source.entries.contains_key(key) {
+            return Ok(None);
+        }
+        let keys: Vec<String> = source
+            .entries
+            .keys()
+            .map(|k| crate::name::shown(k).into_owned())
+            .collect();
+        Ok(Some(format!(
+            "Secret {} has no key {} (its keys: {})",
+            crate::name::shown(secret),
+            crate::name::shown(key),
+            if keys.is_empty() {
+                "none".to_string()
+            } else {
+                keys.join(", ")
+            }
+        )))
+    })
+}
+
 /// Names from the stream, as every output of explain shows them (see
 /// [`crate::name`]).
 fn name(text: &str) -> String {

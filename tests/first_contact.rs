@@ -369,3 +369,107 @@ fn anchors(markdown: &str) -> Vec<String> {
         })
         .collect()
 }
+
+#[test]
+fn explain_names_a_key_the_secret_does_not_have() {
+    let run = |key: &str| {
+        common::run(
+            &[
+                "explain",
+                "--secret",
+                "the0-secrets",
+                "--key",
+                key,
+                "testdata/helm4/the0-good.yaml",
+            ],
+            "",
+        )
+    };
+    let out = run("NOPE");
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains("Secret the0-secrets has no key NOPE (its keys: ")
+            && err.contains("JWT_SECRET"),
+        "{err}"
+    );
+    let out = run("JWT_SECRET");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("Rotating key JWT_SECRET of Secret the0-secrets affects:"));
+}
+
+/// The sealing steps of docs/gitops.md ("Secrets outside the chart"), run
+/// as written by bash in a copy of the GitOps directory: with kubeseal they
+/// replace the sealed file and leave no plain Secret behind; without it
+/// they leave the sealed file as it was, not truncated.
+#[test]
+fn the_sealing_steps_never_truncate_the_sealed_file_or_leave_the_secret_in_plain_text() {
+    let docs = std::fs::read_to_string(root().join("docs/gitops.md")).unwrap();
+    let start = docs
+        .find("# 1. The Secret, made the way the0's docs make it")
+        .expect("docs/gitops.md shows the sealing steps");
+    let steps = &docs[start..start + docs[start..].find("# 3.").unwrap()];
+    let sealed = "testdata/gitops/clusters/prod/the0-root-admin.sealed.yaml";
+    let original = std::fs::read_to_string(root().join(sealed)).unwrap();
+
+    let run = |name: &str, with_kubeseal: bool| -> (std::path::PathBuf, std::process::Output) {
+        let dir = temp_dir(&format!("first-contact/sealing-{name}"));
+        common::copy_dir(
+            &root().join("testdata/gitops/clusters/prod"),
+            &dir.join("testdata/gitops/clusters/prod"),
+        );
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let kubectl = common::tool("kubectl");
+        std::os::unix::fs::symlink(&kubectl, bin.join("kubectl")).unwrap();
+        if with_kubeseal {
+            // kubeseal's format through kubesealpy (kubeseal has no package here).
+            let stand_in = format!(
+                "#!/bin/sh\n[ \"$1 $2\" = \"--format yaml\" ] || exit 2\nexec {} {} seal {} /dev/stdin\n",
+                common::python().display(),
+                common::gitops::seal_py().display(),
+                common::gitops::seal_keys().display()
+            );
+            let path = bin.join("kubeseal");
+            std::fs::write(&path, stand_in).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(steps)
+            .current_dir(&dir)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("NEW_PASSWORD", "n3w-pa55word")
+            .output()
+            .unwrap();
+        (dir, out)
+    };
+    let leftovers = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "testdata" && n != "bin")
+            .collect();
+        names.sort();
+        names
+    };
+
+    let (dir, out) = run("without-kubeseal", false);
+    assert!(stderr(&out).contains("kubeseal"), "{}", stderr(&out));
+    let now = std::fs::read_to_string(dir.join(sealed)).unwrap();
+    assert_eq!(now, original, "the sealed file is left as it was");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+
+    let (dir, out) = run("with-kubeseal", true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let now = std::fs::read_to_string(dir.join(sealed)).unwrap();
+    assert_ne!(now, original, "sealed anew");
+    assert!(
+        now.contains("kind: SealedSecret") && now.contains("password: "),
+        "{now}"
+    );
+    assert!(!now.contains("n3w-pa55word"));
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+}

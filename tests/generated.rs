@@ -2078,3 +2078,24 @@ fn decode_text(text: &str) -> Result<Vec<Value>, String> {
     let _ = std::fs::remove_file(&file);
     decoded
 }
+
+#[test]
+fn a_crlf_stream_stays_crlf_after_a_comment_that_ends_in_a_unicode_break() {
+    // The generator's case: `metadata:` ends in a comment whose last
+    // character is U+2028, then CRLF. Our lines took a bare LF from the
+    // Unicode break, and a CRLF stream came out with LF lines in it.
+    let input = with_template(&format!(
+        "  template:\n    metadata: # ends with a line separator\u{2028}\n    spec: {CONSUMER}\n"
+    ))
+    .replace('\n', "\r\n");
+    let out = stamped(&input);
+    assert!(
+        out.contains("secret-rollout/secret.db: \"sha256:"),
+        "{out:?}"
+    );
+    let bare = out
+        .match_indices('\n')
+        .filter(|(i, _)| !out[..*i].ends_with('\r'))
+        .count();
+    assert_eq!(bare, 0, "{out:?}");
+}

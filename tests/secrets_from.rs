@@ -213,6 +213,23 @@ fn sops(dir: &Path, key: &Path) -> Command {
     cmd
 }
 
+/// Encrypt a Secret file in place as Flux users do: its values only.
+fn sops_encrypt(dir: &Path, key: &Path, file: &Path) {
+    run(
+        sops(dir, key)
+            .args([
+                "encrypt",
+                "--age",
+                &age_recipient(key),
+                "--encrypted-regex",
+                "^(data|stringData)$",
+                "-i",
+            ])
+            .arg(file),
+        "sops encrypt",
+    );
+}
+
 fn age_recipient(key: &Path) -> String {
     let key = std::fs::read_to_string(key).unwrap();
     key.lines()
@@ -235,19 +252,7 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
             "yaml",
         ),
     );
-    run(
-        sops(&dir, &key)
-            .args([
-                "encrypt",
-                "--age",
-                &age_recipient(&key),
-                "--encrypted-regex",
-                "^(data|stringData)$",
-                "-i",
-            ])
-            .arg(&file),
-        "sops encrypt",
-    );
+    sops_encrypt(&dir, &key, &file);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.contains("password: ENC[AES256_GCM,") && text.contains("\nsops:\n"),
@@ -295,19 +300,7 @@ fn a_sops_secret_is_stamped_per_value_and_never_by_its_mac() {
         "age.sops.json",
         &kubectl_secret(&dir, "age", &[("key", "AGE-SECRET-KEY-1")], "json"),
     );
-    run(
-        sops(&dir, &key)
-            .args([
-                "encrypt",
-                "--age",
-                &age_recipient(&key),
-                "--encrypted-regex",
-                "^(data|stringData)$",
-                "-i",
-            ])
-            .arg(&json),
-        "sops encrypt json",
-    );
+    sops_encrypt(&dir, &key, &json);
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
         text.contains("\"key\": \"ENC[AES256_GCM,") && text.contains("\"sops\": {"),

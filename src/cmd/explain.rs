@@ -12,6 +12,13 @@ pub fn run(settings: &Explain) -> Result<Exit> {
     let (graphs, bad) = inputs::each(&settings.inputs, |name, text| {
         let graph =
             explain::graph(text, &settings.options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        if let (Some(secret), Some(key)) = (&settings.secret, &settings.key) {
+            let unknown = explain::unknown_key(text, &settings.options, secret, key)
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if let Some(why) = unknown {
+                anyhow::bail!("{name}: {why}");
+            }
+        }
         // Text lists the workloads that read only other keys too, as not
         // rolled; the other formats hold only what the query selects.
         let key = match settings.format {
