@@ -1,7 +1,7 @@
 //! `--secrets-from`: Secrets the chart does not render, read from files, as
 //! the0's rotation procedure keeps them. Every file here is made by the real
 //! tool a user runs: `kubectl create secret … --dry-run=client -o yaml|json`,
-//! real `sops` (age, the test key from ../shared/vendor/sops), and kubeseal's
+//! real `sops` (age, with a key each test makes by `age-keygen`), and kubeseal's
 //! format through kubesealpy (tests/tools/seal.py; kubeseal itself cannot be
 //! installed here). The render is the Helm 4 post-renderer input of the
 //! bundled the0 chart, whose api reads `the0-root-admin`/`password`.
