@@ -473,3 +473,56 @@ fn the_sealing_steps_never_truncate_the_sealed_file_or_leave_the_secret_in_plain
     assert!(!now.contains("n3w-pa55word"));
     assert_eq!(leftovers(&dir), Vec::<String>::new());
 }
+
+/// docs/ci.md's workflow, its `run:` steps in order as GitHub runs them
+/// (bash, `-e` per step): the SARIF is written whatever the findings, and
+/// only the last step fails the job.
+#[test]
+fn the_ci_workflow_writes_the_sarif_before_the_gate_fails() {
+    let docs = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
+    let at = docs
+        .find("```yaml\n# .github/workflows/secrets.yaml")
+        .expect("docs/ci.md shows the workflow");
+    let block = &docs[at + "```yaml\n".len()..];
+    let block = &block[..block.find("```\n").unwrap()];
+    let steps: serde_yaml::Value = serde_yaml::from_str(block).unwrap();
+    let steps = steps.as_sequence().unwrap();
+    let upload = steps.iter().position(|s| s.get("uses").is_some()).unwrap();
+    assert_eq!(steps[upload]["if"].as_str(), Some("always()"));
+    let dir = temp_dir("first-contact/ci-workflow");
+    let bin = std::path::Path::new(binary())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        bin.display(),
+        common::tool("helm").parent().unwrap().display()
+    );
+    let mut codes = Vec::new();
+    for step in steps {
+        let Some(run) = step.get("run").and_then(|r| r.as_str()) else {
+            // The upload: what it would send must be there and be SARIF.
+            let sarif = std::fs::read_to_string(root().join("secret-rollout.sarif")).unwrap();
+            let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+            assert_eq!(sarif["version"], "2.1.0");
+            assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+            continue;
+        };
+        let out = Command::new("bash")
+            .args(["-e", "-c", run])
+            .current_dir(root())
+            .env("PATH", &path)
+            .env("SECRET_ROLLOUT_TERMINAL", "never")
+            .env("HELM_CACHE_HOME", dir.join("cache"))
+            .env("HELM_CONFIG_HOME", dir.join("config"))
+            .env("HELM_DATA_HOME", dir.join("data"))
+            .output()
+            .unwrap();
+        codes.push(out.status.code());
+    }
+    for f in ["rendered.yaml", "secret-rollout.sarif"] {
+        let _ = std::fs::remove_file(root().join(f));
+    }
+    assert_eq!(codes, [Some(0), Some(0), Some(1)]);
+}
