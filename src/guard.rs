@@ -168,10 +168,8 @@ fn env_var(
                         Some(&v.container),
                         Some(&v.name),
                         format!(
-                            "{} in {} (container {}) is a plain value{via}: {}; anyone who can read the workload can read it",
-                            Name(&v.name),
-                            w.object.display(),
-                            Name(&v.container),
+                            "{} is a plain value{via}: {}; anyone who can read the workload can read it",
+                            env_var_in(w, v),
                             because(&signals)
                         ),
                         TO_SECRET.into(),
@@ -208,10 +206,8 @@ fn env_var(
                         Some(&v.container),
                         Some(&v.name),
                         format!(
-                            "{} in {} (container {}) reads key `{}` of ConfigMap {}: {}; ConfigMaps are not secret",
-                            Name(&v.name),
-                            w.object.display(),
-                            Name(&v.container),
+                            "{} reads key `{}` of ConfigMap {}: {}; ConfigMaps are not secret",
+                            env_var_in(w, v),
                             Name(key),
                             Name(&r.name),
                             because(&signals)
@@ -227,6 +223,17 @@ fn env_var(
         | EnvSource::ResourceFieldRef
         | EnvSource::Other => Known::Opaque,
     }
+}
+
+/// `VAR in Kind/name (container c)`: how a finding names an env var, with
+/// every name from the stream shown as a checked name.
+fn env_var_in(w: &Workload, v: &EnvVar) -> String {
+    format!(
+        "{} in {} (container {})",
+        Name(&v.name),
+        w.object.display(),
+        Name(&v.container)
+    )
 }
 
 /// Every key an `envFrom` ConfigMap hands the container.
@@ -527,16 +534,17 @@ fn file_into_config_map(out: &mut Out<'_>, v: &EnvVar, names: &Names) {
         Some(&v.container),
         Some(&v.name),
         format!(
-            "{} in {} (container {}) points into ConfigMap {} ({}): {} for {}; ConfigMaps are not secret",
-            Name(&v.name),
-            w.object.display(),
-            Name(&v.container),
+            "{} points into ConfigMap {} ({}): {} for {}; ConfigMaps are not secret",
+            env_var_in(w, v),
             Name(&r.name),
             r.via.describe(),
             signal.describe(),
             Name(stem)
         ),
-        format!("mount a Secret at that path instead of ConfigMap {}", Name(&r.name)),
+        format!(
+            "mount a Secret at that path instead of ConfigMap {}",
+            Name(&r.name)
+        ),
     );
 }
 
