@@ -526,3 +526,46 @@ fn the_ci_workflow_writes_the_sarif_before_the_gate_fails() {
     }
     assert_eq!(codes, [Some(0), Some(0), Some(1)]);
 }
+
+/// The README's quick start, line by line in one bash, with helm 4.3.1 in a
+/// clean home; the plugin runs the binary cargo built for the tests
+/// (`SECRET_ROLLOUT_BIN`) instead of a second, release, build.
+#[test]
+fn the_quick_start_stamps_the_bundled_chart_through_the_helm_4_plugin() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let at = readme
+        .find("## Quick start")
+        .expect("README has a quick start");
+    let block = &readme[at..];
+    let block = &block[block.find("```sh\n").unwrap() + "```sh\n".len()..];
+    let block = &block[..block.find("```\n").unwrap()];
+    let (build, rest) = block.split_once('\n').unwrap();
+    assert!(build.starts_with("cargo build --release"), "{build}");
+    let dir = temp_dir("first-contact/quick-start");
+    let out = Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-c", rest])
+        .current_dir(root())
+        .env(
+            "PATH",
+            format!(
+                "{}:/usr/bin:/bin",
+                common::tool("helm").parent().unwrap().display()
+            ),
+        )
+        .env("HELM_CACHE_HOME", dir.join("cache"))
+        .env("HELM_CONFIG_HOME", dir.join("config"))
+        .env("HELM_DATA_HOME", dir.join("data"))
+        .env("SECRET_ROLLOUT_BIN", binary())
+        .env("SECRET_ROLLOUT_TERMINAL", "never")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifests = stdout(&out);
+    assert_eq!(
+        manifests
+            .matches("secret-rollout/secret.the0-secrets: ")
+            .count(),
+        9,
+        "{manifests}"
+    );
+}
