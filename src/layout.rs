@@ -139,6 +139,49 @@ pub fn check(
     out
 }
 
+/// The findings about Secrets that a kustomize build holds only as what a
+/// controller turns into them later (`written_later` of [`crate::patch::Plan`]):
+/// applied in the same apply as their readers, the pods may start before the
+/// Secret is there. `kustomization` is the file the finding points at.
+pub fn same_build(
+    kustomization: &Path,
+    written_later: &[(String, Vec<String>)],
+    policy: &Policy,
+) -> Vec<Finding> {
+    let rule = RuleId::BuiltIn(Rule::SecretAppliedWithoutOrder);
+    let Some(severity) = policy.level(&rule) else {
+        return Vec::new();
+    };
+    written_later
+        .iter()
+        .map(|(what, readers)| Finding {
+            rule: rule.clone(),
+            severity,
+            location: Location {
+                file: Some(kustomization.display().to_string()),
+                doc: 0,
+                template: None,
+                line: 1,
+                col: 1,
+                place: None,
+                path: None,
+            },
+            workload: readers.first().cloned(),
+            container: None,
+            variable: None,
+            message: format!(
+                "{what} is applied by the same build as {}; its controller writes the Secret after \
+                 that apply, so the rollout may start first and the pods keep the old value",
+                readers.join(", ")
+            ),
+            help: "apply it from a kustomization (a Flux Kustomization with `wait: true`) of its own, \
+                   and make the one that applies its readers depend on it (docs/gitops.md: Flux, ordering)"
+                .to_string(),
+            suppressed: None,
+        })
+        .collect()
+}
+
 fn what(s: &FileSource) -> String {
     format!("{} ({} in {}:{})", s.identity, s.kind, s.path, s.line)
 }

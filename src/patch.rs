@@ -54,6 +54,10 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     pub stamps: Vec<Stamp>,
     pub file_sources: Vec<FileSource>,
+    /// Stamped sources that the render itself holds but a controller turns
+    /// into the Secret later (SealedSecret, ExternalSecret), with their
+    /// readers: applied in one go with them, the pods may start first.
+    pub written_later: Vec<(String, Vec<String>)>,
     /// Objects in the render; none means the render is missing.
     pub objects: usize,
 }
@@ -122,6 +126,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
         let findings = crate::findings(m);
         let mut stamps = Vec::new();
         let mut file_sources: Vec<FileSource> = Vec::new();
+        let mut written_later: Vec<(String, Vec<String>)> = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
             let Some(site) = site else { continue };
             let policy = &options.policy;
@@ -150,6 +155,29 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                 continue;
             }
             for c in &consumed {
+                let later = matches!(
+                    c.source.object.gvk.kind.as_str(),
+                    "SealedSecret" | "ExternalSecret"
+                );
+                if later && c.source.origin == Origin::Render {
+                    let what = format!(
+                        "{} (from {} {})",
+                        c.source.identity(),
+                        c.source.object.gvk.kind,
+                        crate::name::Name(&c.source.object.name)
+                    );
+                    let at = match written_later.iter().position(|(w, _)| *w == what) {
+                        Some(at) => at,
+                        None => {
+                            written_later.push((what, Vec::new()));
+                            written_later.len() - 1
+                        }
+                    };
+                    let readers = &mut written_later[at].1;
+                    if !readers.contains(&w.object.display()) {
+                        readers.push(w.object.display());
+                    }
+                }
                 if let Origin::File { path, line } = &c.source.origin {
                     let found = file_sources
                         .iter_mut()
@@ -186,6 +214,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
             findings,
             stamps,
             file_sources,
+            written_later,
             objects: m.objects,
         })
     })?;

@@ -277,6 +277,16 @@ fn the_shipped_kustomization_is_up_to_date() {
         "{}",
         stderr(&out)
     );
+    // The build applies the SealedSecret with the api that reads it, as
+    // `flux` warns for a HelmRelease in the same apply.
+    assert!(
+        stderr(&out).contains(
+            "warning[secret-applied-without-order]: Secret the0-root-admin in namespace the0 \
+             (from SealedSecret the0-root-admin) is applied by the same build as Deployment/the0-api"
+        ),
+        "{}",
+        stderr(&out)
+    );
     // The same with the build run by secret-rollout (as the pre-commit hook does).
     let mut cmd = common::bin();
     cmd.current_dir(root())

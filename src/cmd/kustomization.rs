@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use secret_rollout::kustomization::{self, FILE};
-use secret_rollout::{patch, report};
+use secret_rollout::{layout, patch, report};
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::in_place::{render_with, settle, Change};
@@ -37,7 +37,14 @@ pub fn run(s: &Kustomization, diagnostics: &Diagnostics) -> Result<Exit> {
             .parent()
             .map_or(".".into(), |p| p.display().to_string())
     );
-    let shown_findings = plan.findings.iter().filter(|f| f.is_active());
+    // As `flux` warns of a HelmRelease and its sealed Secret in one apply.
+    let mut findings = plan.findings.clone();
+    findings.extend(layout::same_build(
+        &s.path,
+        &plan.written_later,
+        &s.options.policy,
+    ));
+    let shown_findings = findings.iter().filter(|f| f.is_active());
     let mut out = report::text(shown_findings, STDIN);
     let verb = if plan.has_errors() {
         "refusing to update"
@@ -46,7 +53,7 @@ pub fn run(s: &Kustomization, diagnostics: &Diagnostics) -> Result<Exit> {
     };
     out.push_str(&format!(
         "secret-rollout: {verb} {shown}: {}\n",
-        report::summary(&plan.findings)
+        report::summary(&findings)
     ));
     let outcome = if plan.has_errors() {
         Outcome::Failed
