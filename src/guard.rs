@@ -96,6 +96,14 @@ pub(crate) fn check(out: &mut Out<'_>, index: &Index<'_>, names: &Names, guarded
 /// The signals that fire for `name` holding `text`; empty when none.
 /// `opaque`: the text holds a reference the kubelet fills from a Secret or
 /// something unseen, so the name alone does not make it plain.
+/// A value without a name to read it by: only what it says of itself (a
+/// known format, the policy's sensitiveValues).
+fn judge_value(out: &Out<'_>, text: &str) -> Vec<Signal> {
+    sensitivity::value_signal(text, &out.policy.sensitive_values, out.policy.guard.formats)
+        .into_iter()
+        .collect()
+}
+
 fn judge(names: &Names, out: &Out<'_>, name: &str, text: &str, opaque: bool) -> Vec<Signal> {
     let guard = &out.policy.guard;
     let mut signals = Vec::new();
@@ -258,13 +266,7 @@ fn config_map_env_from(
         };
         let signals = match named_value(key) {
             Some(_) => judge(names, out, &name, text, false),
-            None => sensitivity::value_signal(
-                text,
-                &out.policy.sensitive_values,
-                out.policy.guard.formats,
-            )
-            .into_iter()
-            .collect(),
+            None => judge_value(out, text),
         };
         if signals.is_empty() {
             continue;
@@ -435,13 +437,7 @@ fn commands(
         let shell = value.starts_with('$');
         let signals = match name {
             Some(name) => judge(names, out, name, value, *opaque || shell),
-            None => sensitivity::value_signal(
-                value,
-                &out.policy.sensitive_values,
-                out.policy.guard.formats,
-            )
-            .into_iter()
-            .collect(),
+            None => judge_value(out, value),
         };
         if signals.is_empty() {
             continue;

@@ -110,25 +110,8 @@ pub fn check(
                     None
                 };
                 if let Some((message, help)) = problem {
-                    let f = Finding {
-                        rule: rule.clone(),
-                        severity,
-                        location: Location {
-                            file: Some(helmrelease.display().to_string()),
-                            doc: 0,
-                            template: None,
-                            line: 1,
-                            col: 1,
-                            place: None,
-                            path: None,
-                        },
-                        workload: source.workloads.first().cloned(),
-                        container: None,
-                        variable: None,
-                        message,
-                        help,
-                        suppressed: None,
-                    };
+                    let workload = source.workloads.first().cloned();
+                    let f = order_finding(severity, helmrelease, workload, message, help);
                     if !out.contains(&f) {
                         out.push(f);
                     }
@@ -154,32 +137,55 @@ pub fn same_build(
     };
     written_later
         .iter()
-        .map(|(what, readers)| Finding {
-            rule: rule.clone(),
-            severity,
-            location: Location {
-                file: Some(kustomization.display().to_string()),
-                doc: 0,
-                template: None,
-                line: 1,
-                col: 1,
-                place: None,
-                path: None,
-            },
-            workload: readers.first().cloned(),
-            container: None,
-            variable: None,
-            message: format!(
+        .map(|(what, readers)| {
+            let message = format!(
                 "{what} is applied by the same build as {}; its controller writes the Secret after \
                  that apply, so the rollout may start first and the pods keep the old value",
                 readers.join(", ")
-            ),
-            help: "apply it from a kustomization (a Flux Kustomization with `wait: true`) of its own, \
-                   and make the one that applies its readers depend on it (docs/gitops.md: Flux, ordering)"
-                .to_string(),
-            suppressed: None,
+            );
+            let help = "apply it from a kustomization (a Flux Kustomization with `wait: true`) of \
+                        its own, and make the one that applies its readers depend on it \
+                        (docs/gitops.md: Flux, ordering)"
+                .to_string();
+            order_finding(
+                severity,
+                kustomization,
+                readers.first().cloned(),
+                message,
+                help,
+            )
         })
         .collect()
+}
+
+/// A `secret-applied-without-order` finding about `file` (the HelmRelease or
+/// kustomization whose apply rolls the readers), on its first line.
+fn order_finding(
+    severity: crate::report::Severity,
+    file: &Path,
+    workload: Option<String>,
+    message: String,
+    help: String,
+) -> Finding {
+    Finding {
+        rule: RuleId::BuiltIn(Rule::SecretAppliedWithoutOrder),
+        severity,
+        location: Location {
+            file: Some(file.display().to_string()),
+            doc: 0,
+            template: None,
+            line: 1,
+            col: 1,
+            place: None,
+            path: None,
+        },
+        workload,
+        container: None,
+        variable: None,
+        message,
+        help,
+        suppressed: None,
+    }
 }
 
 fn what(s: &FileSource) -> String {
