@@ -20,7 +20,7 @@ static ALLOCATOR: cli::memory::ExitOnFailure = cli::memory::ExitOnFailure;
 fn main() -> ExitCode {
     args::unset_empty_env();
     // kustomize runs a legacy exec plugin by its kind's name.
-    let cli = match Cli::try_parse_from(secret_rollout::krm::plugin_args(
+    let cli = match Cli::try_parse_from(secret_rollout::front::krm::plugin_args(
         std::env::args_os().collect(),
     )) {
         Ok(cli) => cli,

@@ -303,7 +303,7 @@ fn the_edited_helmrelease_is_valid_against_the_v2_schema_in_every_shape() {
 
 /// The stamps our entry in the HelmRelease writes, by workload.
 fn entry_stamps(text: &str) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
-    secret_rollout::flux::current(text, None)
+    secret_rollout::front::flux::current(text, None)
         .unwrap()
         .into_iter()
         .map(|s| (format!("{}/{}", s.kind, s.name), s.annotations))
@@ -526,8 +526,8 @@ fn bad_input_exits_2_and_leaves_the_file_alone() {
     assert!(!entry_stamps_named(&edited, "other").is_empty());
 }
 
-fn entry_stamps_named(text: &str, name: &str) -> Vec<secret_rollout::patch::Stamp> {
-    secret_rollout::flux::current(text, Some(name)).unwrap()
+fn entry_stamps_named(text: &str, name: &str) -> Vec<secret_rollout::front::patch::Stamp> {
+    secret_rollout::front::flux::current(text, Some(name)).unwrap()
 }
 
 #[test]

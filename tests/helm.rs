@@ -1175,7 +1175,9 @@ fn sdk_separate_strategy_hook_missing_its_secret_warns_and_explains() {
     assert!(
         run.report.contains(
             "warning[unresolved-reference]: Job/the0-db-migrate uses Secret the0-secrets (envFrom)"
-        ) && run.report.contains(secret_rollout::helm::HOOKS_ONLY_NOTE)
+        ) && run
+            .report
+            .contains(secret_rollout::front::helm::HOOKS_ONLY_NOTE)
             && run.report.contains("`separate` post-render strategy"),
         "{}",
         run.report

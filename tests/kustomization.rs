@@ -141,7 +141,7 @@ fn the_built_kustomization_means_what_render_writes() {
     // The same patches under `patches:` name objects kustomize has not yet
     // renamed: they match nothing, and nothing says so.
     let transformer = d.read("secret-rollout.transformer.yaml");
-    let patches: Vec<Value> = secret_rollout::kustomization::read_transformer(&transformer)
+    let patches: Vec<Value> = secret_rollout::front::kustomization::read_transformer(&transformer)
         .unwrap()
         .iter()
         .map(|s| s.json())
@@ -189,7 +189,7 @@ fn a_rotation_refreshes_exactly_its_readers_and_a_second_run_is_a_no_op() {
 
     assert_eq!(d.run(&[]).status.code(), Some(0));
     let after = d.read("secret-rollout.transformer.yaml");
-    let read = |t: &str| secret_rollout::kustomization::read_transformer(t).unwrap();
+    let read = |t: &str| secret_rollout::front::kustomization::read_transformer(t).unwrap();
     let (a, b) = (read(&before), read(&after));
     let differing: Vec<String> = a
         .iter()

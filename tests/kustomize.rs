@@ -653,7 +653,8 @@ data:
 
 mod wrapper {
     use proptest::prelude::*;
-    use secret_rollout::{krm, Options};
+    use secret_rollout::front::krm;
+    use secret_rollout::Options;
     use serde_yaml::Value;
 
     const SECRET: &str = "- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: db\n    annotations:\n      config.kubernetes.io/index: '0'\n  stringData: {password: pw}\n";

@@ -205,8 +205,8 @@ mod flux_entry {
     use std::collections::BTreeMap;
 
     use proptest::prelude::*;
-    use secret_rollout::flux::{current, update};
-    use secret_rollout::patch::Stamp;
+    use secret_rollout::front::flux::{current, update};
+    use secret_rollout::front::patch::Stamp;
 
     fn stamp((name, ns, digest): (&'static str, bool, u8)) -> Stamp {
         Stamp {

@@ -335,7 +335,7 @@ pub struct CommonArgs {
         env = "SECRET_ROLLOUT_LOOKUP_TIMEOUT",
         value_name = "SECONDS",
         default_value = "10",
-        value_parser = secret_rollout::lookup::parse_timeout
+        value_parser = secret_rollout::sources::lookup::parse_timeout
     )]
     pub lookup_timeout: std::time::Duration,
 }

@@ -51,7 +51,7 @@ impl Terminal {
     /// (and for a wrapper script in between), on every platform, where the
     /// parent's command line would hold only on Linux and only for the CLI.
     pub fn detect() -> Terminal {
-        if secret_rollout::helm::running_as_plugin() {
+        if secret_rollout::front::helm::running_as_plugin() {
             Terminal::Always
         } else if !std::io::stderr().is_terminal() && !std::io::stdout().is_terminal() {
             Terminal::OnSuccess
@@ -138,7 +138,7 @@ impl Diagnostics {
     pub fn fail(&self, text: &str) {
         self.show(text, Outcome::Failed);
         let _ = self.record(text);
-        self.summarize(&secret_rollout::format::markdown_error(text));
+        self.summarize(&secret_rollout::report::format::markdown_error(text));
     }
 }
 

@@ -8,10 +8,26 @@ use rayon::prelude::*;
 
 use secret_rollout::Input;
 
-use super::settings::Inputs;
+/// Where manifests come from: stdin, or files and directories as given
+/// (directories are walked by [`each`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inputs {
+    Stdin,
+    Paths(Vec<PathBuf>),
+}
+
+impl Inputs {
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        if paths.is_empty() {
+            Inputs::Stdin
+        } else {
+            Inputs::Paths(paths)
+        }
+    }
+}
 
 /// The name findings use for standard input.
-pub use secret_rollout::format::STDIN;
+pub use secret_rollout::report::STDIN;
 
 /// Standard input as Go reads it (see [`Input`]): what `render` edits and
 /// writes back in the input's own encoding.
@@ -38,7 +54,7 @@ pub fn read_stdin() -> Result<String> {
 /// A manifest file as text Go would read (UTF-16 with a byte order mark;
 /// a byte that is not UTF-8 as U+FFFD): for reading, never for writing back.
 pub fn read_file(path: &Path) -> Result<String> {
-    let bytes = secret_rollout::regular::read(path)
+    let bytes = secret_rollout::trust::regular::read(path)
         .with_context(|| format!("reading {}", path.display()))?;
     let input = Input::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(input.into_text())
@@ -47,7 +63,7 @@ pub fn read_file(path: &Path) -> Result<String> {
 /// A file we may edit in place: UTF-8 only, so every byte we do not edit is
 /// written back as it was.
 pub fn read_utf8_file(path: &Path) -> Result<String> {
-    let bytes = secret_rollout::regular::read(path)
+    let bytes = secret_rollout::trust::regular::read(path)
         .with_context(|| format!("reading {}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
@@ -69,7 +85,7 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             out.push(p.clone());
             continue;
         }
-        for entry in secret_rollout::regular::walk(p, |_| true) {
+        for entry in secret_rollout::trust::regular::walk(p, |_| true) {
             let path = entry.with_context(|| format!("reading directory {}", p.display()))?;
             if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                 out.push(path);

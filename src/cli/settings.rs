@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use secret_rollout::{Options, Policy, Severity};
 
 use super::args::{self, CheckFormat, Cli, CommonArgs, DiffFormat, ExplainFormat, FailOn};
+use super::inputs::Inputs;
 
 /// What to run, and everything it needs, checked.
 pub enum Settings {
@@ -108,24 +109,6 @@ pub struct Rules {
     pub rule: Option<String>,
 }
 
-/// Where manifests come from: stdin, or files and directories as given
-/// (directories are walked by [`super::inputs`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Inputs {
-    Stdin,
-    Paths(Vec<PathBuf>),
-}
-
-impl Inputs {
-    fn new(paths: Vec<PathBuf>) -> Self {
-        if paths.is_empty() {
-            Inputs::Stdin
-        } else {
-            Inputs::Paths(paths)
-        }
-    }
-}
-
 impl Settings {
     pub fn from_args(cli: Cli) -> Result<Settings> {
         Ok(match cli.command {
@@ -216,7 +199,7 @@ impl Settings {
 fn flux(a: args::FluxArgs) -> Result<Flux> {
     let shown = a.helmrelease.display().to_string();
     let text = super::inputs::read_utf8_file(&a.helmrelease)?;
-    let release = secret_rollout::flux::release(&text, a.name.as_deref())
+    let release = secret_rollout::front::flux::release(&text, a.name.as_deref())
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     let mut common = a.common;
     common.namespace = common.namespace.or(release.release_namespace.clone());
@@ -240,7 +223,7 @@ fn kustomization_file(path: &Path) -> Result<PathBuf> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
     }
-    secret_rollout::kustomization::KUSTOMIZATION_FILES
+    secret_rollout::front::kustomization::KUSTOMIZATION_FILES
         .iter()
         .map(|n| path.join(n))
         .find(|p| p.is_file())
@@ -292,14 +275,14 @@ fn options(common: &CommonArgs) -> Result<Options> {
     // First: with --lookup and no --namespace, the release namespace is the
     // kubeconfig context's, for --secrets-from files as for the cluster.
     if common.lookup {
-        secret_rollout::lookup::enable(&mut options, common.lookup_timeout)?;
+        options.enable_lookup(common.lookup_timeout)?;
     }
     options.secrets_from = secret_rollout::read_secrets_from(&paths, options.namespace.as_deref())?;
     Ok(options)
 }
 
 fn digest_key(path: &Path) -> Result<Vec<u8>> {
-    let key = secret_rollout::regular::read(path)
+    let key = secret_rollout::trust::regular::read(path)
         .with_context(|| format!("reading digest key {}", path.display()))?;
     let key = key.trim_ascii().to_vec();
     anyhow::ensure!(!key.is_empty(), "digest key {} is empty", path.display());
@@ -311,7 +294,7 @@ fn policy(path: Option<&Path>) -> Result<Policy> {
     let Some(path) = path else {
         return Ok(Policy::default());
     };
-    let text = secret_rollout::regular::read_to_string(path)
+    let text = secret_rollout::trust::regular::read_to_string(path)
         .with_context(|| format!("reading policy {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new(""));
     Policy::parse(&text, dir).with_context(|| format!("policy {}", path.display()))

@@ -2,11 +2,12 @@
 //! stdin in the format CI reads; never writes manifests.
 
 use anyhow::Result;
-use secret_rollout::format::{self, FileReport};
+use secret_rollout::report::format::{self, FileReport};
 
 use crate::cli::args::CheckFormat;
 use crate::cli::diagnostics::{Diagnostics, Outcome};
-use crate::cli::settings::{Check, Inputs};
+use crate::cli::inputs::Inputs;
+use crate::cli::settings::Check;
 use crate::cli::{self, inputs, Exit};
 
 pub fn run(settings: &Check, diagnostics: &Diagnostics) -> Result<Exit> {

@@ -3,7 +3,7 @@
 //! policy's rotation advice.
 
 use anyhow::Result;
-use secret_rollout::diff::{self, DiffError};
+use secret_rollout::query::diff::{self, DiffError};
 
 use crate::cli::args::DiffFormat;
 use crate::cli::diagnostics::Diagnostics;

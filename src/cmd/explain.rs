@@ -2,7 +2,7 @@
 //! and what would be stamped.
 
 use anyhow::Result;
-use secret_rollout::explain;
+use secret_rollout::query::explain;
 
 use crate::cli::args::ExplainFormat;
 use crate::cli::settings::Explain;

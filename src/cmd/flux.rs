@@ -2,7 +2,8 @@
 //! patches in step with the render and the Secrets in Git.
 
 use anyhow::Result;
-use secret_rollout::{flux, layout, patch, report, Finding};
+use secret_rollout::front::{flux, layout, patch};
+use secret_rollout::{report, Finding};
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::in_place::{render_with, settle, Change};

@@ -3,7 +3,7 @@
 //! is the library's `krm`; here are only stdin, stdout and the exit code.
 
 use anyhow::{Context, Result};
-use secret_rollout::krm;
+use secret_rollout::front::krm;
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::inputs;
@@ -15,7 +15,7 @@ pub fn run(settings: &Krm, diagnostics: &Diagnostics) -> Result<Exit> {
     let output = match &settings.config {
         None => krm::function(&input, &settings.options),
         Some(path) => {
-            let config = secret_rollout::regular::read_to_string(path)
+            let config = secret_rollout::trust::regular::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             krm::legacy(
                 &path.display().to_string(),

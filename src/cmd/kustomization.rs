@@ -2,8 +2,9 @@
 //! transformer beside a kustomization in step with its build.
 
 use anyhow::Result;
-use secret_rollout::kustomization::{self, FILE};
-use secret_rollout::{layout, patch, report};
+use secret_rollout::front::kustomization::{self, FILE};
+use secret_rollout::front::{layout, patch};
+use secret_rollout::report;
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::in_place::{render_with, settle, Change};

@@ -5,8 +5,9 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use secret_rollout::format::{self, FileReport};
-use secret_rollout::{helm, report, Rule};
+use secret_rollout::front::helm;
+use secret_rollout::report::format::{self, FileReport};
+use secret_rollout::{report, Rule};
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::inputs::{self, STDIN};
@@ -20,7 +21,7 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     // a function call (whose functionConfig would set the policy and what
     // to read) but a document no chart should render. Only whoever runs us
     // enters the KRM path (`krm`, the image's entry point, the plugin name).
-    if let Some(doc) = secret_rollout::krm::resource_list_in(text) {
+    if let Some(doc) = secret_rollout::front::krm::resource_list_in(text) {
         anyhow::bail!(
             "{STDIN}: document {doc} is a config.kubernetes.io ResourceList, a KRM function's \
              input, not manifests; render reads manifests only (a KRM function is \

@@ -1,0 +1,214 @@
+//! Positions a person can open. A finding's line in the input is a line of
+//! Helm's (or kustomize's) stream; these turn it into the line within the
+//! object's document as the user rendered or wrote it, and name the chart
+//! template or source file it came from ([`Place`]).
+
+use crate::yaml::stream::HELM4_FILENAME;
+use crate::yaml::tree::Node;
+
+/// What kind of thing a [`Place`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaceKind {
+    /// A chart template (`the0/templates/the0-api.yaml`): Helm 3's
+    /// `# Source:` comment or Helm 4's filename annotation.
+    Template,
+    /// The file kustomize (or another KRM orchestrator) read the object
+    /// from: its `internal.config.kubernetes.io/path` or
+    /// `config.kubernetes.io/path` annotation.
+    File,
+}
+
+impl PlaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceKind::Template => "template",
+            PlaceKind::File => "file",
+        }
+    }
+}
+
+/// A position in a chart template's rendered output or in a source file.
+///
+/// The line is counted within the object's document, from its first line of
+/// content (after Helm's `---` and `# Source:` lines), leaving out the lines
+/// that Helm 4 or kustomize added (their filename and path annotations, and
+/// an `annotations:` line that holds nothing else). Helm 4 and kustomize
+/// re-serialize the stream, so its lines are not the ones the user rendered;
+/// counted this way they are, for Helm 3 and Helm 4 alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub kind: PlaceKind,
+    pub path: String,
+    /// 1-based: which of the documents rendered from this template (in the
+    /// order `helm template --show-only` prints them) or read from this file.
+    pub document: usize,
+    /// How many documents the input holds from this template; 0 when not
+    /// known (a file named by kustomize's annotations).
+    pub documents: usize,
+    /// 1-based line within that document. (No column: Helm 4 and kustomize
+    /// re-indent sequences, so only the line is the user's.)
+    pub line: usize,
+}
+
+impl Place {
+    /// `the0/templates/the0-api.yaml, document 2, line 81`; the document is
+    /// named only when the template rendered several.
+    pub fn describe(&self) -> String {
+        if self.documents == 1 {
+            format!("{}, line {}", self.path, self.line)
+        } else {
+            format!(
+                "{}, document {}, line {}",
+                self.path, self.document, self.line
+            )
+        }
+    }
+}
+
+/// kustomize's annotations for the file an object was read from, and its
+/// index there; the `internal.` ones win (kyaml writes both).
+const PATH_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/path",
+    "config.kubernetes.io/path",
+];
+const INDEX_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/index",
+    "config.kubernetes.io/index",
+];
+
+/// Annotations a tool adds on its way to us, which the user never wrote:
+/// their lines do not count in a document's line numbers.
+fn tool_added(key: &str) -> bool {
+    key == HELM4_FILENAME
+        || key.starts_with("internal.config.kubernetes.io/")
+        || matches!(
+            key,
+            "config.kubernetes.io/path"
+                | "config.kubernetes.io/index"
+                | "config.k8s.io/id"
+                | "config.kubernetes.io/origin"
+                | "alpha.config.kubernetes.io/transformations"
+        )
+}
+
+/// How to turn a line of the input into a line of the object's document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocLines {
+    /// The input line of the document's first line of content.
+    pub start: usize,
+    /// Input lines (inclusive ranges, in order) that a tool added; boxed
+    /// exactly, since every object of a large stream holds one.
+    pub added: Box<[(usize, usize)]>,
+}
+
+impl DocLines {
+    /// For the object at `node` in a document whose content starts at `root`.
+    pub fn of(root: &Node<'_>, node: &Node<'_>) -> DocLines {
+        let mut added = Vec::new();
+        let annotations = node.get("metadata").and_then(|m| {
+            m.as_map()?
+                .entry("annotations")
+                .filter(|e| e.value.as_map().is_some_and(|a| !a.flow))
+        });
+        if let Some(entry) = annotations {
+            let map = entry.value.as_map().expect("checked above");
+            let mut all = !map.entries.is_empty();
+            for e in &map.entries {
+                if e.key.as_str().is_some_and(tool_added) {
+                    added.push((e.key.span.line, e.value.span.end_line.max(e.key.span.line)));
+                } else {
+                    all = false;
+                }
+            }
+            // Helm 4 writes `annotations:` itself when the chart had none.
+            if all {
+                added.push((entry.key.span.line, entry.key.span.line));
+            }
+            added.sort_unstable();
+        }
+        DocLines {
+            start: root.span.line,
+            added: added.into_boxed_slice(),
+        }
+    }
+
+    /// The 1-based line within the document of input line `line`.
+    pub fn relative(&self, line: usize) -> usize {
+        let before: usize = self
+            .added
+            .iter()
+            .map(|&(a, b)| {
+                if b < line {
+                    b + 1 - a
+                } else {
+                    line.saturating_sub(a)
+                }
+            })
+            .sum();
+        (line + 1).saturating_sub(self.start + before).max(1)
+    }
+}
+
+/// The source file kustomize's annotations name, and the object's 0-based
+/// index in it when they say.
+pub fn annotated_file(node: &Node<'_>) -> Option<(String, Option<usize>)> {
+    let annotations = node.path(&["metadata", "annotations"])?;
+    let first = |keys: [&str; 2]| {
+        keys.iter()
+            .find_map(|k| annotations.get(k).and_then(Node::as_str))
+    };
+    // Shown in messages: only a name-like path, never whatever the
+    // annotation holds.
+    let path = first(PATH_ANNOTATIONS).and_then(crate::trust::name::checked)?;
+    let index = first(INDEX_ANNOTATIONS).and_then(|i| i.trim().parse().ok());
+    Some((path.to_string(), index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(doc: &str) -> DocLines {
+        let parsed = crate::yaml::stream::parse(doc).unwrap();
+        let root = parsed[0].root.as_ref().unwrap();
+        DocLines::of(root, root)
+    }
+
+    #[test]
+    fn helm4s_filename_annotation_and_its_annotations_line_do_not_count() {
+        let helm4 = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/s.yaml'\nstringData:\n  a: b\n";
+        let l = lines(helm4);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
+        assert_eq!(
+            l.relative(7),
+            5,
+            "stringData is line 5 as the chart rendered it"
+        );
+        assert_eq!(l.relative(4), 4);
+        let helm3 = "---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n";
+        let l = lines(helm3);
+        assert_eq!(l.relative(7), 5);
+    }
+
+    #[test]
+    fn the_users_own_annotations_keep_their_line() {
+        let doc = "kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\n    postrenderer.helm.sh/postrender-filename: x\n    config.kubernetes.io/index: '0'\nspec: {}\n";
+        let l = lines(doc);
+        assert_eq!(&*l.added, [(5, 5), (6, 6)]);
+        assert_eq!(l.relative(7), 5);
+        assert_eq!(l.relative(4), 4);
+    }
+
+    #[test]
+    fn kustomize_path_annotations_name_the_file() {
+        let parsed = crate::yaml::stream::parse(
+            "kind: Deployment\nmetadata:\n  annotations:\n    config.kubernetes.io/path: old.yaml\n    internal.config.kubernetes.io/path: base/api.yaml\n    internal.config.kubernetes.io/index: '2'\n",
+        )
+        .unwrap();
+        let root = parsed[0].root.as_ref().unwrap();
+        assert_eq!(
+            annotated_file(root),
+            Some(("base/api.yaml".to_string(), Some(2)))
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! The pipeline: one pass over a stream builds its [`Model`] (objects,
+//! workloads, what they reference, the sources they read with their origins),
+//! and every command is a function of it. Documents are split and their kinds
+//! sniffed in one pass; only the ones that matter are parsed (in parallel),
+//! and each tree is read and dropped at once, so memory holds the facts, not
+//! the trees.
+
+use rayon::prelude::*;
+
+use crate::kube::plan::{plan, Plan, Referenced};
+use crate::kube::{inventory, stamp, workload};
+use crate::policy::finding::{self, Finding};
+use crate::policy::rule::Severity;
+use crate::policy::{check, config};
+use crate::sources::files;
+use crate::sources::lookup::{self, Fetch as _};
+use crate::yaml::{edit, stream, tree as yaml};
+
+/// Settings that change what is computed (not how it is shown).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The release namespace: where objects without `metadata.namespace` live.
+    pub namespace: Option<String>,
+    /// Key for `hmac-sha256` digests; plain `sha256` without one.
+    pub digest_key: Option<Vec<u8>>,
+    pub policy: config::Policy,
+    /// What `--secrets-from` files hold: pods that read it are stamped as
+    /// if it were in the stream (which wins when both have an object).
+    pub secrets_from: files::Files,
+    /// `--lookup`: where to fetch the objects pods use that neither the
+    /// stream nor the files hold (below both in precedence).
+    pub lookup: Option<std::sync::Arc<dyn lookup::Fetch>>,
+    /// Read every document as Go would, also the ones nothing reads: a gate
+    /// must refuse what `kubectl apply` refuses. A post-renderer reads only
+    /// what it judges (Helm parses its output anyway).
+    pub read_all: bool,
+}
+
+impl Options {
+    /// `--lookup`: check that digests will be keyed, read the kubeconfig (no
+    /// request yet), and fetch from that cluster. The release namespace
+    /// becomes the context's when `--namespace` was not given.
+    pub fn enable_lookup(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<(), lookup::LookupError> {
+        if self.digest_key.is_none() {
+            return Err(lookup::LookupError::NeedsDigestKey);
+        }
+        let cluster = lookup::Cluster::from_environment(timeout)?;
+        if self.namespace.is_none() {
+            self.namespace = Some(cluster.default_namespace().to_string());
+        }
+        self.lookup = Some(std::sync::Arc::new(cluster));
+        Ok(())
+    }
+
+    /// Where `--lookup` looks for objects without a namespace: `--namespace`,
+    /// else the kubeconfig context's. `None` when lookup is off.
+    pub fn lookup_namespace(&self) -> Option<&str> {
+        let cluster = self.lookup.as_ref()?;
+        Some(
+            self.namespace
+                .as_deref()
+                .unwrap_or(cluster.default_namespace()),
+        )
+    }
+}
+
+/// The result of reading a stream: what is wrong with it and how to stamp it.
+#[derive(Debug)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub edits: Vec<edit::Edit>,
+    /// Each pod template the edits stamp, and what its stamps stand for.
+    pub stamped: Vec<stamp::Stamped>,
+    /// How many objects the stream holds (0: an empty render).
+    pub objects: usize,
+    /// The stream holds objects and every one is a Helm hook: the first of
+    /// the two calls of Helm 4's `separate` post-render strategy.
+    pub hooks_only: bool,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.is_active() && f.severity == Severity::Error)
+    }
+}
+
+/// Input we refuse: never a policy matter, always the stream itself (or a
+/// `--secrets-from` file).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Parse(#[from] stream::ParseError),
+    #[error("document {}{}, line {}: {}", .0.doc + 1, template_suffix(&.0.template), .0.span.line, .0)]
+    Content(inventory::ContentError),
+    #[error("document {}{}: {} ({}): {}", .doc + 1, template_suffix(.template), .workload, .path, .error)]
+    Edit {
+        doc: usize,
+        template: Option<String>,
+        workload: String,
+        path: String,
+        error: edit::EditError,
+    },
+    /// A ConfigMap of a `--secrets-from` file, read once a pod named it.
+    #[error("{0}")]
+    SecretsFrom(#[from] files::FileError),
+}
+
+fn template_suffix(t: &Option<String>) -> String {
+    t.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+}
+
+/// Everything known about one stream: plain facts about its sources and
+/// workloads, and for each workload we may stamp, the part of its pod
+/// template an edit needs (`sites`, parallel to `workloads`).
+pub(crate) struct Model<'s> {
+    pub options: &'s Options,
+    pub workloads: &'s [workload::Workload],
+    pub sites: &'s [Option<yaml::Node<'s>>],
+    pub index: &'s inventory::Index<'s>,
+    /// What `--lookup` fetched for this stream, and what it could not.
+    pub looked_up: &'s lookup::Fetched,
+    /// The chart template of each document (see [`stream::Document`]).
+    pub templates: &'s [Option<String>],
+    /// How many objects the stream holds, and how many are Helm hooks.
+    pub objects: usize,
+    pub hooks: usize,
+}
+
+/// What one document contributes to the model.
+#[derive(Default)]
+struct DocFacts<'a> {
+    objects: usize,
+    hooks: usize,
+    sources: Vec<inventory::Source>,
+    workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
+}
+
+/// Parse a stream and hand its model to `f`. Documents are split and their
+/// kinds sniffed in one pass; only the ones that matter are parsed (in
+/// parallel), and each tree is read and dropped at once, so memory holds
+/// the facts, not the trees. Sources come from the stream, then from
+/// `--secrets-from` files, then from the cluster (`--lookup`); each level
+/// is asked only once the stream's pod templates are known ([`Referenced`]),
+/// and an object found higher up wins.
+pub(crate) fn with_model<'a, R>(
+    text: &'a str,
+    options: &Options,
+    f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
+) -> Result<R, InputError> {
+    let kinds = &options.policy.workload_kinds;
+    let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
+        let objects = inventory::objects(std::slice::from_ref(&parsed));
+        let mut facts = DocFacts {
+            objects: objects.len(),
+            hooks: objects.iter().filter(|o| o.is_helm_hook()).count(),
+            ..DocFacts::default()
+        };
+        let wanted = objects.iter().any(|o| {
+            inventory::is_source_kind(&o.gvk) || workload::is_workload_kind(&o.gvk, kinds)
+        });
+        if !wanted {
+            return Ok(facts);
+        }
+        let sources = inventory::sources(&objects).map_err(InputError::Content)?;
+        let workloads = workload::find(&objects, kinds)
+            .iter()
+            .map(|found| {
+                let site = (found.rollout == workload::Rollout::Rolls)
+                    .then(|| found.template.pruned_template());
+                (found.facts(), site)
+            })
+            .collect();
+        facts.sources = sources;
+        facts.workloads = workloads;
+        Ok(facts)
+    };
+    let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
+    let docs = stream::split(text);
+    let templates: Vec<Option<String>> = docs.iter().map(|d| d.source.clone()).collect();
+    let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
+        .into_par_iter()
+        .map(|doc| {
+            let unread = DocFacts {
+                objects: 1,
+                ..DocFacts::default()
+            };
+            match plan(text, &doc, Some(kinds)) {
+                Plan::Parse => Ok((read(parse(doc)?)?, None)),
+                Plan::Later => Ok((unread, Some(doc))),
+                Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
+                Plan::Skip => Ok((unread, None)),
+            }
+        })
+        .collect();
+    let mut sources = Vec::new();
+    let mut workloads = Vec::new();
+    let mut sites = Vec::new();
+    let mut later = Vec::new();
+    let (mut objects, mut hooks) = (0, 0);
+    for r in first {
+        let (doc, set_aside) = r?;
+        objects += doc.objects;
+        hooks += doc.hooks;
+        sources.extend(doc.sources);
+        for (w, site) in doc.workloads {
+            workloads.push(w);
+            sites.push(site);
+        }
+        later.extend(set_aside);
+    }
+    let referenced = Referenced::of(&workloads);
+    let named: Vec<Result<DocFacts<'a>, InputError>> = later
+        .into_par_iter()
+        .filter(|doc| options.read_all || referenced.may_name(text, doc))
+        .map(|doc| {
+            if referenced.may_name(text, &doc) {
+                read(parse(doc)?)
+            } else {
+                parse(doc).map(|_| DocFacts::default())
+            }
+        })
+        .collect();
+    for r in named {
+        // Counted as an object already; a ConfigMap has no pod template.
+        sources.extend(r?.sources);
+    }
+    // Stream order decides among sources of the same name.
+    sources.sort_by_key(|s| s.object.doc);
+    let named_in_files = options.secrets_from.named(&referenced)?;
+    let mut index = inventory::Index::new(
+        &sources,
+        options.secrets_from.sources(),
+        options.namespace.as_deref(),
+    );
+    index.add_below(&named_in_files);
+    let looked_up = match (&options.lookup, options.lookup_namespace()) {
+        (Some(cluster), Some(namespace)) => lookup::fetch_unresolved(
+            cluster.as_ref(),
+            namespace,
+            options.policy.stamp_config_maps,
+            &referenced,
+            &index,
+        ),
+        _ => lookup::Fetched::default(),
+    };
+    index.add_below(&looked_up.sources);
+    f(&Model {
+        options,
+        workloads: &workloads,
+        sites: &sites,
+        index: &index,
+        looked_up: &looked_up,
+        templates: &templates,
+        objects,
+        hooks,
+    })
+}
+
+/// Read a stream and decide findings and edits.
+///
+/// ```
+/// let input = "\
+/// apiVersion: v1
+/// kind: Secret
+/// metadata: {name: db}
+/// stringData: {password: hunter2}
+/// ---
+/// apiVersion: apps/v1
+/// kind: Deployment
+/// metadata: {name: web}
+/// spec:
+///   template:
+///     spec:
+///       containers:
+///       - name: web
+///         envFrom: [{secretRef: {name: db}}]
+/// ";
+/// let options = secret_rollout::Options::default();
+/// let mut analysis = secret_rollout::analyze(input, &options).unwrap();
+/// assert!(!analysis.has_errors());
+/// let output = secret_rollout::apply(input, &mut analysis);
+/// assert!(output.contains("    metadata:\n      annotations:\n        secret-rollout/secret.db: \"sha256:"));
+/// ```
+pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
+    with_model(text, options, |m| {
+        let policy = &options.policy;
+        let mut findings = findings(m);
+        finding::number_template_documents(m.templates, &mut findings);
+        let mut edits = Vec::new();
+        let mut stamped = Vec::new();
+        for (w, site) in m.workloads.iter().zip(m.sites) {
+            let Some(site) = site else { continue };
+            let Some(desired) = stamp::desired(
+                w,
+                m.index,
+                policy.stamp_config_maps,
+                options.digest_key.as_deref(),
+            ) else {
+                continue;
+            };
+            let more =
+                edit::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
+                    InputError::Edit {
+                        doc: w.object.doc,
+                        template: w.object.template.clone(),
+                        workload: w.object.display(),
+                        path: w.template_path.clone(),
+                        error,
+                    }
+                })?;
+            edits.extend(more);
+            stamped.extend(stamp::stamped(w, m.index, policy.stamp_config_maps));
+        }
+        Ok(Analysis {
+            findings,
+            edits,
+            stamped,
+            objects: m.objects,
+            hooks_only: m.objects > 0 && m.hooks == m.objects,
+        })
+    })
+}
+
+/// What the policy finds in a model: the rules, and the notes on its sources.
+pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
+    let policy = &m.options.policy;
+    let mut findings = check::check(m.workloads, m.index, policy);
+    findings.extend(check::source_notes(
+        m.workloads,
+        m.index,
+        policy,
+        m.options.digest_key.is_some(),
+    ));
+    findings.extend(m.looked_up.findings(policy));
+    findings
+}
+
+/// The stream with our annotations spliced in.
+pub fn apply(text: &str, analysis: &mut Analysis) -> String {
+    edit::apply(text, &mut analysis.edits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOOK: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: m\n  annotations:\n    helm.sh/hook: pre-install\n";
+    const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n";
+
+    fn hooks_only(text: &str) -> bool {
+        analyze(text, &Options::default()).unwrap().hooks_only
+    }
+
+    #[test]
+    fn hooks_only_needs_objects_and_every_one_a_hook() {
+        assert!(hooks_only(HOOK));
+        assert!(hooks_only(&format!("{HOOK}---\n{HOOK}")));
+        assert!(
+            !hooks_only(&format!("{HOOK}---\n{SERVICE}")),
+            "a Service is an object too"
+        );
+        assert!(!hooks_only(SERVICE));
+        assert!(!hooks_only(""));
+        assert!(!hooks_only("# only a comment\n"));
+        // A document we do not parse still counts, and a hook is never missed.
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: c}\n";
+        assert!(!hooks_only(&format!("{HOOK}---\n{crd}")));
+        let hook_crd = format!("{crd}  annotations: {{helm.sh/hook: crd-install}}\n")
+            .replace("metadata: {name: c}\n", "metadata:\n  name: c\n");
+        assert!(hooks_only(&format!("{HOOK}---\n{hook_crd}")));
+    }
+
+    #[test]
+    fn documents_nobody_reads_are_copied_unjudged_and_config_maps_read_when_named() {
+        let bad_cm = |name: &str| {
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\nbinaryData: {{k: not-base64!}}\n")
+        };
+        let pod = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        envFrom: [{configMapRef: {name: used}}]\n";
+        let unused = format!("{}{pod}", bad_cm("other"));
+        assert!(
+            analyze(&unused, &Options::default()).is_ok(),
+            "an unread ConfigMap is not judged"
+        );
+        let used = format!("{}{pod}", bad_cm("used"));
+        let e = analyze(&used, &Options::default()).unwrap_err().to_string();
+        assert!(e.contains("binaryData.k is not valid base64"), "{e}");
+        // A good ConfigMap nobody names is not read either: it is not in the index.
+        let both = format!(
+            "{}---\n{}",
+            bad_cm("other").replace("binaryData: {k: not-base64!}", "data: {}"),
+            used.replace("binaryData: {k: not-base64!}", "data: {}")
+        );
+        with_model(&both, &Options::default(), |m| {
+            let find = |name| {
+                m.index
+                    .find(inventory::TargetKind::ConfigMap, name, None)
+                    .map(|s| s.name.clone())
+            };
+            assert_eq!(find("used").as_deref(), Some("used"));
+            assert_eq!(find("other"), None);
+            Ok(())
+        })
+        .unwrap();
+    }
+}

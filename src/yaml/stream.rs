@@ -1,0 +1,698 @@
+//! Splitting a multi-document YAML stream the way Kubernetes tooling does.
+//!
+//! kubectl's YAML reader and Helm both cut a stream at lines that begin with
+//! `---`; YAML itself forbids such a line inside any scalar, so cutting by
+//! lines agrees with the parser and lets each document be parsed (and
+//! reported on) on its own. We never copy: a document is a byte range.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::yaml::tree::{self as yaml, Node, YamlError};
+
+/// Input bytes as kubectl reads them: UTF-8, or UTF-16 with a byte order
+/// mark (turned into UTF-8); a byte that is not UTF-8 reads as U+FFFD, one
+/// per byte, as Go's UTF-8 decoder does. We parse the text and write the
+/// output in the input's own encoding, every byte we do not edit unchanged.
+pub struct Input {
+    text: String,
+    form: Form,
+}
+
+enum Form {
+    Utf8,
+    /// The original bytes, and for each U+FFFD standing for a bad byte, its
+    /// offset in the text.
+    Lossy {
+        bytes: Vec<u8>,
+        bad: Vec<usize>,
+    },
+    Utf16 {
+        big_endian: bool,
+    },
+}
+
+/// Input we cannot decode at all.
+#[derive(Debug, thiserror::Error)]
+#[error("input is UTF-16 (it starts with a byte order mark) but not valid UTF-16 at byte {0}")]
+pub struct EncodingError(pub usize);
+
+impl Input {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Input, EncodingError> {
+        let utf16 = match bytes.get(..2) {
+            Some([0xFF, 0xFE]) => Some(false),
+            Some([0xFE, 0xFF]) => Some(true),
+            _ => None,
+        };
+        if let Some(big_endian) = utf16 {
+            let units = bytes[2..].chunks(2).map(|c| {
+                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            });
+            let mut text = String::from('\u{feff}');
+            for (i, c) in char::decode_utf16(units).enumerate() {
+                text.push(c.map_err(|_| EncodingError(2 + 2 * i))?);
+            }
+            if bytes.len() % 2 == 1 {
+                return Err(EncodingError(bytes.len() - 1));
+            }
+            return Ok(Input {
+                text,
+                form: Form::Utf16 { big_endian },
+            });
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Input {
+                text,
+                form: Form::Utf8,
+            }),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                let mut text = String::with_capacity(bytes.len() + 16);
+                let mut bad = Vec::new();
+                let mut rest = &bytes[..];
+                loop {
+                    match std::str::from_utf8(rest) {
+                        Ok(valid) => {
+                            text.push_str(valid);
+                            break;
+                        }
+                        Err(e) => {
+                            let (valid, after) = rest.split_at(e.valid_up_to());
+                            text.push_str(std::str::from_utf8(valid).expect("checked"));
+                            bad.push(text.len());
+                            text.push('\u{fffd}');
+                            rest = &after[1..];
+                        }
+                    }
+                }
+                Ok(Input {
+                    text,
+                    form: Form::Lossy { bytes, bad },
+                })
+            }
+        }
+    }
+
+    /// The text as Go reads it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    /// Write the input with `edits` (offsets into [`Input::text`]) applied,
+    /// in the input's encoding, piece by piece.
+    /// Whether the input was UTF-16 (and so is written back encoded).
+    pub fn is_utf16(&self) -> bool {
+        matches!(self.form, Form::Utf16 { .. })
+    }
+
+    pub fn write(
+        &self,
+        edits: &mut [crate::yaml::edit::Edit],
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match &self.form {
+            Form::Utf8 => crate::yaml::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+                out.write_all(piece)
+            }),
+            Form::Lossy { bytes, bad } => {
+                // Every U+FFFD took 3 bytes of text for 1 of input.
+                let original = |at: usize| at - 2 * bad.partition_point(|&b| b < at);
+                for e in edits.iter_mut() {
+                    e.range = original(e.range.start)..original(e.range.end);
+                }
+                crate::yaml::edit::write(bytes, edits, &mut |piece| out.write_all(piece))
+            }
+            Form::Utf16 { big_endian } => {
+                let big_endian = *big_endian;
+                crate::yaml::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+                    let piece = std::str::from_utf8(piece).expect("edits keep UTF-8 boundaries");
+                    let mut buf = Vec::with_capacity(piece.len() * 2);
+                    for unit in piece.encode_utf16() {
+                        buf.extend_from_slice(&if big_endian {
+                            unit.to_be_bytes()
+                        } else {
+                            unit.to_le_bytes()
+                        });
+                    }
+                    out.write_all(&buf)
+                })
+            }
+        }
+    }
+}
+
+/// One document of the input stream.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// 0-based position in the stream, counting every `---` section.
+    pub index: usize,
+    /// The document's bytes, including its leading `---` line when present.
+    pub range: Range<usize>,
+    /// 1-based line of the stream where `range` starts.
+    pub line: usize,
+    /// The chart template: Helm 3's `# Source:` comment, or Helm 4's
+    /// `postrenderer.helm.sh/postrender-filename` annotation.
+    pub source: Option<String>,
+    /// What its top-level lines tell for certain, if they do.
+    pub sniff: Option<Sniff>,
+}
+
+const BOM: &str = "\u{feff}";
+
+/// Split `text` into documents, and sniff each one's kind on the way (see
+/// [`Sniff`]). Text before the first `---` is a document too (Helm 4 sends
+/// no leading marker). A UTF-8 byte order mark is skipped.
+pub fn split(text: &str) -> Vec<Document> {
+    let body_start = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut docs = Vec::new();
+    let mut start = body_start;
+    let mut start_line = 1;
+    let mut line_no = 1;
+    let mut pos = body_start;
+    let mut sniffer = Sniffer::default();
+    let bytes = text.as_bytes();
+    while pos < text.len() {
+        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |i| pos + i);
+        let line = &text[pos..line_end];
+        let next = (line_end + 1).min(text.len());
+        if is_marker(line, "---") {
+            if pos > start {
+                push(
+                    &mut docs,
+                    text,
+                    start..pos,
+                    start_line,
+                    sniffer.finish(text, start..pos),
+                );
+            }
+            start = pos;
+            start_line = line_no;
+            sniffer = Sniffer::default();
+            sniffer.separator(line);
+        } else {
+            sniffer.line(pos, line);
+        }
+        pos = next;
+        line_no += 1;
+        if line_end == text.len() {
+            break;
+        }
+    }
+    if start < text.len() || docs.is_empty() {
+        let sniff = sniffer.finish(text, start..text.len());
+        push(&mut docs, text, start..text.len(), start_line, sniff);
+    }
+    docs
+}
+
+/// What a document's top-level lines tell for certain about it, read while
+/// splitting: its `kind` and `apiVersion`, and whether it is a Helm hook.
+/// `None` when anything could make Go read it otherwise: the kind missing or
+/// repeated, quoted, tagged or anchored root keys, a flow or indented root,
+/// `<<`, `?`, `items` (a list), directives, lone CRs, Unicode line breaks,
+/// a byte order mark, escapes or `!!binary` that could spell a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sniff {
+    /// Byte ranges of the values in the stream.
+    pub kind: Range<usize>,
+    pub api_version: Range<usize>,
+    /// The document may carry a `helm.sh/hook` annotation: only then is it
+    /// parsed to know (so `false` is certain).
+    pub maybe_hook: bool,
+    /// Escapes or tags in the document could spell any name: a name search
+    /// in its text proves nothing.
+    pub obfuscated: bool,
+}
+
+#[derive(Default)]
+struct Sniffer {
+    uncertain: bool,
+    /// A top-level line has been seen (the first must be a key).
+    content: bool,
+    kind: Option<Range<usize>>,
+    api_version: Option<Range<usize>>,
+}
+
+impl Sniffer {
+    /// The `---` line that opens the document: a comment may follow it.
+    fn separator(&mut self, line: &str) {
+        let rest = line[3..].trim_matches([' ', '\t', '\r']);
+        if !(rest.is_empty() || rest.starts_with('#')) {
+            self.uncertain = true;
+        }
+    }
+
+    fn line(&mut self, at: usize, line: &str) {
+        if self.uncertain {
+            return;
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let b = line.as_bytes();
+        match b.first() {
+            None | Some(b'#') => return,
+            Some(b' ') => {
+                if !self.content
+                    && !line.trim_start_matches(' ').starts_with(['#'])
+                    && !line.trim().is_empty()
+                {
+                    // The root is indented (or not a mapping at column 0).
+                    self.uncertain = true;
+                }
+                return;
+            }
+            _ => {}
+        }
+        if self.content && harmless_top_level_line(line) {
+            return;
+        }
+        self.content = true;
+        // A plain key made of the characters Kubernetes keys use, then `:`.
+        let key_len = b
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/')))
+            .unwrap_or(b.len());
+        if key_len == 0
+            || !b[0].is_ascii_alphabetic()
+            || b.get(key_len) != Some(&b':')
+            || !matches!(b.get(key_len + 1), None | Some(b' ' | b'\t'))
+        {
+            self.uncertain = true;
+            return;
+        }
+        let key = &line[..key_len];
+        let raw = &line[key_len + 1..];
+        let value = raw.trim_start_matches([' ', '\t']);
+        let value_at = at + line.len() - value.len();
+        let word = |allowed: &dyn Fn(u8) -> bool| -> Option<Range<usize>> {
+            let n = value
+                .bytes()
+                .position(|c| !allowed(c))
+                .unwrap_or(value.len());
+            let rest = value[n..].trim_start_matches([' ', '\t']);
+            (n > 0 && (rest.is_empty() || (rest.starts_with('#') && n < value.len())))
+                .then(|| value_at..value_at + n)
+        };
+        match key {
+            "kind" | "apiVersion" => {
+                let range = if key == "kind" {
+                    word(&|c| c.is_ascii_alphanumeric())
+                } else {
+                    word(&|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'-'))
+                };
+                let slot = if key == "kind" {
+                    &mut self.kind
+                } else {
+                    &mut self.api_version
+                };
+                match (range, slot.is_some()) {
+                    (Some(r), false) => *slot = Some(r),
+                    _ => self.uncertain = true,
+                }
+            }
+            "items" => self.uncertain = true,
+            _ => {
+                if !closed_on_its_line(value) {
+                    self.uncertain = true;
+                }
+            }
+        }
+    }
+
+    fn finish(self, text: &str, range: Range<usize>) -> Option<Sniff> {
+        if self.uncertain {
+            return None;
+        }
+        let (kind, api_version) = (self.kind?, self.api_version?);
+        let doc = &text.as_bytes()[range];
+        // Unicode line breaks and byte order marks (and lone CRs) change what
+        // Go takes for a line.
+        let mut odd = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, doc);
+        if odd.any(|i| {
+            matches!(doc.get(i..i + 2), Some([0xC2, 0x85]))
+                || matches!(
+                    doc.get(i..i + 3),
+                    Some([0xE2, 0x80, 0xA8 | 0xA9] | [0xEF, 0xBB, 0xBF])
+                )
+        }) {
+            return None;
+        }
+        if memchr::memchr_iter(b'\r', doc).any(|i| doc.get(i + 1) != Some(&b'\n')) {
+            return None;
+        }
+        let obfuscated = memchr::memchr_iter(b'\\', doc).any(|i| {
+            matches!(
+                doc.get(i + 1),
+                Some(b'x' | b'u' | b'U' | b'/' | b'\n' | b'\r' | b'\\')
+            )
+        }) || [&b"!binary"[..], b":binary", b"!!%", b"!<"]
+            .iter()
+            .any(|tag| memchr::memmem::find(doc, tag).is_some());
+        let maybe_hook = obfuscated || memchr::memmem::find(doc, b"helm.sh/hook").is_some();
+        Some(Sniff {
+            kind,
+            api_version,
+            maybe_hook,
+            obfuscated,
+        })
+    }
+}
+
+/// Top-level lines of a root mapping that are no root key, whatever they
+/// hold: an entry of a root key's sequence written without indentation
+/// (`- apiGroups: …`), and a lone closing quote, as Go's emitter writes at
+/// the end of a multi-line quoted string (no root key can start with a quote
+/// that has nothing after it on its line; Go would refuse the document). A
+/// fake key line inside such a value can only add a second `kind` (which
+/// makes the sniff give up), never hide the real one.
+fn harmless_top_level_line(line: &str) -> bool {
+    let line = line.trim_end_matches([' ', '\t']);
+    line == "-" || line.starts_with("- ") || line == "'" || line == "\""
+}
+
+/// A top-level value that cannot run on into later lines as a quoted
+/// scalar or a flow collection.
+fn closed_on_its_line(mut value: &str) -> bool {
+    // Properties (`&anchor`, `!tag`) may stand before the value itself.
+    while value.starts_with(['&', '!']) {
+        let end = value.find([' ', '\t']).unwrap_or(value.len());
+        value = value[end..].trim_start_matches([' ', '\t']);
+    }
+    let Some(first) = value.bytes().next() else {
+        return true;
+    };
+    let last = value.trim_end_matches([' ', '\t']).bytes().last();
+    match first {
+        b'\'' => {
+            last == Some(b'\'') && value.len() > 1 && value.matches('\'').count().is_multiple_of(2)
+        }
+        b'"' => {
+            last == Some(b'"')
+                && value.len() > 1
+                && value.matches('"').count() == 2
+                && !value.contains('\\')
+        }
+        b'[' | b'{' => {
+            let close = if first == b'[' { b']' } else { b'}' };
+            last == Some(close) && !value.contains(['\'', '"', '#'])
+        }
+        _ => true,
+    }
+}
+
+fn push(
+    docs: &mut Vec<Document>,
+    text: &str,
+    range: Range<usize>,
+    line: usize,
+    sniff: Option<Sniff>,
+) {
+    let source = helm_source(&text[range.clone()]);
+    docs.push(Document {
+        index: docs.len(),
+        range,
+        line,
+        source,
+        sniff,
+    });
+}
+
+/// `---` or `...` alone, or followed by whitespace (and then content or a comment).
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+}
+
+/// Helm 4 marks every object with the template it came from, so that it can
+/// regroup our output into files.
+pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// The template a document came from. Found by text, not from the tree, so
+/// that even a document we cannot parse is reported with its template.
+fn helm_source(doc: &str) -> Option<String> {
+    helm3_source(doc).or_else(|| helm4_source(doc))
+}
+
+/// The annotation's value: the scalar after the key, up to its closing
+/// quote (or, plain, to the end of its line or flow entry). Only a name
+/// may come of it (see [`crate::trust::name`]): it goes into messages.
+fn helm4_source(doc: &str) -> Option<String> {
+    let at = doc.find(HELM4_FILENAME)?;
+    let rest = doc[at + HELM4_FILENAME.len()..].trim_start_matches(['\'', '"']);
+    let rest = rest.strip_prefix(':')?.trim_start_matches([' ', '\t']);
+    let value = match rest.chars().next()? {
+        q @ ('\'' | '"') => rest[1..].split(q).next()?,
+        _ => rest
+            .split(|c: char| matches!(c, ',' | '}' | ']' | '#') || c.is_whitespace())
+            .next()?,
+    };
+    crate::trust::name::checked(value)
+        .filter(|name| name.len() == value.len())
+        .map(str::to_string)
+}
+
+/// The template path Helm 3 writes as `# Source: chart/templates/x.yaml` in
+/// the comment block before a document's content; any line break Go knows
+/// ends a line here.
+fn helm3_source(doc: &str) -> Option<String> {
+    for line in doc.split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        if let Some(path) = line.strip_prefix("# Source: ") {
+            return crate::trust::name::checked(path.trim()).map(str::to_string);
+        }
+        let trimmed = line.trim_start();
+        if !(trimmed.is_empty() || trimmed.starts_with('#') || is_marker(line, "---")) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The `---` line that kubectl's stream reader drops before it hands a
+/// document to the YAML decoder: that of every document but the first piece
+/// of the stream, which it decodes with its `---`. This matters for one
+/// thing: a byte order mark right after a dropped `---` line starts the
+/// decoded text, where Go skips it; after a kept one it is text.
+/// Returns the bytes and lines to skip.
+fn separator_line(doc: &str, index: usize) -> (usize, usize) {
+    if index == 0 {
+        return (0, 0);
+    }
+    let first = doc.split_inclusive('\n').next().unwrap_or("");
+    if is_marker(first.trim_end_matches('\n'), "---") && first.ends_with('\n') {
+        (first.len(), 1)
+    } else {
+        (0, 0)
+    }
+}
+
+/// A document together with its parsed tree (`None` when it has no content).
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    pub doc: Document,
+    pub root: Option<Node<'a>>,
+}
+
+/// Input that is not YAML we can trust; names the document and line.
+#[derive(Debug, thiserror::Error)]
+#[error("document {doc}{}: {error}", template_suffix(.template))]
+pub struct ParseError {
+    /// 1-based document number, as a person counts.
+    pub doc: usize,
+    pub template: Option<String>,
+    /// In the message, so not a `#[source]` (it would be printed twice).
+    pub error: YamlError,
+}
+
+fn template_suffix(template: &Option<String>) -> String {
+    template
+        .as_deref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default()
+}
+
+/// Split and parse every document; the first bad document stops everything.
+pub fn parse(text: &str) -> Result<Vec<Parsed<'_>>, ParseError> {
+    parse_each(text, &Ok)
+}
+
+/// Split and parse every document in parallel and hand each, tree and all,
+/// to `read`, which keeps what it needs: a large stream's trees would
+/// otherwise all be held at once. Results come back in stream order; the
+/// first failing document (in stream order) decides the error.
+pub fn parse_each<'a, T: Send, E: Send + From<ParseError>>(
+    text: &'a str,
+    read: &(dyn Fn(Parsed<'a>) -> Result<T, E> + Sync),
+) -> Result<Vec<T>, E> {
+    let docs = split(text);
+    let results: Vec<Result<T, E>> = docs
+        .into_par_iter()
+        .map(|doc| read(parse_one(text, doc)?))
+        .collect();
+    // The first bad document in stream order, whichever thread found it.
+    results.into_iter().collect()
+}
+
+/// Parse one document of `text` (as [`split`] found it).
+pub fn parse_one(text: &str, doc: Document) -> Result<Parsed<'_>, ParseError> {
+    let slice = &text[doc.range.clone()];
+    let (skip, lines) = separator_line(slice, doc.index);
+    // kubectl may read the start of a stream as JSON, never a later section.
+    let parse = if doc.index == 0 {
+        yaml::parse_stream_start
+    } else {
+        yaml::parse_document
+    };
+    match parse(&slice[skip..], doc.range.start + skip, doc.line + lines) {
+        Ok(root) => Ok(Parsed { doc, root }),
+        Err(error) => Err(ParseError {
+            doc: doc.index + 1,
+            template: doc.source.clone(),
+            error,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(input: &str) -> Vec<&str> {
+        split(input).into_iter().map(|d| &input[d.range]).collect()
+    }
+
+    #[test]
+    fn helm3_documents_carry_their_template() {
+        let input =
+            "---\n# Source: c/templates/a.yaml\na: 1\n---\n# Source: c/templates/b.yaml\nb: 2\n";
+        let docs = split(input);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].source.as_deref(), Some("c/templates/a.yaml"));
+        assert_eq!(docs[1].source.as_deref(), Some("c/templates/b.yaml"));
+        assert_eq!(docs[1].line, 4);
+    }
+
+    #[test]
+    fn helm4_stream_has_no_leading_marker() {
+        assert_eq!(texts("a: 1\n---\nb: 2\n"), ["a: 1\n", "---\nb: 2\n"]);
+    }
+
+    #[test]
+    fn a_marker_needs_a_line_of_its_own() {
+        assert_eq!(texts("a: ---x\n---x: 1\n"), ["a: ---x\n---x: 1\n"]);
+        assert_eq!(texts("a: 1\n--- # c\nb: 2"), ["a: 1\n", "--- # c\nb: 2"]);
+    }
+
+    #[test]
+    fn document_end_marker_closes_a_document() {
+        // kubectl and Helm cut only at `---`; the parser refuses what follows `...`.
+        assert_eq!(texts("a: 1\n...\nb: 2\n"), ["a: 1\n...\nb: 2\n"]);
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf() {
+        let input = "\u{feff}a: 1\r\n---\r\nb: 2\r\n";
+        let docs = split(input);
+        assert_eq!(docs[0].range.start, 3);
+        assert_eq!(&input[docs[1].range.clone()], "---\r\nb: 2\r\n");
+    }
+
+    #[test]
+    fn helm4_documents_carry_their_template() {
+        let input = "metadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/a.yaml'\n";
+        assert_eq!(
+            split(input)[0].source.as_deref(),
+            Some("c/templates/a.yaml")
+        );
+    }
+
+    #[test]
+    fn a_template_name_ends_with_its_scalar_and_at_any_line_break() {
+        let source = |doc: &str| split(doc)[0].source.clone();
+        // One-line JSON: the quoted scalar ends the name, not the line.
+        let json = r#"{"metadata":{"annotations":{"postrenderer.helm.sh/postrender-filename":"c/templates/s.yaml"}},"stringData":{"a":"s3cret"}}"#;
+        assert_eq!(source(json).as_deref(), Some("c/templates/s.yaml"));
+        // Lone CR line ends: the document is one LF line.
+        let cr = "metadata:\r  annotations:\r    postrenderer.helm.sh/postrender-filename: c/templates/s.yaml\rstringData:\r  a: s3cret\r";
+        assert_eq!(source(cr).as_deref(), Some("c/templates/s.yaml"));
+        let helm3 = "---\r# Source: c/templates/s.yaml\rstringData:\r  a: s3cret\r";
+        assert_eq!(source(helm3).as_deref(), Some("c/templates/s.yaml"));
+        // Not a name: left out.
+        let odd = "metadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/t s3cret.yaml'\n";
+        assert_eq!(source(odd), None);
+    }
+
+    #[test]
+    fn content_after_a_document_end_marker_needs_a_new_document() {
+        assert!(parse("a: 1\n...\n---\nb: 2\n").is_ok());
+        assert!(parse("a: 1\n...\n# only a comment\n---\nb: 2\n").is_ok());
+        let err = parse("a: 1\n...\nb: 2\n").unwrap_err();
+        assert_eq!(err.doc, 1);
+        assert_eq!(err.error.line(), 3);
+    }
+
+    #[test]
+    fn empty_input_is_one_empty_document() {
+        assert_eq!(texts(""), [""]);
+    }
+
+    fn sniffed(doc: &str) -> Option<(String, String, bool)> {
+        let d = split(doc).remove(0);
+        d.sniff.map(|s| {
+            (
+                doc[s.kind].to_string(),
+                doc[s.api_version].to_string(),
+                s.maybe_hook,
+            )
+        })
+    }
+
+    #[test]
+    fn the_sniff_reads_plain_top_level_kind_and_api_version() {
+        let plain = "# c\napiVersion: v1\nkind: Service # x\nmetadata:\n  name: s\n  labels: {a: 'b'}\nspec:\n  x: 'multi\n    line'\n";
+        assert_eq!(sniffed(plain), Some(("Service".into(), "v1".into(), false)));
+        let helm4 = "apiVersion: v1\nkind: Role\nrules:\n- apiGroups: [\"\"]\n  x: 'long\n\n    text\n\n'\n";
+        assert_eq!(sniffed(helm4), Some(("Role".into(), "v1".into(), false)));
+        let hook =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  annotations: {helm.sh/hook: test}\n";
+        assert!(sniffed(hook).unwrap().2);
+    }
+
+    #[test]
+    fn the_sniff_gives_up_whenever_go_could_read_otherwise() {
+        for doc in [
+            "apiVersion: v1\n",                           // kind missing
+            "apiVersion: v1\nkind: A\nkind: B\n",         // repeated
+            "apiVersion: v1\n\"kind\": Deployment\n",     // quoted key
+            "apiVersion: v1\nkind: \"Service\"\n",        // quoted value
+            "apiVersion: v1\nkind: !!str Service\n",      // tagged
+            "apiVersion: v1\n? kind\n: Service\n",        // explicit key
+            "apiVersion: v1\nkind: Service\n<<: *x\n",    // merge
+            "{apiVersion: v1, kind: Service}\n",          // flow root
+            "  apiVersion: v1\n  kind: Service\n",        // indented root
+            "apiVersion: v1\nkind: Service\nitems: []\n", // a list
+            "apiVersion: v1\nkind: Service\nx: 'open\nkind: Deployment\n'\n",
+            "apiVersion: v1\nkind: Service\nx: [\n  a]\n", // flow runs on
+            "apiVersion: v1\rkind: Service\r",             // lone CR
+            "apiVersion: v1\nkind: Service # x\u{2028}kind: Pod\n", // LS
+            "apiVersion: v1\nkind: Service\n...\nkind: Pod\n", // a second document
+            "%YAML 1.1\n---\napiVersion: v1\nkind: Service\n",
+        ] {
+            assert_eq!(sniffed(doc), None, "{doc:?}");
+        }
+        let escaped =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  annotations:\n    \"helm.sh\\/hook\": x\n";
+        assert!(
+            sniffed(escaped).unwrap().2,
+            "escapes could spell the hook key"
+        );
+    }
+}
