@@ -342,3 +342,42 @@ fn the_reader_finds_what_it_checks() {
         "fn a() {}\n"
     );
 }
+
+#[test]
+fn docs_architecture_names_the_layers_in_order() {
+    // The table of docs/architecture.md is the contributors' map: it must be
+    // the layers this test enforces, bottom first.
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .unwrap();
+    let rows: Vec<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(name, _)| name))
+        .collect();
+    assert_eq!(rows, LAYERS, "docs/architecture.md's layer table");
+    for binary in BINARY {
+        assert!(
+            doc.contains(&format!("`{binary}`")),
+            "{binary} is described"
+        );
+    }
+    // And the crate's front door says the same: its table, bottom first,
+    // and a module for each layer.
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let table: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | [`"))
+        .filter_map(|l| l.split_once('`').map(|(name, _)| name))
+        .collect();
+    assert_eq!(table, LAYERS, "src/lib.rs's layer table");
+    let mut declared: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .filter_map(|l| l.strip_suffix(';'))
+        .collect();
+    declared.sort();
+    let mut layers = LAYERS.to_vec();
+    layers.sort();
+    assert_eq!(declared, layers, "src/lib.rs declares a module per layer");
+}
