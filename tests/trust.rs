@@ -677,3 +677,130 @@ fn every_test_docs_security_names_exists() {
     }
     assert!(named >= 20, "{named}");
 }
+
+/// A pod template with a plain `API_TOKEN` that its ignore annotation
+/// suppresses, with `reason` (a YAML double-quoted scalar's content).
+fn suppressed_with(reason: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \
+         secret-rollout/ignore: \"sensitive-env-plain-value: {reason}\"\nspec:\n  template:\n    \
+         spec:\n      containers:\n      - name: web\n        image: web\n        env:\n        \
+         - name: API_TOKEN\n          value: placeholder-for-tests\n"
+    )
+}
+
+#[test]
+fn a_suppression_reason_is_shown_as_plain_prose_or_not_at_all() {
+    let every_format = |input: &str| -> String {
+        let mut said = String::new();
+        for format in ["text", "json", "sarif", "github", "markdown"] {
+            let out = run(&["check", "--format", format, "--show-suppressed"], input);
+            said.push_str(&stdout(&out));
+            said.push_str(&stderr(&out));
+        }
+        let out = run(&["render"], input);
+        said.push_str(&stderr(&out));
+        said
+    };
+    // A reason a person wrote is shown as written.
+    let plain = every_format(&suppressed_with(
+        "test fixture (TICKET-1); until 2999-01-01",
+    ));
+    assert!(plain.contains("test fixture (TICKET-1)"), "{plain}");
+    // What runs on past a line break, a terminal escape, a credential-shaped
+    // word, and text after an expiry that is not a date never reach any of them.
+    for (reason, marker) in [
+        ("fine\\nLEAKAFTERBREAK", "LEAKAFTERBREAK"),
+        ("fine\\u2028LEAKAFTERLS", "LEAKAFTERLS"),
+        ("red \\e[31mLEAKESCAPE", "LEAKESCAPE"),
+        (
+            "key AKIAIOSFODNN7LEAKAWS is a test key",
+            "AKIAIOSFODNN7LEAKAWS",
+        ),
+        (
+            "token ghp_LEAK0123456789abcdefghijABCDEFGHIJ0123",
+            "ghp_LEAK",
+        ),
+        ("temporary; until LEAK IN DATE", "LEAK IN DATE"),
+    ] {
+        let said = every_format(&suppressed_with(reason));
+        assert!(!said.contains(marker), "{reason}: {said}");
+        assert!(
+            said.contains("secret-rollout"),
+            "{reason}: the tool ran: {said}"
+        );
+    }
+}
+
+#[test]
+fn a_krm_result_names_the_item_only_with_checked_names() {
+    let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
+        - apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: \"web LEAKNAME\"\n    \
+        namespace: \"prod\\nLEAKNS\"\n  spec:\n    template:\n      spec:\n        containers:\n        \
+        - name: web\n          image: web\n          env:\n          - name: API_TOKEN\n            \
+        value: placeholder-for-tests\n";
+    let out = run(&["krm"], input);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("resourceRef"),
+        "a result names its item: {said}"
+    );
+    // The item itself is copied to stdout as it was; no result or message repeats its fields.
+    let results = &said[said.find("results:").expect("results")..];
+    assert!(
+        !results.contains("LEAKNAME") && !results.contains("LEAKNS"),
+        "{results}"
+    );
+    assert!(results.contains("name: \"(not shown)\""), "{results}");
+    assert!(results.contains("namespace: \"prod…\""), "{results}");
+}
+
+#[test]
+fn flux_names_the_helm_releases_of_a_file_only_with_checked_names() {
+    let dir = temp_dir("trust/flux-names");
+    let file = dir.join("two.helmrelease.yaml");
+    let release = |name: &str| {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: \"{name}\"\n\
+             spec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./app\n"
+        )
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "{}---\n{}",
+            release("app LEAKONE"),
+            release("db\\u2028LEAKTWO")
+        ),
+    )
+    .unwrap();
+    let out = run(&["flux", file.to_str().unwrap()], "");
+    let said = stderr(&out);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(said.contains("holds 2 HelmReleases"), "{said}");
+    assert!(said.contains("db…"), "{said}");
+    assert!(
+        !said.contains("LEAKONE") && !said.contains("LEAKTWO"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_file_found_in_a_secrets_from_directory_is_named_with_checked_names() {
+    let dir = temp_dir("trust/walked-names");
+    let gitops = dir.join("gitops");
+    std::fs::create_dir_all(&gitops).unwrap();
+    // A file name with a line break, holding YAML that does not parse.
+    std::fs::write(gitops.join("bad\nLEAKFILE.yaml"), "a: [\n").unwrap();
+    let out = run(
+        &["--secrets-from", gitops.to_str().unwrap()],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
+    let said = stderr(&out);
+    assert_eq!(code(&out), 2, "{said}");
+    assert!(
+        said.contains(&format!("{}/bad…", gitops.display())),
+        "{said}"
+    );
+    assert!(!said.contains("LEAKFILE"), "{said}");
+}

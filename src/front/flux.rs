@@ -10,6 +10,7 @@
 //! Everything else in the file keeps its bytes.
 
 use crate::front::patch::{scalar, Stamp};
+use crate::trust::name::Name;
 use crate::yaml::edit::{self, indent_of, line_start};
 use crate::yaml::splice::{self, Item, SpliceError};
 use crate::yaml::stream::{self, ParseError, Parsed};
@@ -92,10 +93,14 @@ fn find<'a>(text: &'a str, name: Option<&str>) -> Result<Found<'a>, FluxError> {
                 },
             ));
         } else if api.starts_with(&format!("{GROUP}/")) {
-            other_versions.push(format!("HelmRelease {n} as {api}"));
+            other_versions.push(format!("HelmRelease {} as {}", Name(&n), Name(api)));
         }
     }
-    let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
+    // The file's names reach the message as checked names only.
+    let names: Vec<String> = candidates
+        .iter()
+        .map(|(n, _)| Name(n).to_string())
+        .collect();
     match name {
         Some(want) => {
             let mut matching: Vec<_> = candidates.into_iter().filter(|(n, _)| n == want).collect();

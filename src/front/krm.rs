@@ -36,6 +36,7 @@ use crate::policy::config::Policy;
 use crate::policy::finding::Finding;
 use crate::policy::rule::Severity;
 use crate::report;
+use crate::trust::name;
 use crate::yaml::edit::{self, line_start, Edit};
 use crate::yaml::stream;
 use crate::yaml::tree::{self as yaml, Node, Value};
@@ -516,17 +517,20 @@ impl<'t, 'a> List<'t, 'a> {
         if let Some(i) = self.item_of(&f.location) {
             let item = &self.items[i];
             let metadata = item.get("metadata");
+            // The item's fields are the stream's: each reaches the result
+            // (which kustomize prints) as a checked name only.
+            fn shown(text: Option<&str>) -> std::borrow::Cow<'_, str> {
+                text.map(name::shown).unwrap_or_default()
+            }
             let mut reference = vec![
-                ("apiVersion", item.get_str("apiVersion").unwrap_or("")),
-                ("kind", item.get_str("kind").unwrap_or("")),
-                (
-                    "name",
-                    metadata.and_then(|m| m.get_str("name")).unwrap_or(""),
-                ),
+                ("apiVersion", shown(item.get_str("apiVersion"))),
+                ("kind", shown(item.get_str("kind"))),
+                ("name", shown(metadata.and_then(|m| m.get_str("name")))),
             ];
             if let Some(ns) = metadata.and_then(|m| m.get_str("namespace")) {
-                reference.push(("namespace", ns));
+                reference.push(("namespace", name::shown(ns)));
             }
+            let reference: Vec<(&str, &str)> = reference.iter().map(|(k, v)| (*k, &**v)).collect();
             r.push_map("resourceRef", &reference);
             let path = field_path(item, self.offset(&f.location));
             if !path.is_empty() {

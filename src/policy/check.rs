@@ -12,6 +12,7 @@ use crate::policy::config::{Policy, RequiredSource, Selector};
 use crate::policy::finding::{Finding, Location};
 use crate::policy::out::{At, Out};
 use crate::policy::rule::{Rule, RuleId};
+use crate::policy::sensitivity;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
@@ -498,7 +499,8 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
             Some(Ok(date)) if date >= today => None,
             Some(Ok(date)) => Some(format!("expired on {date}")),
             Some(Err(text)) => Some(format!(
-                "has an expiry `until {text}` that is not a date (YYYY-MM-DD), so it counts as expired"
+                "has an expiry `until {}` that is not a date (YYYY-MM-DD), so it counts as expired",
+                Name(text)
             )),
         };
         let mut rules = Vec::with_capacity(ids.len());
@@ -520,9 +522,10 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
             expired.push((ignore, lapsed, silenced));
             continue;
         }
+        let reason = shown_reason(reason, policy);
         for f in findings.iter_mut() {
             if f.suppressed.is_none() && rules.contains(&f.rule) {
-                f.suppressed = Some(reason.to_string());
+                f.suppressed = Some(reason.clone());
             }
         }
     }
@@ -595,6 +598,25 @@ fn suppress(w: &Workload, policy: &Policy, findings: &mut Vec<Finding>) {
         );
     }
     findings.extend(out.findings);
+}
+
+/// A suppression's reason as findings carry it: plain prose from the chart
+/// ([`crate::trust::name::prose`]), and left out whole when a word of it
+/// looks like a credential, since a reason is shown in every format.
+fn shown_reason(reason: &str, policy: &Policy) -> String {
+    if reason.is_empty() {
+        return String::new();
+    }
+    let credential = reason.split_whitespace().any(|word| {
+        let word = word.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '\''));
+        sensitivity::value_signal(word, &policy.sensitive_values, policy.guard.formats).is_some()
+            || sensitivity::random_looking(word)
+    });
+    if credential {
+        crate::trust::name::LEFT_OUT.to_string()
+    } else {
+        crate::trust::name::prose(reason).into_owned()
+    }
 }
 
 /// `"reason; until 2027-03-31"` → ("reason", Some(Ok(2027-03-31))): the

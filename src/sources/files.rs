@@ -49,7 +49,7 @@ pub enum FileError {
 /// `*.yaml`, `*.yml` and `*.json` (hidden entries skipped, as `.git` should
 /// be; FIFOs, sockets and devices skipped; links followed only inside the
 /// directory), each file once, in a stable order.
-pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
+pub fn files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, FileError> {
     let mut out = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
@@ -63,7 +63,7 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
             },
         })?;
         if !meta.is_dir() {
-            out.push(path.clone());
+            out.push((path.clone(), shown));
             continue;
         }
         // Regular files only, links followed only inside the directory.
@@ -74,18 +74,33 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
             let entry = entry.map_err(|e| FileError::Io {
                 path: e
                     .path()
-                    .map_or_else(|| shown.clone(), |p| p.display().to_string()),
+                    .map_or_else(|| shown.clone(), |p| walked(path, &shown, p)),
                 error: e.into(),
             })?;
             if is_manifest(&entry) {
-                out.push(entry);
+                let name = walked(path, &shown, &entry);
+                out.push((entry, name));
             }
         }
     }
     // A file reached twice (a directory and a file in it) is read once.
     let mut seen = std::collections::HashSet::new();
-    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    out.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
+}
+
+/// How a message names a file found under the directory `root` (shown as
+/// `root_shown`): the operator named the directory, so it is shown as
+/// given; the names below it are the directory's, so each is shown as a
+/// checked name (a file name may hold a line break or an escape).
+fn walked(root: &Path, root_shown: &str, path: &Path) -> String {
+    let below = path.strip_prefix(root).unwrap_or(path);
+    let mut out = root_shown.trim_end_matches('/').to_string();
+    for part in below.iter() {
+        out.push('/');
+        out.push_str(&crate::trust::name::shown(&part.to_string_lossy()));
+    }
+    out
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -217,8 +232,10 @@ impl Files {
 /// applied is not ours to guess.
 pub fn read(paths: &[PathBuf], release_namespace: Option<&str>) -> Result<Files, FileError> {
     let files = files(paths)?;
-    let per_file: Vec<Result<FileContents, FileError>> =
-        files.par_iter().map(|p| read_file(p)).collect();
+    let per_file: Vec<Result<FileContents, FileError>> = files
+        .par_iter()
+        .map(|(p, shown)| read_file(p, shown))
+        .collect();
     let mut out = Files {
         release_namespace: release_namespace.map(str::to_string),
         ..Files::default()
@@ -239,8 +256,8 @@ pub fn read(paths: &[PathBuf], release_namespace: Option<&str>) -> Result<Files,
 /// A file's sources, and its ConfigMaps set aside.
 type FileContents = (Vec<Source>, Vec<SetAside>);
 
-fn read_file(path: &Path) -> Result<FileContents, FileError> {
-    let shown = path.display().to_string();
+fn read_file(path: &Path, shown: &str) -> Result<FileContents, FileError> {
+    let shown = shown.to_string();
     let bytes = crate::trust::regular::read(path).map_err(|source| FileError::Io {
         path: shown.clone(),
         error: source,

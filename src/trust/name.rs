@@ -44,6 +44,37 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Longer than a reason needs to be read; the rest is cut.
+pub const PROSE_MAX: usize = 200;
+
+/// Free text a person wrote into the input for people to read (the reason
+/// of a `secret-rollout/ignore` annotation): its first line, when it is made
+/// of words of name characters and plain punctuation, cut at
+/// [`PROSE_MAX`] characters; else [`LEFT_OUT`]. Like [`shown`], it never
+/// carries a line break, a control or escape character (which could forge
+/// a GitHub workflow command or recolour a terminal), or text beyond the
+/// scalar it came from. Whether a word of it looks like a credential is a
+/// policy question, asked by the caller.
+pub fn prose(text: &str) -> Cow<'_, str> {
+    let line = text.split(BREAKS).next().unwrap_or("");
+    let prose_char = |c: char| {
+        name_char(c)
+            || matches!(
+                c,
+                ' ' | ',' | ';' | '(' | ')' | '\'' | '!' | '?' | '=' | '#' | '%' | '&'
+            )
+    };
+    if line.trim().is_empty() || !line.chars().all(prose_char) {
+        return Cow::Borrowed(LEFT_OUT);
+    }
+    let cut = line.char_indices().nth(PROSE_MAX).map(|(i, _)| i);
+    match cut {
+        None if line.len() == text.len() => Cow::Borrowed(line),
+        None => Cow::Owned(format!("{line}…")),
+        Some(i) => Cow::Owned(format!("{}…", &line[..i])),
+    }
+}
+
 /// A dotted key path (`spec.template.metadata.name`) with each key shown as
 /// [`shown`] shows a name; the path as a whole is bounded too.
 pub fn path(keys: &str) -> Cow<'_, str> {
@@ -104,6 +135,27 @@ mod tests {
         assert_eq!(shown("x y"), LEFT_OUT);
         assert_eq!(shown("web\u{2028}LEAK"), "web…");
         assert_eq!(Name("web").to_string(), "web");
+    }
+
+    #[test]
+    fn prose_is_one_plain_line_or_left_out() {
+        let reason = "dummy values in the dev chart (ticket #42); until 2027-03-31";
+        assert_eq!(prose(reason), reason);
+        for brk in ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"] {
+            assert_eq!(prose(&format!("why{brk}password: s3cret")), "why…");
+        }
+        // A terminal escape, a tab, a JSON break-out, nothing.
+        for hostile in [
+            "ok \u{1b}[31mred",
+            "ok\tthere",
+            "ok\",\"stringData\":{\"a\":\"s3cret\"}",
+            "   ",
+            "",
+        ] {
+            assert_eq!(prose(hostile), LEFT_OUT, "{hostile:?}");
+        }
+        let long = "word ".repeat(100);
+        assert_eq!(prose(&long).chars().count(), PROSE_MAX + 1);
     }
 
     #[test]
