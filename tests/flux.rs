@@ -392,16 +392,7 @@ const README_CI: &str =
 fn the_shipped_helmrelease_is_up_to_date_with_the_shipped_secret() {
     let readme = common::user_docs();
     assert!(readme.contains(README_CI), "the README shows this command");
-    let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}:{}",
-        bin.display(),
-        tool("helm").parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = common::path_with_tools(&["helm"]);
     let mut sh = Command::new("bash");
     sh.current_dir(root())
         .env("PATH", path)
@@ -871,16 +862,7 @@ fn the_pre_commit_hook_refreshes_the_helmrelease_after_a_reseal() {
     git(&repo.dir, &["commit", "-qm", "the0"]);
     let pre_commit = |args: &[&str]| -> Output {
         let mut cmd = repo.cmd(&python().with_file_name("pre-commit"));
-        let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let path = format!("{}:{path}", tool("helm").parent().unwrap().display());
+        let path = common::path_with_tools(&["helm"]);
         cmd.env("PATH", path)
             .env("PRE_COMMIT_HOME", repo.helm_home.join("pre-commit"))
             .env("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -15,6 +15,8 @@
 mod apiserver;
 mod common;
 
+use common::assert_ok;
+
 use common::manifests::{all_stamps, docs, find, stamps, Doc};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -137,16 +139,6 @@ fn output(mut cmd: Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn assert_failed(out: &Output, what: &str) {

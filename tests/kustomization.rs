@@ -247,16 +247,7 @@ fn the_shipped_kustomization_is_up_to_date() {
         "the README shows this command"
     );
     let scratch = temp_dir("kustomization/shipped");
-    let bin = Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}:{}",
-        bin.display(),
-        tool("kubectl").parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = common::path_with_tools(&["kubectl"]);
     std::fs::write(scratch.join("kubeconfig"), "").unwrap();
     let mut sh = std::process::Command::new("bash");
     sh.current_dir(root())

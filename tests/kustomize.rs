@@ -15,6 +15,8 @@
 
 mod common;
 
+use common::assert_ok;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -134,16 +136,6 @@ impl App {
         let file = common::write_temp(&self.scratch, name, stream);
         oracle::decode(&self.scratch, &[&file]).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
-}
-
-fn assert_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    common::stdout(out)
 }
 
 /// `with` must be `plain` plus our stamps, and the stamps those that

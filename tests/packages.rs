@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::assert_ok;
+
 use common::docker::Dockerd;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -20,17 +22,6 @@ const BAD: &str = "testdata/charts/values/bad-plain-env.yaml";
 
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
-}
-
-fn assert_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    common::stdout(out)
 }
 
 /// `scripts/package-helm-plugin ARGS -d DIR`; returns the package's path.

@@ -80,6 +80,35 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
 }
 
+/// `out` must be a success; its stdout. The failure shows both streams.
+#[allow(dead_code)] // not every test binary asserts a success this way
+pub fn assert_ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(out)
+}
+
+/// A `PATH` with the built `secret-rollout` first, then the directories of
+/// `tools` (see [`tool`]), then the caller's: how a user's shell finds them.
+#[allow(dead_code)] // only the tests that run documented shell steps need it
+pub fn path_with_tools(tools: &[&str]) -> String {
+    let mut dirs = vec![Path::new(env!("CARGO_BIN_EXE_secret-rollout"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string()];
+    for t in tools {
+        dirs.push(tool(t).parent().unwrap().display().to_string());
+    }
+    dirs.push(std::env::var("PATH").unwrap_or_default());
+    dirs.join(":")
+}
+
 /// A real tool installed by `scripts/install-test-tools`. Missing tools fail
 /// the test loudly: these tests must never pass by skipping.
 pub fn tool(name: &str) -> PathBuf {
