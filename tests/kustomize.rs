@@ -110,26 +110,32 @@ impl App {
     /// offline, with a scratch HOME (so kustomize's plugin home is
     /// `$HOME/.config/kustomize/plugin`) and scratch Helm homes.
     fn kustomize(&self, helm: &Path, env: &[(&str, &str)]) -> Output {
-        let mut cmd = oracle::kubectl(&self.scratch);
+        let mut cmd = self.kubectl();
         cmd.args(["kustomize", "--enable-helm", "--helm-command"])
             .arg(helm)
             .arg("--enable-alpha-plugins")
             .arg(&self.dir)
-            .env("HELM_DATA_HOME", self.scratch.join("helm/data"))
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("running kubectl kustomize")
+    }
+
+    /// kubectl with the scratch HOME and Helm homes, none of our variables.
+    fn kubectl(&self) -> Command {
+        let mut cmd = oracle::kubectl(&self.scratch);
+        cmd.env("HELM_DATA_HOME", self.scratch.join("helm/data"))
             .env("HELM_CONFIG_HOME", self.scratch.join("helm/config"))
             .env("HELM_CACHE_HOME", self.scratch.join("helm/cache"))
             .env_remove("KUSTOMIZE_PLUGIN_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null());
+            .env_remove("XDG_CONFIG_HOME");
         for var in std::env::vars().map(|(k, _)| k) {
             if var.starts_with("SECRET_ROLLOUT_") {
                 cmd.env_remove(var);
             }
         }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("running kubectl kustomize")
+        cmd
     }
 
     fn decode(&self, name: &str, stream: &str) -> Vec<Value> {
@@ -454,6 +460,31 @@ fn check_reads_a_saved_resource_list() {
 
 // ---------------------------------------------------------------- the legacy exec plugin
 
+/// The README's install command, with secret-rollout on PATH as after
+/// `cargo install --path .`, into the app's scratch HOME.
+fn install_legacy_plugin(app: &App) {
+    let path_dir = app.scratch.join("bin");
+    std::fs::create_dir_all(&path_dir).unwrap();
+    let link = path_dir.join("secret-rollout");
+    if !link.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_secret-rollout"), &link).unwrap();
+    }
+    let path = format!("{}:{}", path_dir.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("sh")
+        .args(["-c", INSTALL_PLUGIN])
+        .env("PATH", &path)
+        .env("HOME", &app.scratch)
+        .env_remove("KUSTOMIZE_PLUGIN_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    assert_ok(&out, "the install command");
+    assert!(app
+        .scratch
+        .join(".config/kustomize/plugin/secret-rollout/v1/secretrollout/SecretRollout")
+        .is_file());
+}
+
 #[test]
 fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
     let readme = common::user_docs();
@@ -486,29 +517,8 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
     };
     let good_secrets = with_secrets("legacy-good-secrets", GOOD);
     let bad_secrets = with_secrets("legacy-bad-secrets", BAD);
-    // secret-rollout on PATH, as after `cargo install --path .`.
-    let path_dir = common::temp_dir("kustomize/legacy-path");
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_secret-rollout"),
-        path_dir.join("secret-rollout"),
-    )
-    .unwrap();
-    let path = format!("{}:{}", path_dir.display(), std::env::var("PATH").unwrap());
     for app in [&good, &bad, &good_secrets, &bad_secrets] {
-        let home = app.scratch.to_str().unwrap();
-        let out = Command::new("sh")
-            .args(["-c", INSTALL_PLUGIN])
-            .env("PATH", &path)
-            .env("HOME", home)
-            .env_remove("KUSTOMIZE_PLUGIN_HOME")
-            .env_remove("XDG_CONFIG_HOME")
-            .output()
-            .unwrap();
-        assert_ok(&out, "the install command");
-        assert!(app
-            .scratch
-            .join(".config/kustomize/plugin/secret-rollout/v1/secretrollout/SecretRollout")
-            .is_file());
+        install_legacy_plugin(app);
     }
     for major in [4, 3] {
         let helm = helm(major);
@@ -536,6 +546,100 @@ fn legacy_exec_plugin_installed_by_one_command_stamps_helm_charts() {
         &bad_secrets.kustomize(&helm(4), &[]),
         "legacy plugin with secretsFrom, bad values",
     );
+}
+
+/// The command docs/kustomize-argocd.md gives for the legacy plugin's
+/// findings in a report file.
+fn report_command() -> String {
+    let docs = common::user_docs();
+    let line = docs
+        .lines()
+        .find(|l| l.starts_with("SECRET_ROLLOUT_REPORT=") && l.contains("kubectl kustomize"))
+        .expect("the docs show the legacy plugin with a report file");
+    line.to_string()
+}
+
+/// kustomize drops a successful legacy plugin's stderr, so the warning that
+/// the0-root-admin is not in the build (its rotation will not roll the0-api)
+/// would reach nobody. The docs' command, with the real `kubectl kustomize`
+/// and helm 4.3.1 on PATH: the report file gets it, and so does the terminal
+/// (a pseudo-terminal from util-linux `script`), once, unless
+/// `SECRET_ROLLOUT_TERMINAL=never`.
+#[test]
+fn legacy_plugin_warnings_reach_the_terminal_and_the_report_file() {
+    const WARNING: &str = "warning[unresolved-reference]: Deployment/the0-api uses Secret the0-root-admin (env THE0_ADMIN_PASSWORD), which is not in this render";
+    const SUMMARY: &str = "secret-rollout: rendered with 0 errors, 1 warning, 1 note\n";
+    let command = report_command();
+    let app = App::new("legacy-warnings", GOOD, Some(TRANSFORMER));
+    install_legacy_plugin(&app);
+    let report = app.dir.join("secret-rollout-report.txt");
+    let tools = format!(
+        "{}:{}:/usr/bin:/bin",
+        common::tool("kubectl").parent().unwrap().display(),
+        helm(4).parent().unwrap().display(),
+    );
+    // The docs' command, run where it says: in the kustomization's
+    // directory, with kubectl and helm on PATH.
+    let run = |shell: &mut Command, env: &[(&str, &str)]| -> Output {
+        let kubectl = app.kubectl();
+        for (key, value) in kubectl.get_envs() {
+            match value {
+                Some(v) => shell.env(key, v),
+                None => shell.env_remove(key),
+            };
+        }
+        shell
+            .current_dir(&app.dir)
+            .env("PATH", &tools)
+            .env_remove("SECRET_ROLLOUT_TERMINAL")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let rendered = app.dir.join("rendered.yaml");
+    let stamped = || {
+        let out = std::fs::read_to_string(&rendered).unwrap();
+        assert!(
+            out.contains("secret-rollout/secret.the0-secrets: "),
+            "{out}"
+        );
+        std::fs::remove_file(&rendered).unwrap();
+    };
+
+    // CI: no terminal. kustomize shows nothing of it; the report has it.
+    let out = run(Command::new("sh").args(["-c", &command]), &[]);
+    let stderr = common::stderr(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("the0-root-admin"),
+        "kustomize shows it after all: {stderr}"
+    );
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(text.matches(WARNING).count(), 1, "{text}");
+    assert!(text.ends_with(SUMMARY), "{text}");
+    stamped();
+    std::fs::remove_file(&report).unwrap();
+
+    // A person at a terminal sees it once, and the report has it too.
+    let on_terminal = |env: &[(&str, &str)]| {
+        let out = run(
+            Command::new("script").args(["-qec", &command, "/dev/null"]),
+            env,
+        );
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let shown = on_terminal(&[]);
+    assert_eq!(shown.matches(WARNING).count(), 1, "{shown}");
+    assert!(shown.contains(SUMMARY), "{shown}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(text.matches(WARNING).count(), 1, "{text}");
+    stamped();
+
+    let shown = on_terminal(&[("SECRET_ROLLOUT_TERMINAL", "never")]);
+    assert!(!shown.contains("the0-root-admin"), "{shown}");
+    stamped();
 }
 
 // ---------------------------------------------------------------- the container function

@@ -638,55 +638,122 @@ fn image_loads_and_runs_as_krm_function(dist: &Path, dockerd: &mut Dockerd, imag
     );
 }
 
-/// `[package.metadata.binstall]` in Cargo.toml, expanded the way
-/// cargo-binstall expands it for x86_64 Linux, names the archive the release
-/// made and the binary inside it.
+/// `[package.metadata.binstall]` as cargo reads Cargo.toml (`cargo metadata`),
+/// its templates filled in the way cargo-binstall fills them for x86_64
+/// Linux: `pkg-url` names exactly the archive `scripts/release` made, as an
+/// asset of the release tagged v<version> in `repository`, and `bin-dir`
+/// exactly the executable inside it. Cargo.toml has no `repository` yet (the
+/// project has no public home), and docs/install.md says binstall needs it.
 fn binstall_metadata_names_the_archive(dist: &Path) {
-    let manifest = std::fs::read_to_string(common::root().join("Cargo.toml")).unwrap();
-    let table = &manifest[manifest
-        .find("[package.metadata.binstall]\n")
-        .expect("Cargo.toml has cargo-binstall metadata")..];
-    let table = &table[table.find('\n').unwrap() + 1..];
-    let table = &table[..table.find("\n[").unwrap_or(table.len())];
-    let value = |key: &str| -> String {
-        let line = table
-            .lines()
-            .find(|l| l.starts_with(&format!("{key} = ")))
-            .unwrap_or_else(|| panic!("no {key} in [package.metadata.binstall]"));
-        let raw = line.split_once(" = ").unwrap().1;
-        raw.trim_matches('"').to_string()
-    };
-    let expand = |template: &str| {
-        template
-            .replace("{ name }", "secret-rollout")
-            .replace("{ version }", version())
-            .replace("{ target }", target())
-            .replace("{ bin }", "secret-rollout")
-            .replace("{ binary-ext }", "")
-    };
-    assert_eq!(value("pkg-fmt"), "tgz");
-    let url = expand(&value("pkg-url"));
-    assert!(
-        url.starts_with("{ repo }/releases/download/v")
-            && url.ends_with(&format!("/{}", archive_name())),
-        "{url}"
-    );
-    let path = url.strip_prefix("{ repo }").unwrap();
-    assert!(
-        !path.contains('{'),
-        "every placeholder after {{ repo }} is one binstall fills in: {url}"
-    );
-    let bin_dir = expand(&value("bin-dir"));
-    let listing = Command::new("tar")
-        .arg("tzf")
-        .arg(dist.join(archive_name()))
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(common::root().join("Cargo.toml"))
+        .stdin(Stdio::null())
         .output()
         .unwrap();
-    let listing = assert_ok(&listing, "tar tzf");
-    assert!(
-        listing.lines().any(|l| l == bin_dir),
-        "{bin_dir} not in\n{listing}"
+    let metadata: serde_json::Value =
+        serde_json::from_str(&assert_ok(&out, "cargo metadata")).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "secret-rollout")
+        .expect("cargo metadata lists the package");
+    let (name, version) = (
+        package["name"].as_str().unwrap(),
+        package["version"].as_str().unwrap(),
     );
+    let bins: Vec<&str> = package["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(bins, ["secret-rollout"]);
+    let binstall = &package["metadata"]["binstall"];
+    assert_eq!(binstall["pkg-fmt"], "tgz", "{binstall:#}");
+    let repository = package["repository"].as_str();
+    let fill = |key: &str| {
+        let mut text = binstall[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in [package.metadata.binstall]"))
+            .to_string();
+        for (placeholder, value) in [
+            ("{ name }", name),
+            ("{ version }", version),
+            ("{ target }", target()),
+            ("{ bin }", bins[0]),
+            ("{ binary-ext }", ""),
+            ("{ repo }", repository.unwrap_or("{ repo }")),
+        ] {
+            text = text.replace(placeholder, value);
+        }
+        text
+    };
+
+    let archive = archive_name();
+    assert!(
+        dist.join(&archive).is_file(),
+        "scripts/release made {archive}"
+    );
+    let url = fill("pkg-url");
+    let repo = repository.unwrap_or("{ repo }");
+    assert_eq!(
+        url,
+        format!("{repo}/releases/download/v{version}/{archive}")
+    );
+    assert!(
+        !url.replacen("{ repo }", "", 1).contains('{'),
+        "a placeholder cargo-binstall does not fill: {url}"
+    );
+
+    let bin_dir = fill("bin-dir");
+    assert_eq!(
+        bin_dir,
+        format!("{name}-{version}-{}/secret-rollout", target())
+    );
+    let listing = Command::new("tar")
+        .arg("tvzf")
+        .arg(dist.join(&archive))
+        .output()
+        .unwrap();
+    let listing = assert_ok(&listing, "tar tvzf");
+    let entry = listing
+        .lines()
+        .find(|l| l.ends_with(&format!(" {bin_dir}")))
+        .unwrap_or_else(|| panic!("{bin_dir} not in\n{listing}"));
+    assert!(
+        entry.starts_with("-rwx"),
+        "{bin_dir} is an executable file: {entry}"
+    );
+
+    assert_eq!(
+        repository, None,
+        "Cargo.toml names a repository now: check that pkg-url finds the archive there, \
+         and say so in docs/install.md"
+    );
+    let install = std::fs::read_to_string(common::root().join("docs/install.md")).unwrap();
+    let install = install.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        install.contains(
+            "**cargo-binstall needs that `repository` URL, and `Cargo.toml` has none yet**"
+        ),
+        "docs/install.md says plainly that binstall needs the repository URL"
+    );
+    for shown in [&archive, &bin_dir] {
+        assert!(
+            install.contains(&format!("`{shown}`")),
+            "docs/install.md names {shown}"
+        );
+    }
 }
 
 /// The README's two Helm 4 install routes, in the order a user meets them,

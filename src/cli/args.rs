@@ -130,6 +130,14 @@ pub struct CheckArgs {
     /// must not be green under a shell without `pipefail`.
     #[arg(long, env = "SECRET_ROLLOUT_ALLOW_EMPTY")]
     pub allow_empty: bool,
+    /// The directory that holds the chart whose render this is, as the
+    /// repository names it (`charts/the0`): the sarif and github formats
+    /// then point a finding from `CHART/templates/x.yaml` at
+    /// `DIR/templates/x.yaml`, at the template's own line, where a pull
+    /// request shows it. A finding whose template line cannot be told
+    /// keeps the rendered file.
+    #[arg(long, env = "SECRET_ROLLOUT_CHART_ROOT", value_name = "DIR")]
+    pub chart_root: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -48,6 +48,9 @@ pub struct Check {
     pub allow_empty: bool,
     /// Colour the text format (stdout is a terminal and `NO_COLOR` is unset).
     pub colour: bool,
+    /// The directory of the chart rendered (`--chart-root`): findings from
+    /// its templates point at their files there.
+    pub chart_root: Option<PathBuf>,
 }
 
 /// `explain`: the reference graph of the inputs.
@@ -130,6 +133,7 @@ impl Settings {
                 show_suppressed: a.show_suppressed,
                 allow_empty: a.allow_empty,
                 colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                chart_root: a.chart_root.map(chart_root).transpose()?,
             }),
             Some(args::Command::Explain(a)) => Settings::Explain(Explain {
                 options: options(&a.common)?,
@@ -233,6 +237,27 @@ fn kustomization_file(path: &Path) -> Result<PathBuf> {
                 path.display()
             )
         })
+}
+
+/// `--chart-root DIR`: a chart's directory, named in UTF-8 (it is shown in
+/// every annotation that points into it).
+fn chart_root(dir: PathBuf) -> Result<PathBuf> {
+    let shown = dir.display();
+    let meta =
+        std::fs::metadata(&dir).with_context(|| format!("--chart-root {shown}: cannot read it"))?;
+    anyhow::ensure!(
+        meta.is_dir(),
+        "--chart-root {shown}: not a directory (give the directory that holds the chart's Chart.yaml)"
+    );
+    anyhow::ensure!(
+        dir.join("Chart.yaml").is_file(),
+        "--chart-root {shown}: no Chart.yaml there (give the directory that holds the chart's Chart.yaml)"
+    );
+    anyhow::ensure!(
+        dir.to_str().is_some(),
+        "--chart-root {shown}: the path is not UTF-8, so no annotation could name it"
+    );
+    Ok(dir)
 }
 
 /// `-` names standard input.

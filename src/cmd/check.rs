@@ -13,8 +13,11 @@ use crate::cli::{self, inputs, Exit};
 pub fn run(settings: &Check, diagnostics: &Diagnostics) -> Result<Exit> {
     let options = &settings.options;
     let (judged, bad) = inputs::each(&settings.inputs, |name, text| {
-        let analysis =
+        let mut analysis =
             secret_rollout::analyze(text, options).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        if let Some(root) = &settings.chart_root {
+            format::at_chart_files(text, root, &mut analysis.findings);
+        }
         let report = FileReport {
             file: name.to_string(),
             findings: analysis.findings,

@@ -106,6 +106,7 @@ impl ObjectId {
             document,
             documents: 0,
             line: self.lines.relative(span.line),
+            chart_file: None,
         })
     }
 }

@@ -48,6 +48,17 @@ pub struct Place {
     /// 1-based line within that document. (No column: Helm 4 and kustomize
     /// re-indent sequences, so only the line is the user's.)
     pub line: usize,
+    /// The chart template as a file of the repository, at the template's
+    /// own line (`check --chart-root`): what a pull request's diff shows.
+    pub chart_file: Option<ChartFile>,
+}
+
+/// A chart template's file, as the user named the chart's directory, and a
+/// 1-based line of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartFile {
+    pub path: String,
+    pub line: usize,
 }
 
 impl Place {

@@ -141,19 +141,35 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
+/// Point the findings of `text` that come from a chart template at the
+/// template's file under `chart_root`, the directory that holds the chart
+/// (`check --chart-root`), at the template's own line: SARIF and GitHub's
+/// annotations then name a file of the repository, which a pull request's
+/// diff shows, instead of a render nobody committed. A finding whose
+/// template line cannot be told keeps its place.
+pub fn at_chart_files(text: &str, chart_root: &std::path::Path, findings: &mut [Finding]) {
+    crate::report::chart::in_chart_files(text, chart_root, findings);
+}
+
 /// Where a finding lives for tools that open files, with its line and (when
-/// known) column: a file given as input, at its own line; for stdin, the
+/// known) column: a file the finding is about (a `--secrets-from` file) at
+/// its own line; the chart template's file (`--chart-root`) at the
+/// template's line; a file given as input, at its own line; for stdin, the
 /// chart template or source file the object came from, at the line within
-/// its document ([`crate::report::Place`]), since Helm's stream is nowhere a
+/// its document ([`crate::kube::place::Place`]), since Helm's stream is nowhere a
 /// tool can open.
 fn artifact(file: &str, f: &Finding) -> (String, usize, Option<usize>) {
     let l = &f.location;
+    let chart_file = l.place.as_ref().and_then(|p| p.chart_file.as_ref());
     if let Some(own) = &l.file {
         (
             own.trim_start_matches("./").to_string(),
             l.line,
             Some(l.col),
         )
+    } else if let Some(chart_file) = chart_file {
+        // No column: the template's is not the render's.
+        (chart_file.path.clone(), chart_file.line, None)
     } else if file != report::STDIN {
         (
             file.trim_start_matches("./").to_string(),

