@@ -182,3 +182,44 @@ fn every_string_the_writer_writes_is_the_string_go_reads() {
         assert_eq!(o["quoted"], Value::from(s.as_str()), "{s:?}");
     }
 }
+
+/// A JSON document we stamp stays JSON: kubectl reads a stream that starts
+/// with `{` with Go's encoding/json, which would refuse a YAML flow entry.
+#[test]
+fn a_json_document_stays_json_and_means_the_same() {
+    let secret = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"a": "b"}}"#;
+    let workloads = [
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "db"}}]}]}}}}"#,
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "b"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "db"}}]}]}}}}"#,
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c"}, "spec": {"template": {"metadata": {"annotations": {"team": "core"}}, "spec": {"containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "db"}}]}]}}}}"#,
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"metadata": null, "spec": {"containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "db"}}]}]}}}}"#,
+    ];
+    let dir = common::temp_dir("writer-json-stays-json");
+    for (i, w) in workloads.iter().enumerate() {
+        // The workload first: kubectl reads the stream's start as JSON.
+        let input = format!("{w}\n---\n{secret}\n");
+        let out = common::run(&["render"], &input);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let out = common::stdout(&out);
+        let stamped = out.split("\n---\n").next().unwrap();
+        let json: Value =
+            serde_json::from_str(stamped).unwrap_or_else(|e| panic!("{e}: {stamped}"));
+        let annotations = &json["spec"]["template"]["metadata"]["annotations"];
+        assert!(
+            annotations["secret-rollout/secret.db"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sha256:")),
+            "{stamped}"
+        );
+        let file = common::write_temp(&dir, &format!("{i}.json"), &out);
+        let before = common::write_temp(&dir, &format!("{i}.in.json"), &input);
+        let read = |f: &std::path::Path| {
+            oracle::decode(&dir, &[f])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .map(oracle::without_ours)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read(&file), read(&before), "{out}");
+    }
+}

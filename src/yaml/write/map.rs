@@ -151,14 +151,17 @@ fn under(key: &str, content: Content) -> Content {
 
 /// How new entries are written inside `map`: JSON where the mapping is JSON
 /// (its keys double-quoted, as in a JSON document, which kubectl reads
-/// with a JSON decoder), else YAML. A block mapping's new flow values are
-/// YAML.
+/// with a JSON decoder; an empty one, `"key": {}`, as the key that holds
+/// it), else YAML. A block mapping's new flow values are YAML.
 pub(crate) fn flow_of(text: &str, map: &Map<'_>) -> Flow {
     let json = map.flow
-        && map
-            .entries
-            .first()
-            .is_some_and(|e| text[e.key.span.start..].starts_with('"'));
+        && match map.entries.first() {
+            Some(e) => text[e.key.span.start..].starts_with('"'),
+            None => text[..map.inner.start.saturating_sub(1)]
+                .trim_end()
+                .strip_suffix(':')
+                .is_some_and(|before| before.trim_end().ends_with('"')),
+        };
     if json {
         Flow::Json
     } else {
@@ -933,6 +936,10 @@ mod tests {
         case(
             "{\"template\": {\"metadata\": {\"annotations\": {\"a\": \"b\"}}}}\n",
             "{\"template\": {\"metadata\": {\"annotations\": {\"a\": \"b\", \"secret-rollout/secret.s\": \"v\"}}}}\n",
+        );
+        case(
+            "{\"template\": {}}\n",
+            "{\"template\": {\"metadata\": {\"annotations\": {\"secret-rollout/secret.s\": \"v\"}}}}\n",
         );
         case(
             "{\"template\": {\"metadata\": null}}\n",
