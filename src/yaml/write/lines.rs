@@ -21,8 +21,12 @@ pub fn break_at(text: &str) -> Option<(usize, &str)> {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if let Some(len) = break_len(&b[i..]) {
-            return Some((i, &text[i..i + len]));
+        // The first bytes of every break, tested before the full match: the
+        // reader scans whole documents with this.
+        if matches!(b[i], b'\n' | b'\r' | 0xC2 | 0xE2) {
+            if let Some(len) = break_len(&b[i..]) {
+                return Some((i, &text[i..i + len]));
+            }
         }
         i += 1;
     }
