@@ -16,7 +16,7 @@
 //! | layer       | holds                                                           |
 //! |-------------|-----------------------------------------------------------------|
 //! | [`trust`]   | the trust boundary: which files we read, which text a message shows |
-//! | [`yaml`]    | YAML as Go reads it: the stream, the tree, byte-exact edits      |
+//! | [`yaml`]    | YAML as Go reads it (the stream, the tree) and the write layer   |
 //! | [`kube`]    | Kubernetes objects: kinds, workloads, references, sources, stamps |
 //! | [`policy`]  | the policy, the rule catalogue, findings, the rules themselves   |
 //! | [`report`]  | findings as text, JSON, SARIF, GitHub commands, Markdown          |
@@ -55,9 +55,9 @@ pub use yaml::stream::{EncodingError, Input};
 /// stream. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::yaml::edit::{apply, Edit};
     pub use crate::yaml::stream::Input;
     pub use crate::yaml::tree::{parse_document, Node, Value};
+    pub use crate::yaml::write::{apply, Edit};
 
     use crate::kube::inventory;
     use crate::model::InputError;
@@ -69,8 +69,8 @@ pub mod fuzzing {
         text: &str,
         template: &Node<'_>,
         desired: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Vec<Edit>, crate::yaml::edit::EditError> {
-        crate::yaml::edit::annotations(text, template, desired, crate::kube::stamp::is_ours)
+    ) -> Result<Vec<Edit>, crate::yaml::write::map::EditError> {
+        crate::yaml::write::map::annotations(text, template, desired, crate::kube::stamp::is_ours)
     }
 
     /// Every object of a stream as Go decodes it, as JSON (what `kubectl apply`
@@ -88,7 +88,7 @@ pub mod fuzzing {
             for item in items {
                 out.push(item.to_json().ok_or_else(|| {
                     InputError::Parse(stream::ParseError {
-                        doc: p.doc.index + 1,
+                        doc: p.doc.index,
                         template: p.doc.source.clone(),
                         error: yaml::YamlError::Syntax {
                             line: item.span.line,

@@ -21,9 +21,10 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     // a function call (whose functionConfig would set the policy and what
     // to read) but a document no chart should render. Only whoever runs us
     // enters the KRM path (`krm`, the image's entry point, the plugin name).
-    if let Some(doc) = secret_rollout::front::krm::resource_list_in(text) {
+    if let Some(index) = secret_rollout::front::krm::resource_list_in(text) {
+        let doc = secret_rollout::yaml::stream::doc_name(index, None);
         anyhow::bail!(
-            "{STDIN}: document {doc} is a config.kubernetes.io ResourceList, a KRM function's \
+            "{STDIN}: {doc} is a config.kubernetes.io ResourceList, a KRM function's \
              input, not manifests; render reads manifests only (a KRM function is \
              `secret-rollout krm`)"
         );

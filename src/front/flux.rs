@@ -9,12 +9,13 @@
 //! refreshed or removed, and left alone when it already means the same.
 //! Everything else in the file keeps its bytes.
 
-use crate::front::patch::{scalar, Stamp};
+use crate::front::patch::Stamp;
 use crate::trust::name::Name;
-use crate::yaml::edit::{self, indent_of, line_start};
-use crate::yaml::splice::{self, Item, SpliceError};
-use crate::yaml::stream::{self, ParseError, Parsed};
+use crate::yaml::stream::{self, doc_name, ParseError, Parsed};
 use crate::yaml::tree::{self as yaml, Node, Value};
+use crate::yaml::write::content::{Content, Field};
+use crate::yaml::write::seq::{self, SpliceError};
+use crate::yaml::write::{self, map};
 
 pub const GROUP: &str = "helm.toolkit.fluxcd.io";
 pub const API_VERSION: &str = "helm.toolkit.fluxcd.io/v2";
@@ -31,13 +32,14 @@ pub enum FluxError {
     Several { names: Vec<String> },
     #[error("holds no HelmRelease named {name} (it holds {})", .names.join(", "))]
     NoSuchName { name: String, names: Vec<String> },
-    #[error("document {doc}, line {line}: {what}")]
+    #[error("{}, line {line}: {what}", doc_name(*.doc, None))]
     Shape {
+        /// The document's 0-based index in the file.
         doc: usize,
         line: usize,
         what: String,
     },
-    #[error("document {doc}, {error}")]
+    #[error("{}, {error}", doc_name(*.doc, None))]
     Splice { doc: usize, error: SpliceError },
 }
 
@@ -67,7 +69,7 @@ pub struct Release {
 
 /// The HelmRelease document to work on: the one named, or the only one.
 struct Found<'a> {
-    /// 1-based, as a person counts.
+    /// 0-based index in the file.
     doc: usize,
     root: Node<'a>,
 }
@@ -88,7 +90,7 @@ fn find<'a>(text: &'a str, name: Option<&str>) -> Result<Found<'a>, FluxError> {
             candidates.push((
                 n,
                 Found {
-                    doc: p.doc.index + 1,
+                    doc: p.doc.index,
                     root,
                 },
             ));
@@ -245,50 +247,28 @@ pub fn current(text: &str, name: Option<&str>) -> Result<Vec<Stamp>, FluxError> 
     Ok(owned(&found)?.map(|(_, s)| s).unwrap_or_default())
 }
 
-/// Said above our entry, inside it, so it goes wherever the entry goes.
+/// The comment said above our entry's patches, inside the entry, so it
+/// goes wherever the entry goes (a flow form, which is JSON, leaves it out).
 pub const MARKER: &str =
-    "# Written by `secret-rollout flux`; do not edit. Run it again after a rotation.";
+    "Written by `secret-rollout flux`; do not edit. Run it again after a rotation.";
 
-/// The post-render entry for `stamps`, in block and flow form.
-pub fn entry(stamps: &[Stamp]) -> Item {
-    let mut lines = vec![
-        "kustomize:".to_string(),
-        format!("  {MARKER}"),
-        "  patches:".to_string(),
-    ];
-    for s in stamps {
-        lines.push("    - target:".to_string());
-        for (k, v) in s.target() {
-            lines.push(format!("        {k}: {}", scalar(v)));
-        }
-        lines.push("      patch: |".to_string());
-        lines.extend(s.patch_text().lines().map(|l| format!("        {l}")));
-    }
-    let json = serde_json::json!({
-        "kustomize": {"patches": stamps.iter().map(Stamp::json).collect::<Vec<_>>()}
-    });
-    Item {
-        lines,
-        flow: ascii_json(&json),
-    }
-}
-
-/// JSON with every non-ASCII character escaped: Go's YAML reader folds a
-/// raw U+2028 or U+0085 inside a quoted scalar as a line break.
-pub fn ascii_json(value: &serde_json::Value) -> String {
-    let text = value.to_string();
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{u:04x}"));
-            }
-        }
-    }
-    out
+/// The post-render entry for `stamps`: `{kustomize: {patches: [{target,
+/// patch}, …]}}`, each patch as a literal block where it can be one.
+pub fn entry(stamps: &[Stamp]) -> Content {
+    let patches = stamps
+        .iter()
+        .map(|s| {
+            Content::map([
+                ("target", s.target_content()),
+                ("patch", Content::Text(s.patch_text())),
+            ])
+        })
+        .collect();
+    let kustomize = Content::Map(vec![
+        Field::Comment(MARKER.into()),
+        Field::Pair("patches".into(), Content::Seq(patches)),
+    ]);
+    Content::map([("kustomize", kustomize)])
 }
 
 /// The HelmRelease file with our post-render entry holding exactly `stamps`
@@ -325,14 +305,14 @@ pub fn update(text: &str, name: Option<&str>, stamps: &[Stamp]) -> Result<String
     }
     let mut edits = match (explicit, ours) {
         (None, _) if stamps.is_empty() => vec![],
-        (None, _) => splice::add_key(text, spec, "postRenderers", &item()).map_err(splice_err)?,
+        (None, _) => seq::add_key(text, spec, "postRenderers", &item()).map_err(splice_err)?,
         (Some(e), Some((i, current))) => {
             if current == stamps {
                 vec![]
             } else if stamps.is_empty() {
-                splice::remove(text, map, e, i).map_err(splice_err)?
+                seq::remove(text, map, e, i).map_err(splice_err)?
             } else {
-                splice::replace(text, &e.value, i, &item()).map_err(splice_err)?
+                seq::replace(text, &e.value, i, &item()).map_err(splice_err)?
             }
         }
         (Some(_), None) if stamps.is_empty() => vec![],
@@ -340,25 +320,24 @@ pub fn update(text: &str, name: Option<&str>, stamps: &[Stamp]) -> Result<String
             if !(e.value.is_null() || e.value.as_seq().is_some()) {
                 return Err(shape(&found, &e.value, "spec.postRenderers is not a list"));
             }
-            splice::append(text, map, e, &item()).map_err(splice_err)?
+            seq::append(text, map, e, &item()).map_err(splice_err)?
         }
     };
-    Ok(edit::apply(text, &mut edits))
+    Ok(write::apply(text, &mut edits))
 }
 
 /// `spec.values` as a values file for `helm template -f`: the same bytes,
-/// moved left. Never re-serialized: that would change what `on`, `0644` or
-/// `1_000` mean. The copy is parsed again and must give the same tree, or
-/// it is refused (an alias to an anchor outside `values`, say).
+/// moved left ([`map::detach`], which refuses a copy that would not read as
+/// the same tree: an alias to an anchor outside `values`, say).
 pub fn values(text: &str, name: Option<&str>) -> Result<String, FluxError> {
     let found = find(text, name)?;
     let spec = spec(&found)?;
     let Some(values) = spec.get("values").filter(|v| !v.is_null()) else {
         return Ok("{}\n".to_string());
     };
-    let Some(map) = values.as_map() else {
+    if values.as_map().is_none() {
         return Err(shape(&found, values, "spec.values is not a mapping"));
-    };
+    }
     if values.aliased {
         return Err(shape(
             &found,
@@ -366,35 +345,14 @@ pub fn values(text: &str, name: Option<&str>) -> Result<String, FluxError> {
             "spec.values is an alias; write the values out under spec.values",
         ));
     }
-    let mut out = String::new();
-    if map.flow || map.entries.is_empty() {
-        out.push_str(&text[values.span.start..values.span.end]);
-    } else {
-        let first = &map.entries[0].key;
-        let indent = indent_of(text, first);
-        let from = line_start(text, first.span.start);
-        let to = edit::after_line(text, values.span.end).unwrap_or(text.len());
-        for line in text[from..to].split_inclusive('\n') {
-            let spaces = line.len() - line.trim_start_matches(' ').len();
-            out.push_str(&line[spaces.min(indent)..]);
-        }
-    }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    let refused = || {
-        shape(
+    let Some(out) = map::detach(text, values) else {
+        return Err(shape(
             &found,
             values,
             "spec.values cannot be copied out without changing its meaning (an alias to an \
              anchor outside it, or a line indented less than its keys)",
-        )
+        ));
     };
-    let copy = yaml::parse_document(&out, 0, 1).map_err(|_| refused())?;
-    match copy {
-        Some(copy) if same_tree(values, &copy) => {}
-        _ => return Err(refused()),
-    }
     if let Some((node, why)) = read_differently(values) {
         return Err(shape(&found, node, &format!("spec.values: {why}")));
     }
@@ -465,26 +423,6 @@ fn read_differently<'n, 'a>(node: &'n Node<'a>) -> Option<(&'n Node<'a>, String)
             .entries
             .iter()
             .find_map(|e| read_differently(&e.key).or_else(|| read_differently(&e.value))),
-    }
-}
-
-/// Same structure and the same scalars, written the same way.
-fn same_tree(a: &Node<'_>, b: &Node<'_>) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Scalar(x), Value::Scalar(y)) => {
-            x.text == y.text && x.style == y.style && x.tagged == y.tagged
-        }
-        (Value::Seq(x), Value::Seq(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_tree(a, b))
-        }
-        (Value::Map(x), Value::Map(y)) => {
-            x.entries.len() == y.entries.len()
-                && x.entries
-                    .iter()
-                    .zip(&y.entries)
-                    .all(|(a, b)| same_tree(&a.key, &b.key) && same_tree(&a.value, &b.value))
-        }
-        _ => false,
     }
 }
 
@@ -707,11 +645,5 @@ spec:
         );
         let n = t.replace("  interval: 10m\n", "  interval: 10m\n  releaseName: x\n");
         assert_eq!(release(&n, None).unwrap().release_name, "x");
-    }
-
-    #[test]
-    fn json_never_carries_raw_line_separators() {
-        let v = serde_json::json!({"n": "a\u{2028}b\u{1F600}"});
-        assert_eq!(ascii_json(&v), r#"{"n":"a\u2028b\ud83d\ude00"}"#);
     }
 }

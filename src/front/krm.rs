@@ -27,25 +27,22 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value as Json};
+use serde_json::json;
 
 use std::path::Path;
 
+use crate::kube::place::{INDEX_ANNOTATIONS, PATH_ANNOTATIONS};
 use crate::model::{self, Options};
-use crate::policy::config::Policy;
+use crate::policy::config::{Policy, API_VERSION, FUNCTION_CONFIG_KIND as KIND};
 use crate::policy::finding::Finding;
 use crate::policy::rule::Severity;
 use crate::report;
 use crate::trust::name;
-use crate::yaml::edit::{self, line_start, Edit};
 use crate::yaml::stream;
 use crate::yaml::tree::{self as yaml, Node, Value};
-
-/// The kind of our config object; kustomize finds a legacy exec plugin for
-/// `secret-rollout/v1` `SecretRollout` at `secret-rollout/v1/secretrollout/SecretRollout`
-/// under its plugin home, and runs it with the config file as argv\[1\].
-pub const KIND: &str = "SecretRollout";
-pub const API_VERSION: &str = "secret-rollout/v1";
+use crate::yaml::write::content::Content;
+use crate::yaml::write::layout::Dashes;
+use crate::yaml::write::{self, lines, map, Edit};
 
 const CONFIG_MAP_KEYS: [&str; 2] = ["namespace", "policy"];
 
@@ -212,8 +209,8 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
     stream::parse_each(text, &Ok)
 }
 
-/// The first document of a manifest stream that is a KRM `ResourceList`
-/// (1-based), if one is. A stream is data, never configuration: `render`
+/// The index of the first document of a manifest stream that is a KRM
+/// `ResourceList`, if one is. A stream is data, never configuration: `render`
 /// refuses such a document rather than take it for a function call and
 /// obey its `functionConfig` (only whoever runs the tool chooses the KRM
 /// path: `secret-rollout krm`, the image's entry point, the legacy plugin's
@@ -235,7 +232,7 @@ pub fn resource_list_in(text: &str) -> Option<usize> {
                 root.get_str("apiVersion").unwrap_or(""),
                 root.get_str("kind").unwrap_or(""),
             )
-            .then_some(index + 1)
+            .then_some(index)
         })
 }
 
@@ -290,7 +287,7 @@ pub fn function(input: &str, base: &Options) -> Output {
     let refuse = |message: String| -> Output {
         let mut edits = list.results(&[KrmResult::new(message.clone(), "error")]);
         Output {
-            stdout: edit::apply(input, &mut edits),
+            stdout: write::apply(input, &mut edits),
             stderr: format!("secret-rollout: error: {message}\n"),
             exit: BAD_INPUT,
         }
@@ -325,7 +322,7 @@ pub fn function(input: &str, base: &Options) -> Output {
     let mut edits = if failed { Vec::new() } else { analysis.edits };
     edits.extend(list.results(&results));
     Output {
-        stdout: edit::apply(input, &mut edits),
+        stdout: write::apply(input, &mut edits),
         stderr: notice + &diagnostics(&findings, failed),
         exit: if failed { POLICY_FAILED } else { 0 },
     }
@@ -440,36 +437,15 @@ struct List<'t, 'a> {
     lines: Vec<usize>,
 }
 
-/// Annotations the orchestrator sets on items read from files: the newer
-/// `internal.` names first, then the legacy ones.
-const PATH_ANNOTATIONS: [&str; 2] = [
-    "internal.config.kubernetes.io/path",
-    "config.kubernetes.io/path",
-];
-const INDEX_ANNOTATIONS: [&str; 2] = [
-    "internal.config.kubernetes.io/index",
-    "config.kubernetes.io/index",
-];
-
 impl<'t, 'a> List<'t, 'a> {
     fn new(text: &'t str, root: &'t Node<'a>) -> Self {
         let items = root.get("items").and_then(Node::as_seq).unwrap_or_default();
-        // Lines as the parser counts them (Go's): CR LF, a lone CR, LF, NEL,
-        // LS and PS each end one.
-        let mut lines = vec![0];
-        let mut chars = text.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\r' if chars.peek().is_some_and(|&(_, n)| n == '\n') => {}
-                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => lines.push(i + c.len_utf8()),
-                _ => {}
-            }
-        }
         List {
             text,
             root,
             items,
-            lines,
+            // Lines as the parser counts them (Go's).
+            lines: lines::line_starts(text),
         }
     }
 
@@ -537,13 +513,13 @@ impl<'t, 'a> List<'t, 'a> {
                 r.push_map("field", &[("path", &path)]);
             }
             if let Some(path) = annotation(item, &PATH_ANNOTATIONS) {
-                let mut file = vec![("path", Field::Str(path.to_string()))];
+                let mut file = vec![("path", Content::quoted(path))];
                 if let Some(index) =
                     annotation(item, &INDEX_ANNOTATIONS).and_then(|i| i.trim().parse::<u64>().ok())
                 {
-                    file.push(("index", Field::Int(index)));
+                    file.push(("index", Content::Int(index)));
                 }
-                r.fields.push(("file", Field::Map(file)));
+                r.0.push(("file", Content::map(file)));
             }
         }
         let rule = f.rule.to_string();
@@ -564,81 +540,16 @@ impl<'t, 'a> List<'t, 'a> {
     /// Edits that make the ResourceList's `results` exactly `results`: the
     /// field is output only, so whatever an earlier step left there goes.
     fn results(&self, results: &[KrmResult]) -> Vec<Edit> {
-        let map = self.root.as_map().expect("a ResourceList is a mapping");
-        let existing = map.entry("results");
-        if map.flow {
-            let items: Vec<String> = results.iter().map(KrmResult::flow).collect();
-            let value = format!("[{}]", items.join(", "));
-            return vec![match existing {
-                Some(e) => Edit {
-                    range: e.value.span.start..e.value.span.end,
-                    text: value,
-                },
-                None => {
-                    let last = map.entries.last().expect("a ResourceList has items");
-                    let at = last.value.span.end.max(last.key.span.end);
-                    Edit {
-                        range: at..at,
-                        text: format!(", \"results\": {value}"),
-                    }
-                }
-            }];
-        }
-        let text = self.text;
-        let mut edits = Vec::new();
-        let first_key = map.entries[0].key.span.start;
-        // A byte order mark before the first key is no column (Go skips it).
-        let indent = text[line_start(text, first_key)..first_key]
-            .trim_start_matches('\u{feff}')
-            .len();
-        let mut removed = None;
-        if let Some(e) = existing {
-            let from = line_start(text, e.key.span.start);
-            let to = edit::after_line(text, e.value.span.end).unwrap_or(text.len());
-            edits.push(Edit {
-                range: from..to,
-                text: String::new(),
-            });
-            removed = Some(from..to);
-        }
-        if results.is_empty() {
-            return edits;
-        }
-        // After the last entry that stays.
-        let Some(last) = map
-            .entries
-            .iter()
-            .rev()
-            .find(|e| !existing.is_some_and(|x| std::ptr::eq(*e, x)))
-        else {
-            unreachable!("a ResourceList has `items`")
-        };
-        // The file's own line break (a lone CR too): the next run must find
-        // the lines it wrote where it wrote them.
-        let eol = edit::eol_near(text, last.key.span.start);
-        let pad = " ".repeat(indent);
-        let mut block = format!("{pad}results:{eol}");
-        for r in results {
-            r.block(&mut block, indent, eol);
-        }
-        let at = edit::after_line(text, last.value.span.end.max(last.key.span.end))
-            .unwrap_or(text.len());
-        // The input ends without a newline: so does the output, also when our
-        // block replaces old results that were the last thing in it.
-        let replaces_the_end = removed.is_some_and(|r| r.start == at && r.end == text.len());
-        if !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
-            && (at == text.len() || replaces_the_end)
-        {
-            if at == text.len() {
-                block.insert_str(0, eol);
-            }
-            block.truncate(block.len() - eol.len());
-        }
-        edits.push(Edit {
-            range: at..at,
-            text: block,
-        });
-        edits
+        let value = (!results.is_empty())
+            .then(|| Content::Seq(results.iter().map(KrmResult::content).collect()));
+        // At the key's column, as kustomize writes the list it hands us.
+        map::put(
+            self.text,
+            self.root,
+            "results",
+            value.as_ref(),
+            Dashes::AtKey,
+        )
     }
 }
 
@@ -705,100 +616,32 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 /// One entry of `results`, fields in the order the KRM functions spec
-/// lists them.
-struct KrmResult {
-    fields: Vec<(&'static str, Field)>,
-}
-
-enum Field {
-    Str(String),
-    Int(u64),
-    Map(Vec<(&'static str, Field)>),
-}
+/// lists them. Strings are always quoted (JSON strings, in block and flow
+/// form alike): no message can turn into anything but a string.
+struct KrmResult(Vec<(&'static str, Content)>);
 
 impl KrmResult {
     fn new(message: String, severity: &str) -> Self {
-        KrmResult {
-            fields: vec![
-                ("message", Field::Str(message)),
-                ("severity", Field::Str(severity.to_string())),
-            ],
-        }
+        KrmResult(vec![
+            ("message", Content::quoted(message)),
+            ("severity", Content::quoted(severity)),
+        ])
     }
 
     fn push_map(&mut self, key: &'static str, entries: &[(&'static str, &str)]) {
-        let entries = entries
-            .iter()
-            .map(|(k, v)| (*k, Field::Str(v.to_string())))
-            .collect();
-        self.fields.push((key, Field::Map(entries)));
+        let entries = entries.iter().map(|(k, v)| (*k, Content::quoted(*v)));
+        self.0.push((key, Content::map(entries)));
     }
 
-    /// `- message: …` and the rest at `indent`, as block YAML.
-    fn block(&self, out: &mut String, indent: usize, eol: &str) {
-        let mut first = true;
-        for (key, value) in &self.fields {
-            let lead = if first { "- " } else { "  " };
-            first = false;
-            let _ = write!(out, "{}{lead}", " ".repeat(indent));
-            value.block(out, key, indent + 4, eol);
-        }
-    }
-
-    /// The same as a JSON object, which is also a YAML flow mapping.
-    fn flow(&self) -> String {
-        Field::Map(self.fields.iter().map(|(k, v)| (*k, v.clone())).collect()).flow()
-    }
-}
-
-impl Clone for Field {
-    fn clone(&self) -> Self {
-        match self {
-            Field::Str(s) => Field::Str(s.clone()),
-            Field::Int(i) => Field::Int(*i),
-            Field::Map(m) => Field::Map(m.iter().map(|(k, v)| (*k, v.clone())).collect()),
-        }
-    }
-}
-
-impl Field {
-    /// `key: value` whose indentation the caller has written; a mapping's
-    /// entries go on the lines after, at `indent`.
-    fn block(&self, out: &mut String, key: &str, indent: usize, eol: &str) {
-        match self {
-            Field::Map(entries) => {
-                let _ = write!(out, "{key}:{eol}");
-                for (k, v) in entries {
-                    let _ = write!(out, "{}", " ".repeat(indent));
-                    v.block(out, k, indent + 2, eol);
-                }
-            }
-            scalar => {
-                let _ = write!(out, "{key}: {}{eol}", scalar.flow());
-            }
-        }
-    }
-
-    /// Strings as JSON strings, which YAML reads as double-quoted scalars: no
-    /// value can turn into anything but a string.
-    fn flow(&self) -> String {
-        match self {
-            Field::Str(s) => Json::String(s.clone()).to_string(),
-            Field::Int(i) => i.to_string(),
-            Field::Map(entries) => {
-                let parts: Vec<String> = entries
-                    .iter()
-                    .map(|(k, v)| format!("\"{k}\": {}", v.flow()))
-                    .collect();
-                format!("{{{}}}", parts.join(", "))
-            }
-        }
+    fn content(&self) -> Content {
+        Content::map(self.0.iter().cloned())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value as Json;
 
     fn opts() -> Options {
         Options::default()
@@ -1031,16 +874,16 @@ functionConfig:
 
     #[test]
     fn not_a_resource_list() {
-        assert_eq!(resource_list_in(LIST), Some(1));
+        assert_eq!(resource_list_in(LIST), Some(0));
         assert_eq!(
             resource_list_in("apiVersion: v1\nkind: List\nitems: []\n"),
             None
         );
         let second = format!("apiVersion: v1\nkind: List\nitems: []\n---\n{LIST}");
-        assert_eq!(resource_list_in(&second), Some(2));
+        assert_eq!(resource_list_in(&second), Some(1));
         assert_eq!(
             resource_list_in("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": []}"),
-            Some(1)
+            Some(0)
         );
         let out = function("apiVersion: v1\nkind: List\nitems: []\n", &opts());
         assert_eq!((out.exit, out.stdout.as_str()), (2, ""));

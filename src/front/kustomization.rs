@@ -9,12 +9,12 @@
 //! names the build prints (tests/kustomization.rs measures both with the
 //! real kustomize).
 
-use crate::front::flux::ascii_json;
-use crate::front::patch::{scalar, Stamp};
-use crate::yaml::edit;
-use crate::yaml::splice::{self, Item, SpliceError};
-use crate::yaml::stream::{self, ParseError};
+use crate::front::patch::Stamp;
+use crate::yaml::stream::{self, doc_name, ParseError};
 use crate::yaml::tree::Node;
+use crate::yaml::write;
+use crate::yaml::write::content::{self, Content};
+use crate::yaml::write::seq::{self, SpliceError};
 
 /// The transformer file, beside the kustomization.
 pub const FILE: &str = "secret-rollout.transformer.yaml";
@@ -34,43 +34,43 @@ pub enum KustomizationError {
     #[error("{0}")]
     Splice(#[from] SpliceError),
     #[error(
-        "document {doc} is not a PatchTransformer that secret-rollout wrote; this file is \
-         secret-rollout's: move your own transformers to another file"
+        "{} is not a PatchTransformer that secret-rollout wrote; this file is \
+         secret-rollout's: move your own transformers to another file",
+        doc_name(*.doc, None)
     )]
-    NotOurs { doc: usize },
+    NotOurs {
+        /// The document's 0-based index in the file.
+        doc: usize,
+    },
 }
 
-const HEADER: &str = "\
-# Written by `secret-rollout kustomization`; do not edit. Run it again after a rotation.
-# The checksums `render` would stamp, as builtin PatchTransformers: kustomize
-# runs them after this kustomization's namespace, namePrefix and patches, so
-# the targets are the names its build prints.
-";
+const HEADER: [&str; 4] = [
+    "Written by `secret-rollout kustomization`; do not edit. Run it again after a rotation.",
+    "The checksums `render` would stamp, as builtin PatchTransformers: kustomize",
+    "runs them after this kustomization's namespace, namePrefix and patches, so",
+    "the targets are the names its build prints.",
+];
 
 /// The transformer file for `stamps`.
 pub fn transformer(stamps: &[Stamp]) -> String {
-    let mut out = String::from(HEADER);
-    for (i, s) in stamps.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str("apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n");
-        let name = format!(
-            "secret-rollout.{}.{}",
-            s.kind.to_ascii_lowercase(),
-            s.display_id()
-        );
-        out.push_str(&format!("  name: {}\n", scalar(&name)));
-        out.push_str("target:\n");
-        for (k, v) in s.target() {
-            out.push_str(&format!("  {k}: {}\n", scalar(v)));
-        }
-        out.push_str("patch: |\n");
-        for line in s.patch_text().lines() {
-            out.push_str(&format!("  {line}\n"));
-        }
-    }
-    out
+    let docs: Vec<Content> = stamps
+        .iter()
+        .map(|s| {
+            let name = format!(
+                "secret-rollout.{}.{}",
+                s.kind.to_ascii_lowercase(),
+                s.display_id()
+            );
+            Content::map([
+                ("apiVersion", Content::str("builtin")),
+                ("kind", Content::str("PatchTransformer")),
+                ("metadata", Content::map([("name", Content::str(name))])),
+                ("target", s.target_content()),
+                ("patch", Content::Text(s.patch_text())),
+            ])
+        })
+        .collect();
+    content::documents(&HEADER, &docs)
 }
 
 /// The stamps a transformer file of ours writes (sorted); refused when any
@@ -79,7 +79,7 @@ pub fn read_transformer(text: &str) -> Result<Vec<Stamp>, KustomizationError> {
     let mut stamps = Vec::new();
     for d in stream::parse(text)? {
         let Some(root) = &d.root else { continue };
-        let doc = d.doc.index + 1;
+        let doc = d.doc.index;
         let ours = root.get_str("apiVersion") == Some("builtin")
             && root.get_str("kind") == Some("PatchTransformer");
         let stamp = ours
@@ -110,13 +110,10 @@ pub fn update(text: &str, listed: bool) -> Result<String, KustomizationError> {
         .filter(|r| r.as_map().is_some())
         .ok_or(KustomizationError::NotAMapping)?;
     let map = root.as_map().expect("checked");
-    let item = Item {
-        lines: vec![FILE.to_string()],
-        flow: ascii_json(&serde_json::Value::from(FILE)),
-    };
+    let item = Content::str(FILE);
     let entry = map.entry("transformers");
     let mut edits = match entry {
-        None if listed => splice::add_key(text, root, "transformers", &item)?,
+        None if listed => seq::add_key(text, root, "transformers", &item)?,
         None => vec![],
         Some(e) => {
             if !(e.value.is_null() || e.value.as_seq().is_some()) {
@@ -127,12 +124,12 @@ pub fn update(text: &str, listed: bool) -> Result<String, KustomizationError> {
             let items = e.value.as_seq().unwrap_or(&[]);
             match (items.iter().position(is_our_item), listed) {
                 (Some(_), true) | (None, false) => vec![],
-                (None, true) => splice::append(text, map, e, &item)?,
-                (Some(i), false) => splice::remove(text, map, e, i)?,
+                (None, true) => seq::append(text, map, e, &item)?,
+                (Some(i), false) => seq::remove(text, map, e, i)?,
             }
         }
     };
-    Ok(edit::apply(text, &mut edits))
+    Ok(write::apply(text, &mut edits))
 }
 
 #[cfg(test)]
@@ -171,8 +168,13 @@ mod tests {
         let theirs = format!("{text}---\napiVersion: builtin\nkind: LabelTransformer\n");
         assert!(matches!(
             read_transformer(&theirs),
-            Err(KustomizationError::NotOurs { doc: 3 })
+            Err(KustomizationError::NotOurs { doc: 2 })
         ));
+        let err = read_transformer(&theirs).unwrap_err().to_string();
+        assert!(
+            err.starts_with("document 3 is not a PatchTransformer"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::kube::inventory::Origin;
 use crate::kube::stamp::{self, is_ours};
 use crate::model::{self, InputError, Options};
 use crate::policy::finding::Finding;
-use crate::yaml::edit::quote;
 use crate::yaml::tree::{self as yaml, Node};
+use crate::yaml::write::content::{Content, Field};
 
 /// The annotations one workload's pod template must carry, as a patch
 /// targets it: by kind and name, and by namespace only when the rendered
@@ -293,33 +293,46 @@ impl Stamp {
         out
     }
 
-    /// The strategic-merge patch, one line per `\n`: the object's identity
-    /// and, under its pod template, our annotations.
-    pub fn patch_text(&self) -> String {
-        let mut out = String::new();
-        out.push_str(&format!("apiVersion: {}\n", scalar(&self.api_version)));
-        out.push_str(&format!("kind: {}\n", scalar(&self.kind)));
-        out.push_str("metadata:\n");
-        out.push_str(&format!("  name: {}\n", scalar(&self.name)));
+    /// The patch target, as we write it.
+    pub fn target_content(&self) -> Content {
+        Content::map(self.target().into_iter().map(|(k, v)| (k, Content::str(v))))
+    }
+
+    /// The strategic-merge patch: the object's identity and, under its pod
+    /// template, our annotations (values quoted, so they stay strings to
+    /// every reader; `None` as null, which deletes the key).
+    pub fn patch(&self) -> Content {
+        let annotations = Content::Map(
+            self.annotations
+                .iter()
+                .map(|(k, v)| {
+                    let value = v.as_deref().map_or(Content::Null, Content::quoted);
+                    Field::Pair(k.clone(), value)
+                })
+                .collect(),
+        );
+        let mut below = Content::map([("metadata", Content::map([("annotations", annotations)]))]);
+        for key in self.template_path.iter().rev() {
+            below = Content::map([(key.as_str(), below)]);
+        }
+        let mut metadata = vec![("name", Content::str(&self.name))];
         if let Some(ns) = &self.namespace {
-            out.push_str(&format!("  namespace: {}\n", scalar(ns)));
+            metadata.push(("namespace", Content::str(ns)));
         }
-        let mut depth = 0;
-        for key in self
-            .template_path
-            .iter()
-            .map(String::as_str)
-            .chain(["metadata", "annotations"])
-        {
-            out.push_str(&format!("{}{}:\n", "  ".repeat(depth), scalar(key)));
-            depth += 1;
+        let mut fields = vec![
+            Field::Pair("apiVersion".into(), Content::str(&self.api_version)),
+            Field::Pair("kind".into(), Content::str(&self.kind)),
+            Field::Pair("metadata".into(), Content::map(metadata)),
+        ];
+        if let Content::Map(below) = below {
+            fields.extend(below);
         }
-        let pad = "  ".repeat(depth);
-        for (key, value) in &self.annotations {
-            let value = value.as_deref().map_or_else(|| "null".to_string(), quote);
-            out.push_str(&format!("{pad}{key}: {value}\n"));
-        }
-        out
+        Content::Map(fields)
+    }
+
+    /// [`Stamp::patch`] as the text of a document, one line per `\n`.
+    pub fn patch_text(&self) -> String {
+        self.patch().document()
     }
 
     /// The patch and its target as one JSON object, for flow-style files.
@@ -413,23 +426,6 @@ impl Stamp {
     }
 }
 
-/// A scalar we write: plain when Go's YAML 1.1 reader takes it for the same
-/// string (Kubernetes names, kinds, API versions always are), else quoted.
-pub(crate) fn scalar(s: &str) -> String {
-    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-        );
-    if plain {
-        s.to_string()
-    } else {
-        quote(s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,14 +498,5 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(Stamp::read(&other_target, &text), None, "namespace differs");
-    }
-
-    #[test]
-    fn names_that_yaml_would_misread_are_quoted() {
-        assert_eq!(scalar("the0-api"), "the0-api");
-        assert_eq!(scalar("apps/v1"), "apps/v1");
-        for odd in ["yes", "On", "123", "0644", "a b", "x:y", ""] {
-            assert!(scalar(odd).starts_with('"'), "{odd}");
-        }
     }
 }

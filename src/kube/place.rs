@@ -77,12 +77,13 @@ impl Place {
 }
 
 /// kustomize's annotations for the file an object was read from, and its
-/// index there; the `internal.` ones win (kyaml writes both).
-const PATH_ANNOTATIONS: [&str; 2] = [
+/// index there; the `internal.` ones win (kyaml writes both). The KRM front
+/// end reads them too, to name the file of a result.
+pub const PATH_ANNOTATIONS: [&str; 2] = [
     "internal.config.kubernetes.io/path",
     "config.kubernetes.io/path",
 ];
-const INDEX_ANNOTATIONS: [&str; 2] = [
+pub const INDEX_ANNOTATIONS: [&str; 2] = [
     "internal.config.kubernetes.io/index",
     "config.kubernetes.io/index",
 ];
@@ -92,11 +93,11 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
 fn tool_added(key: &str) -> bool {
     key == HELM4_FILENAME
         || key.starts_with("internal.config.kubernetes.io/")
+        || PATH_ANNOTATIONS.contains(&key)
+        || INDEX_ANNOTATIONS.contains(&key)
         || matches!(
             key,
-            "config.kubernetes.io/path"
-                | "config.kubernetes.io/index"
-                | "config.k8s.io/id"
+            "config.k8s.io/id"
                 | "config.kubernetes.io/origin"
                 | "alpha.config.kubernetes.io/transformations"
         )

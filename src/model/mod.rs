@@ -14,7 +14,7 @@ use crate::policy::rule::Severity;
 use crate::policy::{check, config};
 use crate::sources::files;
 use crate::sources::lookup::{self, Fetch as _};
-use crate::yaml::{edit, stream, tree as yaml};
+use crate::yaml::{stream, tree as yaml, write};
 
 /// Settings that change what is computed (not how it is shown).
 #[derive(Clone, Debug, Default)]
@@ -71,7 +71,7 @@ impl Options {
 #[derive(Debug)]
 pub struct Analysis {
     pub findings: Vec<Finding>,
-    pub edits: Vec<edit::Edit>,
+    pub edits: Vec<write::Edit>,
     /// Each pod template the edits stamp, and what its stamps stand for.
     pub stamped: Vec<stamp::Stamped>,
     /// How many objects the stream holds (0: an empty render).
@@ -95,23 +95,19 @@ impl Analysis {
 pub enum InputError {
     #[error("{0}")]
     Parse(#[from] stream::ParseError),
-    #[error("document {}{}, line {}: {}", .0.doc + 1, template_suffix(&.0.template), .0.span.line, .0)]
+    #[error("{}, line {}: {}", stream::doc_name(.0.doc, .0.template.as_deref()), .0.span.line, .0)]
     Content(inventory::ContentError),
-    #[error("document {}{}: {} ({}): {}", .doc + 1, template_suffix(.template), .workload, .path, .error)]
+    #[error("{}: {} ({}): {}", stream::doc_name(*.doc, .template.as_deref()), .workload, .path, .error)]
     Edit {
         doc: usize,
         template: Option<String>,
         workload: String,
         path: String,
-        error: edit::EditError,
+        error: write::map::EditError,
     },
     /// A ConfigMap of a `--secrets-from` file, read once a pod named it.
     #[error("{0}")]
     SecretsFrom(#[from] files::FileError),
-}
-
-fn template_suffix(t: &Option<String>) -> String {
-    t.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
 }
 
 /// Everything known about one stream: plain facts about its sources and
@@ -304,7 +300,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 continue;
             };
             let more =
-                edit::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
+                write::map::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
                     InputError::Edit {
                         doc: w.object.doc,
                         template: w.object.template.clone(),
@@ -342,7 +338,7 @@ pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
 
 /// The stream with our annotations spliced in.
 pub fn apply(text: &str, analysis: &mut Analysis) -> String {
-    edit::apply(text, &mut analysis.edits)
+    write::apply(text, &mut analysis.edits)
 }
 
 #[cfg(test)]

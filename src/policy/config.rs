@@ -191,7 +191,13 @@ type Located<T> = Spanned<T>;
 pub const EXTENDS_DEFAULT: &str = "default";
 pub const EXTENDS_NONE: &str = "none";
 
-/// The kind of a kustomize function config (see `krm`).
+/// The `apiVersion` of a policy file and of a kustomize function config.
+pub const API_VERSION: &str = "secret-rollout/v1";
+
+/// The kind of a kustomize function config (see `front::krm`). kustomize
+/// finds the legacy exec plugin for `secret-rollout/v1` `SecretRollout` at
+/// `secret-rollout/v1/secretrollout/SecretRollout` under its plugin home,
+/// and runs it with the config file as argv\[1\].
 pub const FUNCTION_CONFIG_KIND: &str = "SecretRollout";
 
 /// What a function config sets; `None` leaves the setting as it was.
@@ -296,17 +302,17 @@ impl Policy {
     fn from_raw(raw: raw::Policy, dir: &Path, base: &Policy) -> Result<Policy, PolicyError> {
         let top = serde_saphyr::Location::UNKNOWN;
         match &raw.api_version {
-            Some(v) if v.value == "secret-rollout/v1" => {}
+            Some(v) if v.value == API_VERSION => {}
             Some(v) => {
                 return Err(PolicyError::at(
                     &v.referenced,
-                    "apiVersion must be secret-rollout/v1",
+                    format!("apiVersion must be {API_VERSION}"),
                 ))
             }
             None => {
                 return Err(PolicyError::at(
                     &top,
-                    "apiVersion: secret-rollout/v1 is required",
+                    format!("apiVersion: {API_VERSION} is required"),
                 ))
             }
         }

@@ -10,6 +10,7 @@ use crate::policy::config::Policy;
 use crate::policy::finding::{Counts, Finding};
 use crate::policy::rule::Severity;
 use crate::report;
+use crate::yaml::stream::doc_number;
 
 /// The findings of one input (a file, or stdin).
 #[derive(Clone, Debug)]
@@ -89,7 +90,7 @@ pub(crate) fn finding_json(file: &str, f: &Finding) -> Value {
         "suppressed": f.suppressed.is_some(),
         "suppression_reason": f.suppressed,
         "file": f.location.file.as_deref().unwrap_or(file),
-        "document": f.location.doc + 1,
+        "document": doc_number(f.location.doc),
         "template": f.location.template,
         "line": f.location.line,
         "column": f.location.col,
@@ -249,7 +250,7 @@ pub fn sarif(reports: &[FileReport], policy: &Policy) -> Value {
                     },
                 }],
                 "properties": {
-                    "document": f.location.doc + 1,
+                    "document": doc_number(f.location.doc),
                     "inputLine": f.location.line,
                     "inputColumn": f.location.col,
                     "template": f.location.template,

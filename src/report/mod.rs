@@ -7,6 +7,7 @@ pub mod format;
 use std::fmt::Write as _;
 
 use crate::policy::finding::{Counts, Finding, Location};
+use crate::yaml::stream::doc_name;
 
 /// The name findings use for standard input.
 pub const STDIN: &str = "<stdin>";
@@ -76,8 +77,8 @@ pub fn position(l: &Location, input_name: &str) -> String {
         // A template without a place is a name another front end gave the
         // object (a ResourceList item): say it, then where in the input.
         (None, _) => match &l.template {
-            Some(t) => format!("{t} (document {}) at {stream}", l.doc + 1),
-            None => format!("{stream} (document {})", l.doc + 1),
+            Some(t) => format!("{t} ({}) at {stream}", doc_name(l.doc, None)),
+            None => format!("{stream} ({})", doc_name(l.doc, None)),
         },
     }
 }

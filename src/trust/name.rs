@@ -19,6 +19,9 @@ pub const MAX_LEN: usize = 253;
 /// What stands where a text was not a name.
 pub const LEFT_OUT: &str = "(not shown)";
 
+/// The line breaks Go's YAML reader knows. The YAML layer's own set
+/// (`yaml::write::lines::BREAKS`) sits above this one and cannot be imported
+/// here; a test there holds this cut equal to it, character by character.
 const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// Characters of object names (DNS labels and subdomains, RBAC's `:`),

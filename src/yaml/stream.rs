@@ -10,6 +10,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::yaml::tree::{self as yaml, Node, YamlError};
+use crate::yaml::write::lines;
 
 /// Input bytes as kubectl reads them: UTF-8, or UTF-16 with a byte order
 /// mark (turned into UTF-8); a byte that is not UTF-8 reads as U+FFFD, one
@@ -117,11 +118,11 @@ impl Input {
 
     pub fn write(
         &self,
-        edits: &mut [crate::yaml::edit::Edit],
+        edits: &mut [crate::yaml::write::Edit],
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         match &self.form {
-            Form::Utf8 => crate::yaml::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+            Form::Utf8 => crate::yaml::write::write(self.text.as_bytes(), edits, &mut |piece| {
                 out.write_all(piece)
             }),
             Form::Lossy { bytes, bad } => {
@@ -130,11 +131,11 @@ impl Input {
                 for e in edits.iter_mut() {
                     e.range = original(e.range.start)..original(e.range.end);
                 }
-                crate::yaml::edit::write(bytes, edits, &mut |piece| out.write_all(piece))
+                crate::yaml::write::write(bytes, edits, &mut |piece| out.write_all(piece))
             }
             Form::Utf16 { big_endian } => {
                 let big_endian = *big_endian;
-                crate::yaml::edit::write(self.text.as_bytes(), edits, &mut |piece| {
+                crate::yaml::write::write(self.text.as_bytes(), edits, &mut |piece| {
                     let piece = std::str::from_utf8(piece).expect("edits keep UTF-8 boundaries");
                     let mut buf = Vec::with_capacity(piece.len() * 2);
                     for unit in piece.encode_utf16() {
@@ -338,11 +339,7 @@ impl Sniffer {
         // Go takes for a line.
         let mut odd = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, doc);
         if odd.any(|i| {
-            matches!(doc.get(i..i + 2), Some([0xC2, 0x85]))
-                || matches!(
-                    doc.get(i..i + 3),
-                    Some([0xE2, 0x80, 0xA8 | 0xA9] | [0xEF, 0xBB, 0xBF])
-                )
+            lines::break_len(&doc[i..]).is_some() || doc[i..].starts_with(&[0xEF, 0xBB, 0xBF])
         }) {
             return None;
         }
@@ -464,7 +461,7 @@ fn helm4_source(doc: &str) -> Option<String> {
 /// the comment block before a document's content; any line break Go knows
 /// ends a line here.
 fn helm3_source(doc: &str) -> Option<String> {
-    for line in doc.split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+    for line in doc.split(lines::BREAKS) {
         if let Some(path) = line.strip_prefix("# Source: ") {
             return crate::trust::name::checked(path.trim()).map(str::to_string);
         }
@@ -503,20 +500,30 @@ pub struct Parsed<'a> {
 
 /// Input that is not YAML we can trust; names the document and line.
 #[derive(Debug, thiserror::Error)]
-#[error("document {doc}{}: {error}", template_suffix(.template))]
+#[error("{}: {error}", doc_name(*.doc, .template.as_deref()))]
 pub struct ParseError {
-    /// 1-based document number, as a person counts.
+    /// The document's 0-based index in the stream.
     pub doc: usize,
     pub template: Option<String>,
     /// In the message, so not a `#[source]` (it would be printed twice).
     pub error: YamlError,
 }
 
-fn template_suffix(template: &Option<String>) -> String {
-    template
-        .as_deref()
-        .map(|t| format!(" ({t})"))
-        .unwrap_or_default()
+/// The number a person counts a document by, 1-based, from its 0-based
+/// index in the stream, which is what every type holds: the one place a
+/// document's index becomes its number.
+pub fn doc_number(index: usize) -> usize {
+    index + 1
+}
+
+/// A document as messages name it: `document 3`, with the chart template
+/// it came from when that is known (`document 3 (the0/templates/x.yaml)`).
+pub fn doc_name(index: usize, template: Option<&str>) -> String {
+    let number = doc_number(index);
+    match template {
+        Some(t) => format!("document {number} ({t})"),
+        None => format!("document {number}"),
+    }
 }
 
 /// Split and parse every document; the first bad document stops everything.
@@ -554,7 +561,7 @@ pub fn parse_one(text: &str, doc: Document) -> Result<Parsed<'_>, ParseError> {
     match parse(&slice[skip..], doc.range.start + skip, doc.line + lines) {
         Ok(root) => Ok(Parsed { doc, root }),
         Err(error) => Err(ParseError {
-            doc: doc.index + 1,
+            doc: doc.index,
             template: doc.source.clone(),
             error,
         }),
@@ -635,7 +642,8 @@ mod tests {
         assert!(parse("a: 1\n...\n---\nb: 2\n").is_ok());
         assert!(parse("a: 1\n...\n# only a comment\n---\nb: 2\n").is_ok());
         let err = parse("a: 1\n...\nb: 2\n").unwrap_err();
-        assert_eq!(err.doc, 1);
+        assert_eq!(err.doc, 0);
+        assert!(err.to_string().starts_with("document 1: "), "{err}");
         assert_eq!(err.error.line(), 3);
     }
 

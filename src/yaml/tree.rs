@@ -17,6 +17,8 @@ use std::collections::{HashMap, HashSet};
 
 use libyaml_safer::{Mark, ScalarStyle, Scanner, Token, TokenData};
 
+use crate::yaml::write::lines::{break_at, ends_with_break, final_break};
+
 /// A position range in the whole input stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Span {
@@ -719,8 +721,7 @@ fn parse_document_as<'a>(
         colons: Vec::new(),
         boms: Vec::new(),
         bom_stand_in: None,
-        final_break: !text.is_empty()
-            && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']),
+        final_break: !text.is_empty() && !ends_with_break(text),
     };
     // libyaml skips a byte order mark at the start of any line; Go reads one
     // anywhere but at the very start as text (`\u{feff}a: 1` has the key
@@ -1604,10 +1605,7 @@ impl<'a, 's> Builder<'a, 's> {
         let before = &self.text[..local];
         // A value can end just after its line break (a block scalar takes
         // the break with it), and NEL, LS and PS are breaks too.
-        let brk = ["\r\n", "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
-            .iter()
-            .find(|b| before.ends_with(**b))
-            .map_or(0, |b| b.len());
+        let brk = final_break(before).map_or(0, str::len);
         if brk > 0 && local > 0 {
             return (end - brk, end);
         }
@@ -1998,26 +1996,6 @@ fn past_tabbed_blank_lines(text: &str, at: usize) -> usize {
         from = next;
     }
     past
-}
-
-/// The first YAML line break in `text` (Go counts NEL, LS and PS as line
-/// breaks too): its offset and text.
-pub fn break_at(text: &str) -> Option<(usize, &str)> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\n' => return Some((i, "\n")),
-            b'\r' if b.get(i + 1) == Some(&b'\n') => return Some((i, "\r\n")),
-            b'\r' => return Some((i, "\r")),
-            0xC2 if b.get(i + 1) == Some(&0x85) => return Some((i, &text[i..i + 2])),
-            0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => {
-                return Some((i, &text[i..i + 3]))
-            }
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// How many YAML line breaks `text` holds.

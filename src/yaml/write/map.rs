@@ -1,23 +1,23 @@
-//! Text edits to the original stream: we add, refresh or remove our
-//! annotations by splicing bytes, and copy every other byte as it was.
+//! Edits of a mapping: our annotations added, refreshed or removed on a pod
+//! template ([`annotations`]), one key made to hold a value ([`put`]), and a
+//! block copied out as a document of its own ([`detach`]).
 //!
-//! Re-serializing a YAML tree changes meaning in ways Go's parser notices
-//! (`on` → `"on"`, `0644` → `"0644"`), so we never do it. Where an edit goes
-//! comes from facts the tree recorded while parsing ([`Map`], [`Entry`]:
-//! where each entry starts and ends, its `:` and `,`, the column of a block
-//! mapping's keys, where its last line ends and with which line break), not
-//! from scanning the text around a span again.
+//! Where an edit goes comes from facts the tree recorded while parsing
+//! ([`Map`], [`Entry`]: where each entry starts and ends, its `:` and `,`,
+//! the column of a block mapping's keys, where its last line ends and with
+//! which line break), not from scanning the text around a span again.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
-use crate::yaml::tree::{break_at, Entry, Map, Node, Style, Value};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Edit {
-    pub range: Range<usize>,
-    pub text: String,
-}
+use super::content::{Content, Field, Flow};
+use super::layout::{indent_of, Dashes};
+use super::lines::{
+    after_line, break_at, ends_with_break, eol_near, line_start, split_inclusive,
+    without_final_break,
+};
+use super::scalar::{scalar, Context};
+use super::Edit;
+use crate::yaml::tree::{self, Entry, Map, Node, Style, Value};
 
 /// A pod template whose shape we will not edit, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -31,40 +31,6 @@ pub struct EditError {
 /// an edit would change every copy, or none of the one that counts.
 const SHARED: &str = "the pod template's metadata or annotations are shared through a YAML \
                       anchor, alias or merge key; write them out in full";
-
-/// Apply non-overlapping edits; an insertion may sit at the end of a removal.
-pub fn apply(text: &str, edits: &mut [Edit]) -> String {
-    let grow: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = Vec::with_capacity(text.len() + grow);
-    write(text.as_bytes(), edits, &mut |piece| {
-        out.extend_from_slice(piece);
-        Ok(())
-    })
-    .expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("edits keep UTF-8 boundaries")
-}
-
-/// Hand `text` with `edits` applied to `sink` in pieces: the bytes between
-/// edits are never copied into a second buffer.
-pub fn write(
-    text: &[u8],
-    edits: &mut [Edit],
-    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    edits.sort_by_key(|e| (e.range.start, e.range.end));
-    let mut at = 0;
-    for e in edits.iter() {
-        assert!(
-            e.range.start >= at,
-            "edits overlap at byte {}",
-            e.range.start
-        );
-        sink(&text[at..e.range.start])?;
-        sink(e.text.as_bytes())?;
-        at = e.range.end;
-    }
-    sink(&text[at..])
-}
 
 /// Edits that make the annotations of `template` hold exactly `desired` among
 /// our keys (the ones `is_ours` claims; every other key is left alone). No
@@ -90,7 +56,7 @@ pub fn annotations(
             if template.shared() {
                 return Err(refuse(template, SHARED));
             }
-            let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
+            let value = under("annotations", entries(desired));
             return Ok(vec![insert(text, tmap, "metadata", value)]);
         }
         Own::Shared if desired.is_empty() => return Ok(vec![]),
@@ -105,7 +71,7 @@ pub fn annotations(
         if metadata.shared() || template.shared() {
             return Err(refuse(metadata, SHARED));
         }
-        let value = Nested::Key("annotations", Box::new(Nested::Entries(desired)));
+        let value = under("annotations", entries(desired));
         return Ok(vec![fill_null(text, tmap, meta_entry, &value)]);
     }
     let Some(mmap) = metadata.as_map() else {
@@ -122,12 +88,7 @@ pub fn annotations(
             if metadata.shared() {
                 return Err(refuse(metadata, SHARED));
             }
-            return Ok(vec![insert(
-                text,
-                mmap,
-                "annotations",
-                Nested::Entries(desired),
-            )]);
+            return Ok(vec![insert(text, mmap, "annotations", entries(desired))]);
         }
         Own::Shared if desired.is_empty() => return Ok(vec![]),
         Own::Shared => return Err(refuse(metadata, SHARED)),
@@ -141,12 +102,7 @@ pub fn annotations(
         if annotations.shared() || metadata.shared() {
             return Err(refuse(annotations, SHARED));
         }
-        return Ok(vec![fill_null(
-            text,
-            mmap,
-            ann_entry,
-            &Nested::Entries(desired),
-        )]);
+        return Ok(vec![fill_null(text, mmap, ann_entry, &entries(desired))]);
     }
     let Some(amap) = annotations.as_map() else {
         return Err(refuse(
@@ -177,177 +133,104 @@ fn own_entry<'t, 'a>(map: &'t Map<'a>, key: &str) -> Own<'t, 'a> {
     }
 }
 
-/// New content to write under a key.
-enum Nested<'d> {
-    Key(&'static str, Box<Nested<'d>>),
-    Entries(&'d BTreeMap<String, String>),
+/// Our annotations as new content: values always quoted, so that no reader
+/// (YAML 1.1 or 1.2) takes a digest for anything but a string.
+fn entries(desired: &BTreeMap<String, String>) -> Content {
+    Content::Map(
+        desired
+            .iter()
+            .map(|(k, v)| Field::Pair(k.clone(), Content::quoted(v.as_str())))
+            .collect(),
+    )
 }
 
-impl Nested<'_> {
-    fn block(&self, indent: usize, eol: &str, out: &mut String) {
-        let pad = " ".repeat(indent);
-        match self {
-            Nested::Key(key, inner) => {
-                out.push_str(&format!("{pad}{key}:{eol}"));
-                inner.block(indent + 2, eol, out);
-            }
-            Nested::Entries(entries) => {
-                for (k, v) in entries.iter() {
-                    out.push_str(&format!("{pad}{}{eol}", entry_text(k, v)));
-                }
-            }
-        }
-    }
-
-    fn flow(&self) -> String {
-        match self {
-            Nested::Key(key, inner) => format!("{{{key}: {}}}", inner.flow()),
-            Nested::Entries(entries) => {
-                let parts: Vec<String> = entries.iter().map(|(k, v)| entry_text(k, v)).collect();
-                format!("{{{}}}", parts.join(", "))
-            }
-        }
-    }
+/// `{key: content}`.
+fn under(key: &str, content: Content) -> Content {
+    Content::map([(key, content)])
 }
 
-/// Our keys are plain-safe by construction (see `stamp::annotation_key`);
-/// values are double-quoted so no YAML 1.1 reader can take them for anything
-/// but a string.
-fn entry_text(key: &str, value: &str) -> String {
-    debug_assert!(key
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b)));
-    format!("{key}: {}", quote(value))
-}
-
-/// Double-quoted for Go: everything but printable ASCII escaped, so no line
-/// break Go knows (NEL, LS, PS) and no byte order mark is written raw.
-pub(crate) fn quote(value: &str) -> String {
-    let mut s = String::with_capacity(value.len() + 2);
-    s.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            c if c.is_ascii_graphic() || c == ' ' => s.push(c),
-            c => s.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    s.push('"');
-    s
-}
-
-/// The line break new lines take near `at`: the file's own, as the next
-/// ASCII line break shows it (else the last one before `at`). A Unicode
-/// break (NEL, LS, PS) ending a line says nothing of the file's line ends,
-/// so it is passed over: a CRLF stream stays CRLF around a comment that
-/// ends in U+2028.
-pub(crate) fn eol_near(text: &str, at: usize) -> &'static str {
-    let kind = |s: &[u8], i: usize| match s[i] {
-        b'\r' if s.get(i + 1) == Some(&b'\n') => "\r\n",
-        b'\r' => "\r",
-        _ if i > 0 && s[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
-    };
-    let bytes = text.as_bytes();
-    if let Some(i) = memchr::memchr2(b'\r', b'\n', &bytes[at..]) {
-        return kind(bytes, at + i);
-    }
-    match memchr::memrchr2(b'\r', b'\n', &bytes[..at]) {
-        Some(i) => kind(bytes, i),
-        None => "\n",
+/// How new entries are written inside `map`: JSON where the mapping is JSON
+/// (its keys double-quoted, as in a JSON document, which kubectl reads
+/// with a JSON decoder; an empty one, `"key": {}`, as the key that holds
+/// it), else YAML. A block mapping's new flow values are YAML.
+pub(crate) fn flow_of(text: &str, map: &Map<'_>) -> Flow {
+    let json = map.flow
+        && match map.entries.first() {
+            Some(e) => text[e.key.span.start..].starts_with('"'),
+            None => text[..map.inner.start.saturating_sub(1)]
+                .trim_end()
+                .strip_suffix(':')
+                .is_some_and(|before| before.trim_end().ends_with('"')),
+        };
+    if json {
+        Flow::Json
+    } else {
+        Flow::Yaml
     }
 }
 
-/// The first byte of the line that holds `at`.
-pub(crate) fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind(BREAKS).map_or(0, |i| {
-        i + text[i..].chars().next().map_or(1, char::len_utf8)
-    })
-}
-
-/// The first byte after the line on which a value ending at `end` ends.
-pub(crate) fn after_line(text: &str, end: usize) -> Option<usize> {
-    if end == 0 || after_break(text, end) {
-        return Some(end);
-    }
-    break_at(&text[end..]).map(|(i, brk)| end + i + brk.len())
-}
-
-/// 0-based column of a node, in bytes; indentation is spaces, so it matches.
-pub(crate) fn indent_of(text: &str, node: &Node<'_>) -> usize {
-    node.span.start - line_start(text, node.span.start)
-}
-
-/// Only spaces before the node on its line: it starts its own line.
-pub(crate) fn starts_line(text: &str, node: &Node<'_>) -> bool {
-    text[line_start(text, node.span.start)..node.span.start]
-        .bytes()
-        .all(|b| b == b' ')
-}
-
-const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
-
-/// The text before `at` ends with a line break.
-fn after_break(text: &str, at: usize) -> bool {
-    text[..at].ends_with(BREAKS)
+/// One `key: value` of our annotations, in flow or on a block line.
+fn entry_text(key: &str, value: &str, flow: Flow) -> String {
+    let braced = under(key, Content::quoted(value)).flow(flow);
+    braced[1..braced.len() - 1].to_string()
 }
 
 /// Add `key: value` as the last entry of a mapping that lacks `key`.
-fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Edit {
+fn insert(text: &str, map: &Map<'_>, key: &str, value: Content) -> Edit {
+    let content = under(key, value);
     if map.flow {
-        return flow_insert(map, &format!("{key}: {}", value.flow()));
+        let flow = content.flow(flow_of(text, map));
+        return flow_insert(map, &flow[1..flow.len() - 1]);
     }
-    block_insert(text, map, &Nested::Key(key, Box::new(value)))
+    block_insert(text, map, &content)
 }
 
-/// Append to a block mapping, on the lines after its last line, at the
-/// column of its keys.
-fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
-    let mut out = String::new();
+/// Append the entries of `content` (a mapping) to a block mapping, on the
+/// lines after its last line, at the column of its keys.
+fn block_insert(text: &str, map: &Map<'_>, content: &Content) -> Edit {
     let at = map.after;
-    if !after_break(text, at) {
+    let lines = content.fields(map.indent, map.eol);
+    let text = if !ends_with_break(&text[..at]) {
         // The stream ends on the mapping's last line, without a final line
         // break. Start our lines with one and end them without, so the
         // output ends the way the input did (and a second run finds it so).
-        out.push_str(map.eol);
-        content.block(map.indent, map.eol, &mut out);
-        out.truncate(out.len() - map.eol.len());
+        format!("{}{}", map.eol, without_final_break(&lines))
     } else {
-        content.block(map.indent, map.eol, &mut out);
-    }
+        lines
+    };
     Edit {
         range: at..at,
-        text: out,
+        text,
     }
 }
 
 /// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.
-fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Nested<'_>) -> Edit {
+fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Content) -> Edit {
+    let flow = value.flow(flow_of(text, map));
     let written = entry.value.span.end > entry.value.span.start;
     if written {
         // Replace the null, its tag included.
         return Edit {
             range: entry.value.span.start..entry.value.span.end,
-            text: value.flow(),
+            text: flow,
         };
     }
     match (entry.colon, map.flow) {
         // `{metadata, spec: …}`: a key without `:`.
         (None, true) => Edit {
             range: entry.end..entry.end,
-            text: format!(": {}", value.flow()),
+            text: format!(": {flow}"),
         },
         (Some(colon), true) => Edit {
             range: colon + 1..colon + 1,
-            text: format!(" {}", value.flow()),
+            text: format!(" {flow}"),
         },
         // `? annotations` alone: the value goes on a `:` line of its own.
         (None, false) => {
             let eol = eol_near(text, entry.line_break);
             Edit {
                 range: entry.line_break..entry.line_break,
-                text: format!("{eol}{}: {}", " ".repeat(map.indent), value.flow()),
+                text: format!("{eol}{}: {flow}", " ".repeat(map.indent)),
             }
         }
         // `annotations:` followed by nothing: continue as a block. Our lines
@@ -355,12 +238,10 @@ fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Nested<'_>) -
         // stays on the key's line instead of trailing our first entry.
         (Some(_), false) => {
             let eol = eol_near(text, entry.line_break);
-            let mut out = String::from(eol);
-            value.block(map.indent + 2, eol, &mut out);
-            out.truncate(out.len() - eol.len());
+            let lines = value.fields(map.indent + 2, eol);
             Edit {
                 range: entry.line_break..entry.line_break,
-                text: out,
+                text: format!("{eol}{}", without_final_break(&lines)),
             }
         }
     }
@@ -444,7 +325,7 @@ fn reconcile(
                 };
                 edits.push(Edit {
                     range,
-                    text: format!("{lead}{}", quote(&value)),
+                    text: format!("{lead}{}", scalar(&value, Context::Quoted)),
                 });
             }
             keep => {
@@ -456,7 +337,7 @@ fn reconcile(
                 let eol = eol_near(text, e.line_break);
                 let line = |value: &str| {
                     let pad = " ".repeat(map.indent);
-                    format!("{pad}{}{eol}", entry_text(key, value))
+                    format!("{pad}{}{eol}", entry_text(key, value, Flow::Yaml))
                 };
                 if e.next_line == e.line_break {
                     // The stream ends on this entry's line, without a break.
@@ -472,12 +353,12 @@ fn reconcile(
     }
     guard_block_scalars(text, map, &mut edits);
     if !missing.is_empty() {
-        edits.push(block_insert(text, map, &Nested::Entries(&missing)));
+        edits.push(block_insert(text, map, &entries(&missing)));
     } else if others == 0 && desired.is_empty() {
         // Every entry goes: leave an empty mapping, not a dangling key.
         let first = &map.entries[0];
         let last = map.entries.last().expect("not empty");
-        let eol = if after_break(text, last.end) {
+        let eol = if ends_with_break(&text[..last.end]) {
             eol_near(text, last.line_break)
         } else {
             ""
@@ -518,10 +399,10 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
         // The `|+` header is the scalar's first line (a `+` in a comment there
         // only makes us careful).
         let header = &text[p.value.content..p.value.span.end];
-        let keep = header[..header.find(['\n', '\r']).unwrap_or(header.len())].contains('+');
+        let keep = header[..break_at(header).map_or(header.len(), |(i, _)| i)].contains('+');
         let indent = map.indent;
-        let exposed = text[at..].lines().find_map(|line| {
-            let line = line.trim_end_matches('\r');
+        let exposed = split_inclusive(&text[at..]).find_map(|line| {
+            let line = without_final_break(line);
             let content = line.trim_start_matches([' ', '\t']);
             if content.is_empty() {
                 keep.then_some(true)
@@ -575,15 +456,6 @@ fn edits_to_end(
     edits.push(Edit { range, text: out });
 }
 
-/// `text` without the line break it ends with, if any.
-fn without_final_break(text: &str) -> &str {
-    if let Some(t) = text.strip_suffix("\r\n") {
-        return t;
-    }
-    text.strip_suffix(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
-        .unwrap_or(text)
-}
-
 /// A flow mapping is edited between its braces with the fewest changes: a
 /// stale key of ours is cut along with the separator before it (after it, when
 /// it comes first), a stale value of ours is rewritten in its entry, and
@@ -598,6 +470,7 @@ fn flow_rewrite(
     is_ours: fn(&str) -> bool,
 ) -> Edit {
     let entries = &map.entries;
+    let flow = flow_of(text, map);
     let body_start = entries.first().map_or(map.inner.start, |e| e.start);
     let body_end = entries.last().map_or(map.inner.start, |e| e.end);
     let mut missing = desired.clone();
@@ -612,7 +485,7 @@ fn flow_rewrite(
             Some(key) => match missing.remove(key) {
                 None => continue,
                 Some(value) if e.value.as_str() == Some(value.as_str()) => (own.to_string(), true),
-                Some(value) => (entry_text(key, &value), false),
+                Some(value) => (entry_text(key, &value, flow), false),
             },
         };
         verbatim = as_written;
@@ -630,7 +503,7 @@ fn flow_rewrite(
             let colon = kept_ends_with_colon(&out, last_kept);
             out.push_str(flow_separator(colon));
         }
-        out.push_str(&entry_text(key, value));
+        out.push_str(&entry_text(key, value, flow));
         last_kept = None;
     }
     if out.is_empty() {
@@ -691,11 +564,167 @@ fn flow_separator(after_colon: bool) -> &'static str {
     }
 }
 
+/// Edits that make `key` of the mapping `map_node` hold `value`, or (`None`)
+/// leave the mapping without it. In a flow mapping the value is replaced
+/// where it stands, the entry added last or cut with its separator; in a
+/// block mapping an entry there is removed and, with a value, written anew
+/// after the last other entry, at the column of its keys (for an output-only
+/// field such as a ResourceList's `results`, which goes last), a sequence's
+/// dashes placed as `dashes` says.
+pub fn put(
+    text: &str,
+    map_node: &Node<'_>,
+    key: &str,
+    value: Option<&Content>,
+    dashes: Dashes,
+) -> Vec<Edit> {
+    let map = map_node.as_map().expect("put into a mapping");
+    let existing = map.entry(key);
+    if map.flow {
+        return match (existing, value) {
+            (None, None) => vec![],
+            (None, Some(v)) => vec![insert(text, map, key, v.clone())],
+            (Some(e), Some(v)) if e.value.is_null() => vec![fill_null(text, map, e, v)],
+            (Some(e), Some(v)) => vec![Edit {
+                range: e.value.span.start..e.value.span.end,
+                text: v.flow(flow_of(text, map)),
+            }],
+            (Some(e), None) => vec![flow_remove(map, e)],
+        };
+    }
+    let mut edits = Vec::new();
+    let first_key = map.entries[0].key.span.start;
+    // A byte order mark before the first key is no column (Go skips it).
+    let indent = text[line_start(text, first_key)..first_key]
+        .trim_start_matches('\u{feff}')
+        .len();
+    let mut removed = None;
+    if let Some(e) = existing {
+        let from = line_start(text, e.key.span.start);
+        let to = after_line(text, e.value.span.end).unwrap_or(text.len());
+        edits.push(Edit {
+            range: from..to,
+            text: String::new(),
+        });
+        removed = Some(from..to);
+    }
+    let Some(value) = value else {
+        return edits;
+    };
+    // After the last entry that stays.
+    let last = map
+        .entries
+        .iter()
+        .rev()
+        .find(|e| !existing.is_some_and(|x| std::ptr::eq(*e, x)));
+    let (at, near) = match last {
+        Some(last) => (
+            after_line(text, last.value.span.end.max(last.key.span.end)).unwrap_or(text.len()),
+            last.key.span.start,
+        ),
+        None => {
+            let r = removed.clone().expect("a block mapping has an entry");
+            (r.start, r.start)
+        }
+    };
+    // The file's own line break (a lone CR too): the next run must find the
+    // lines it wrote where it wrote them.
+    let eol = eol_near(text, near);
+    let mut block = value.entry(key, indent, dashes, eol);
+    // The input ends without a line break: so does the output, also when
+    // our lines replace an entry that was the last thing in it.
+    let replaces_the_end = removed.is_some_and(|r| r.start == at && r.end == text.len());
+    if !ends_with_break(text) && (at == text.len() || replaces_the_end) {
+        if at == text.len() {
+            block.insert_str(0, eol);
+        }
+        block.truncate(block.len() - eol.len());
+    }
+    edits.push(Edit {
+        range: at..at,
+        text: block,
+    });
+    edits
+}
+
+/// Cut `entry` out of a flow mapping with the separator before it (after
+/// it, when it comes first).
+fn flow_remove(map: &Map<'_>, entry: &Entry<'_>) -> Edit {
+    let entries = &map.entries;
+    let i = entries
+        .iter()
+        .position(|e| std::ptr::eq(e, entry))
+        .expect("an entry of this mapping");
+    match (i.checked_sub(1).map(|j| &entries[j]), entries.get(i + 1)) {
+        // `{k: , results: []}`: `k:}` would be the key `k:` to Go.
+        (Some(before), _) => Edit {
+            range: before.end..entry.end,
+            text: if ends_with_colon(before) { " " } else { "" }.to_string(),
+        },
+        (None, Some(after)) => Edit {
+            range: entry.start..after.start,
+            text: String::new(),
+        },
+        (None, None) => Edit {
+            range: map.inner.clone(),
+            text: String::new(),
+        },
+    }
+}
+
+/// The text of `node` (a mapping) as a document of its own: the same bytes,
+/// moved left to column 0, ending in a line break. Never re-serialized: that
+/// would change what `on`, `0644` or `1_000` mean. `None` when the copy
+/// would not read as the same tree (an alias to an anchor outside it, a
+/// line indented less than its keys).
+pub fn detach(text: &str, node: &Node<'_>) -> Option<String> {
+    let mut out = String::new();
+    match node.as_map() {
+        Some(map) if !map.flow && !map.entries.is_empty() => {
+            let first = &map.entries[0].key;
+            let indent = indent_of(text, first);
+            let from = line_start(text, first.span.start);
+            let to = after_line(text, node.span.end).unwrap_or(text.len());
+            for line in split_inclusive(&text[from..to]) {
+                let spaces = line.len() - line.trim_start_matches(' ').len();
+                out.push_str(&line[spaces.min(indent)..]);
+            }
+        }
+        _ => out.push_str(&text[node.span.start..node.span.end]),
+    }
+    if !ends_with_break(&out) {
+        out.push_str(eol_near(text, node.span.start));
+    }
+    let copy = tree::parse_document(&out, 0, 1).ok()??;
+    same_tree(node, &copy).then_some(out)
+}
+
+/// Same structure and the same scalars, written the same way.
+fn same_tree(a: &Node<'_>, b: &Node<'_>) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Scalar(x), Value::Scalar(y)) => {
+            x.text == y.text && x.style == y.style && x.tagged == y.tagged
+        }
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_tree(a, b))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.entries.len() == y.entries.len()
+                && x.entries
+                    .iter()
+                    .zip(&y.entries)
+                    .all(|(a, b)| same_tree(&a.key, &b.key) && same_tree(&a.value, &b.value))
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kube::stamp::is_ours;
     use crate::yaml::tree::parse_document;
+    use crate::yaml::write::apply;
 
     const KEY: &str = "secret-rollout/secret.s";
 
@@ -888,10 +917,33 @@ mod tests {
 
     #[test]
     fn values_are_quoted_so_go_reads_a_string() {
-        assert_eq!(quote("sha256:ab"), "\"sha256:ab\"");
+        let out = stamp("template: {}\n", Some("a\u{2028}b\u{feff}\"\\")).unwrap();
         assert_eq!(
-            quote("a\u{2028}b\u{feff}\"\\"),
-            "\"a\\U00002028b\\U0000feff\\\"\\\\\""
+            out,
+            "template: {metadata: {annotations: {secret-rollout/secret.s: \"a\\u2028b\\ufeff\\\"\\\\\"}}}\n"
+        );
+        let root = parse_document(&out, 0, 1).unwrap().unwrap();
+        let value = root.path(&["template", "metadata", "annotations", KEY]);
+        assert_eq!(value.and_then(Node::as_str), Some("a\u{2028}b\u{feff}\"\\"));
+    }
+
+    #[test]
+    fn a_json_mapping_gets_json() {
+        case(
+            "{\"template\": {\"spec\": {}}}\n",
+            "{\"template\": {\"spec\": {}, \"metadata\": {\"annotations\": {\"secret-rollout/secret.s\": \"v\"}}}}\n",
+        );
+        case(
+            "{\"template\": {\"metadata\": {\"annotations\": {\"a\": \"b\"}}}}\n",
+            "{\"template\": {\"metadata\": {\"annotations\": {\"a\": \"b\", \"secret-rollout/secret.s\": \"v\"}}}}\n",
+        );
+        case(
+            "{\"template\": {}}\n",
+            "{\"template\": {\"metadata\": {\"annotations\": {\"secret-rollout/secret.s\": \"v\"}}}}\n",
+        );
+        case(
+            "{\"template\": {\"metadata\": null}}\n",
+            "{\"template\": {\"metadata\": {\"annotations\": {\"secret-rollout/secret.s\": \"v\"}}}}\n",
         );
     }
 }

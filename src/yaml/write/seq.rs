@@ -1,25 +1,20 @@
-//! Splices that add, replace and remove one item of a YAML sequence (and the
+//! Edits that add, replace and remove one item of a YAML sequence (and the
 //! key holding it), for files we keep one entry of: a HelmRelease's
 //! `spec.postRenderers`, a kustomization's `transformers`. Every byte outside
 //! the item (comments, order, style, line endings) stays as it was.
 //!
-//! Like [`crate::yaml::edit`] this works on the positioned tree's spans and never
-//! re-serializes; the text it writes comes from [`Item`], in block form at
-//! the column of the sequence's other items, or in flow (JSON) form inside
-//! `[…]` and `{…}`.
+//! The item is new [`Content`]: in block form at the columns of the
+//! sequence's other items (under a new key, [`Dashes::Indented`]), or in
+//! flow form inside `[…]` and `{…}`. A flow item is JSON, which YAML reads
+//! too, so a JSON file stays JSON.
 
-use crate::yaml::edit::{self, after_line, eol_near, indent_of, line_start, starts_line, Edit};
+use super::content::{Content, Flow};
+use super::layout::{indent_of, is_flow_seq, item_columns, starts_line, Dashes};
+use super::lines::{after_line, break_at, eol_near, line_start, without_final_break};
+use super::map::{flow_insert, flow_of};
+use super::scalar::{scalar, Context};
+use super::Edit;
 use crate::yaml::tree::{Entry, Map, Node};
-
-/// One sequence item we write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Item {
-    /// Block form, one line each, indented relative to the item's content
-    /// column; the first line follows the `- `.
-    pub lines: Vec<String>,
-    /// Flow form: JSON, which is YAML too.
-    pub flow: String,
-}
 
 /// A layout we do not edit, with the line and why.
 #[derive(Debug, thiserror::Error)]
@@ -38,32 +33,6 @@ fn refuse(node: &Node<'_>, reason: &str) -> SpliceError {
 
 const SHARED: &str = "the list is shared through a YAML anchor or alias; write it out in full";
 
-/// Whether a sequence is written in flow style (`[…]`).
-pub fn is_flow(text: &str, seq: &Node<'_>) -> bool {
-    let body = &text[seq.span.start..seq.span.end];
-    match seq.as_seq().and_then(|items| items.first()) {
-        Some(first) => text[seq.span.start..first.span.start].contains('['),
-        None => body.contains('['),
-    }
-}
-
-/// The block text of `item` with its dash at `dash` and content at `content`.
-fn block(item: &Item, dash: usize, content: usize, eol: &str) -> String {
-    let mut out = String::new();
-    for (i, line) in item.lines.iter().enumerate() {
-        if i == 0 {
-            out.push_str(&" ".repeat(dash));
-            out.push('-');
-            out.push_str(&" ".repeat(content - dash - 1));
-        } else if !line.is_empty() {
-            out.push_str(&" ".repeat(content));
-        }
-        out.push_str(line);
-        out.push_str(eol);
-    }
-    out
-}
-
 /// Insert `lines` (each ending in `eol`) on the lines after the one where
 /// `end` lies. A stream that ends on that line without a line break keeps
 /// ending without one.
@@ -73,25 +42,11 @@ fn after(text: &str, end: usize, lines: String, eol: &str) -> Edit {
             range: at..at,
             text: lines,
         },
-        None => {
-            let mut out = String::from(eol);
-            out.push_str(lines.strip_suffix(eol).unwrap_or(&lines));
-            Edit {
-                range: text.len()..text.len(),
-                text: out,
-            }
-        }
+        None => Edit {
+            range: text.len()..text.len(),
+            text: format!("{eol}{}", without_final_break(&lines)),
+        },
     }
-}
-
-/// The dash and content columns of a block sequence item: `  - x` gives (2, 4).
-fn columns(text: &str, item: &Node<'_>) -> Option<(usize, usize)> {
-    let from = line_start(text, item.span.start);
-    let prefix = &text[from..item.span.start];
-    let dash = prefix.find('-')?;
-    let blank = |s: &str| s.bytes().all(|b| b == b' ');
-    (blank(&prefix[..dash]) && prefix.len() > dash + 1 && blank(&prefix[dash + 1..]))
-        .then_some((dash, prefix.len()))
 }
 
 /// Add `key:` holding a sequence of `item` as the last entry of `map`.
@@ -99,7 +54,7 @@ pub fn add_key(
     text: &str,
     map_node: &Node<'_>,
     key: &str,
-    item: &Item,
+    item: &Content,
 ) -> Result<Vec<Edit>, SpliceError> {
     let Some(map) = map_node.as_map() else {
         return Err(refuse(map_node, "not a mapping"));
@@ -108,18 +63,13 @@ pub fn add_key(
         return Err(refuse(map_node, SHARED));
     }
     if map.flow {
-        let quoted = map
-            .entries
-            .first()
-            .is_some_and(|e| text[e.key.span.start..].starts_with('"'));
-        let key = if quoted {
-            format!("\"{key}\"")
-        } else {
-            key.to_string()
+        let key = match flow_of(text, map) {
+            Flow::Json => scalar(key, Context::Quoted),
+            Flow::Yaml => scalar(key, Context::Yaml),
         };
-        return Ok(vec![edit::flow_insert(
+        return Ok(vec![flow_insert(
             map,
-            &format!("{key}: [{}]", item.flow),
+            &format!("{key}: [{}]", item.flow(Flow::Json)),
         )]);
     }
     let Some(last) = map.entries.last() else {
@@ -127,8 +77,7 @@ pub fn add_key(
     };
     let indent = indent_of(text, &map.entries[0].key);
     let eol = eol_near(text, last.key.span.start);
-    let mut lines = format!("{}{key}:{eol}", " ".repeat(indent));
-    lines.push_str(&block(item, indent + 2, indent + 4, eol));
+    let lines = Content::Seq(vec![item.clone()]).entry(key, indent, Dashes::Indented, eol);
     Ok(vec![after(text, last.value.span.end, lines, eol)])
 }
 
@@ -138,7 +87,7 @@ pub fn append(
     text: &str,
     map: &Map<'_>,
     entry: &Entry<'_>,
-    item: &Item,
+    item: &Content,
 ) -> Result<Vec<Edit>, SpliceError> {
     let value = &entry.value;
     if value.shared() {
@@ -155,7 +104,7 @@ pub fn append(
                 .expect("an empty sequence has a bracket");
             return Ok(vec![Edit {
                 range: value.span.start + open + 1..value.span.start + open + 1,
-                text: item.flow.clone(),
+                text: item.flow(Flow::Json),
             }]);
         } else if value.span.end > value.span.start {
             value.span.start..value.span.end
@@ -166,27 +115,27 @@ pub fn append(
         let lead = if at.is_empty() { " " } else { "" };
         return Ok(vec![Edit {
             range: at,
-            text: format!("{lead}[{}]", item.flow),
+            text: format!("{lead}[{}]", item.flow(Flow::Json)),
         }]);
     }
     let Some(items) = value.as_seq() else {
         return Err(refuse(value, "expected a list"));
     };
     let last = items.last().expect("checked: not empty");
-    if is_flow(text, value) {
+    if is_flow_seq(text, value) {
         return Ok(vec![Edit {
             range: last.span.end..last.span.end,
-            text: format!(", {}", item.flow),
+            text: format!(", {}", item.flow(Flow::Json)),
         }]);
     }
-    let Some((dash, content)) = columns(text, last) else {
+    let Some((dash, content)) = item_columns(text, last) else {
         return Err(refuse(last, "a list item that does not start its own line"));
     };
     let eol = eol_near(text, last.span.start);
     Ok(vec![after(
         text,
         last.span.end,
-        block(item, dash, content, eol),
+        item.item(dash, content, eol),
         eol,
     )])
 }
@@ -194,7 +143,7 @@ pub fn append(
 /// `key:` with no value, `key: ~` or `key: []` on a line of its own in a
 /// block mapping: the value goes, and a block sequence follows the key's line
 /// (after any comment on it).
-fn block_after_key(text: &str, entry: &Entry<'_>, item: &Item) -> Vec<Edit> {
+fn block_after_key(text: &str, entry: &Entry<'_>, item: &Content) -> Vec<Edit> {
     let mut edits = Vec::new();
     let value = &entry.value;
     if value.span.end > value.span.start {
@@ -205,20 +154,13 @@ fn block_after_key(text: &str, entry: &Entry<'_>, item: &Item) -> Vec<Edit> {
         });
     }
     let key_end = entry.key.span.end;
-    let line_end = text[key_end..]
-        .find('\n')
-        .map_or(text.len(), |i| key_end + i);
-    let line_end = if text[..line_end].ends_with('\r') {
-        line_end - 1
-    } else {
-        line_end
-    };
+    let line_end = key_end + break_at(&text[key_end..]).map_or(text.len() - key_end, |(i, _)| i);
     let eol = eol_near(text, key_end);
-    let indent = indent_of(text, &entry.key);
-    let lines = block(item, indent + 2, indent + 4, eol);
+    let dash = indent_of(text, &entry.key) + Dashes::Indented.columns();
+    let lines = item.item(dash, dash + 2, eol);
     edits.push(Edit {
         range: line_end..line_end,
-        text: format!("{eol}{}", lines.strip_suffix(eol).unwrap_or(&lines)),
+        text: format!("{eol}{}", without_final_break(&lines)),
     });
     edits
 }
@@ -228,24 +170,24 @@ pub fn replace(
     text: &str,
     seq: &Node<'_>,
     index: usize,
-    item: &Item,
+    item: &Content,
 ) -> Result<Vec<Edit>, SpliceError> {
     let old = &seq.as_seq().expect("a sequence")[index];
     if seq.shared() || old.shared() {
         return Err(refuse(seq, SHARED));
     }
-    if is_flow(text, seq) {
+    if is_flow_seq(text, seq) {
         return Ok(vec![Edit {
             range: old.span.start..old.span.end,
-            text: item.flow.clone(),
+            text: item.flow(Flow::Json),
         }]);
     }
-    let Some((dash, content)) = columns(text, old) else {
+    let Some((dash, content)) = item_columns(text, old) else {
         return Err(refuse(old, "a list item that does not start its own line"));
     };
     let from = line_start(text, old.span.start);
     let eol = eol_near(text, old.span.start);
-    let lines = block(item, dash, content, eol);
+    let lines = item.item(dash, content, eol);
     Ok(vec![match after_line(text, old.span.end) {
         Some(to) => Edit {
             range: from..to,
@@ -253,7 +195,7 @@ pub fn replace(
         },
         None => Edit {
             range: from..text.len(),
-            text: lines.strip_suffix(eol).unwrap_or(&lines).to_string(),
+            text: without_final_break(&lines).to_string(),
         },
     }])
 }
@@ -273,7 +215,7 @@ pub fn remove(
     if seq.shared() || old.shared() {
         return Err(refuse(seq, SHARED));
     }
-    if is_flow(text, seq) {
+    if is_flow_seq(text, seq) {
         let range = if items.len() == 1 {
             let inner = &text[seq.span.start..seq.span.end];
             let open = seq.span.start + inner.find('[').expect("flow") + 1;
@@ -288,12 +230,10 @@ pub fn remove(
             text: String::new(),
         }]);
     }
-    if columns(text, old).is_none() {
+    if item_columns(text, old).is_none() {
         return Err(refuse(old, "a list item that does not start its own line"));
     }
-    let key_line_end = text[entry.key.span.end..]
-        .find('\n')
-        .map_or(text.len(), |i| entry.key.span.end + i + 1);
+    let key_line_end = after_line(text, entry.key.span.end).unwrap_or(text.len());
     let only = items.len() == 1
         && !map.flow
         && starts_line(text, &entry.key)
@@ -313,8 +253,7 @@ pub fn remove(
         },
         None => {
             // The stream ends on the item's last line: so must the result.
-            let before = text[..from].strip_suffix('\n').unwrap_or(&text[..from]);
-            let before = before.strip_suffix('\r').unwrap_or(before);
+            let before = without_final_break(&text[..from]);
             Edit {
                 range: before.len()..text.len(),
                 text: String::new(),
@@ -328,11 +267,11 @@ mod tests {
     use super::*;
     use crate::yaml::tree::parse_document;
 
-    fn item() -> Item {
-        Item {
-            lines: vec!["a: 1".into(), "b:".into(), "  - x".into()],
-            flow: r#"{"a": 1, "b": ["x"]}"#.into(),
-        }
+    fn item() -> Content {
+        Content::map([
+            ("a", Content::Int(1)),
+            ("b", Content::Seq(vec![Content::str("x")])),
+        ])
     }
 
     /// Apply `f` to the mapping under `spec` of `text` and the entry `key`.
@@ -344,7 +283,7 @@ mod tests {
         let spec = root.get("spec").unwrap();
         let map = spec.as_map().unwrap();
         let mut edits = f(map, map.entry("list"), spec).unwrap();
-        let out = edit::apply(text, &mut edits);
+        let out = crate::yaml::write::apply(text, &mut edits);
         parse_document(&out, 0, 1).unwrap_or_else(|e| panic!("{e}:\n{out}"));
         out
     }
