@@ -752,7 +752,7 @@ fn a_krm_result_names_the_item_only_with_checked_names() {
         "{results}"
     );
     assert!(results.contains("name: \"(not shown)\""), "{results}");
-    assert!(results.contains("namespace: \"prod…\""), "{results}");
+    assert!(results.contains("namespace: \"prod\\u2026\""), "{results}");
 }
 
 #[test]
