@@ -271,6 +271,7 @@ fn options(common: &CommonArgs) -> Result<Options> {
         policy,
         lookup: None,
         read_all: false,
+        template_digests: false,
     };
     // First: with --lookup and no --namespace, the release namespace is the
     // kubeconfig context's, for --secrets-from files as for the cluster.

@@ -3,6 +3,8 @@
 //! object's document as the user rendered or wrote it, and name the chart
 //! template or source file it came from ([`Place`]).
 
+use std::collections::HashMap;
+
 use crate::yaml::stream::HELM4_FILENAME;
 use crate::yaml::tree::Node;
 
@@ -61,6 +63,79 @@ impl Place {
                 "{}, document {}, line {}",
                 self.path, self.document, self.line
             )
+        }
+    }
+}
+
+/// Which of the documents rendered from one chart template a document is,
+/// and how many that template rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ordinal {
+    /// 1-based, in stream order (as `helm template --show-only` prints them).
+    pub document: usize,
+    /// 0 when not known.
+    pub documents: usize,
+}
+
+impl Ordinal {
+    /// A document the split named no template for (or an object that is
+    /// not in the stream): the first, of an unknown number.
+    pub const UNKNOWN: Ordinal = Ordinal {
+        document: 1,
+        documents: 0,
+    };
+}
+
+impl Default for Ordinal {
+    fn default() -> Self {
+        Ordinal::UNKNOWN
+    }
+}
+
+/// Every document's [`Ordinal`], counted once the stream is split (each
+/// document's template is known before any is parsed), so that an object
+/// carries its final place from the moment it is read and a rule's finding
+/// needs no numbering afterwards.
+#[derive(Debug, Default)]
+pub struct TemplateNumbers {
+    /// By document index: its number among its template's documents; 0 when
+    /// the split named no template for it.
+    nth: Vec<usize>,
+    /// How many documents each template rendered.
+    counts: HashMap<Box<str>, usize>,
+}
+
+impl TemplateNumbers {
+    /// `templates`: each document's chart template, in stream order.
+    pub fn of<'t>(templates: impl IntoIterator<Item = Option<&'t str>>) -> TemplateNumbers {
+        let mut numbers = TemplateNumbers::default();
+        for template in templates {
+            let n = match template {
+                Some(t) => {
+                    // A template's name is copied once, not once a document.
+                    if !numbers.counts.contains_key(t) {
+                        numbers.counts.insert(t.into(), 0);
+                    }
+                    let n = numbers.counts.get_mut(t).expect("inserted above");
+                    *n += 1;
+                    *n
+                }
+                None => 0,
+            };
+            numbers.nth.push(n);
+        }
+        numbers
+    }
+
+    /// The ordinal of document `doc` for an object of `template` (which a
+    /// Helm 4 annotation on a list item may name apart from its document's).
+    pub fn ordinal(&self, doc: usize, template: &str) -> Ordinal {
+        match self.nth.get(doc) {
+            Some(&n) if n > 0 => Ordinal {
+                document: n,
+                documents: self.counts.get(template).copied().unwrap_or(0),
+            },
+            _ => Ordinal::UNKNOWN,
         }
     }
 }
@@ -197,6 +272,49 @@ mod tests {
         assert_eq!(&*l.added, [(5, 5), (6, 6)]);
         assert_eq!(l.relative(7), 5);
         assert_eq!(l.relative(4), 4);
+    }
+
+    #[test]
+    fn documents_are_numbered_within_their_template_in_stream_order() {
+        let numbers = TemplateNumbers::of([Some("a"), None, Some("b"), Some("a")]);
+        assert_eq!(
+            numbers.ordinal(0, "a"),
+            Ordinal {
+                document: 1,
+                documents: 2
+            }
+        );
+        assert_eq!(
+            numbers.ordinal(3, "a"),
+            Ordinal {
+                document: 2,
+                documents: 2
+            }
+        );
+        assert_eq!(
+            numbers.ordinal(2, "b"),
+            Ordinal {
+                document: 1,
+                documents: 1
+            }
+        );
+        assert_eq!(
+            numbers.ordinal(1, "a"),
+            Ordinal::UNKNOWN,
+            "no template for it"
+        );
+        assert_eq!(
+            numbers.ordinal(9, "a"),
+            Ordinal::UNKNOWN,
+            "not in the stream"
+        );
+        assert_eq!(
+            numbers.ordinal(0, "c"),
+            Ordinal {
+                document: 1,
+                documents: 0
+            }
+        );
     }
 
     #[test]

@@ -7,9 +7,10 @@
 
 use rayon::prelude::*;
 
+use crate::kube::place::TemplateNumbers;
 use crate::kube::plan::{plan, Plan, Referenced};
 use crate::kube::{inventory, stamp, workload};
-use crate::policy::finding::{self, Finding};
+use crate::policy::finding::Finding;
 use crate::policy::rule::Severity;
 use crate::policy::{check, config};
 use crate::sources::files;
@@ -34,6 +35,10 @@ pub struct Options {
     /// must refuse what `kubectl apply` refuses. A post-renderer reads only
     /// what it judges (Helm parses its output anyway).
     pub read_all: bool,
+    /// Keep a digest of every workload's pod template
+    /// ([`workload::Workload::template_digest`]), read while its tree is at
+    /// hand: what `diff` compares. Off for render, which pays nothing.
+    pub template_digests: bool,
 }
 
 impl Options {
@@ -124,8 +129,6 @@ pub(crate) struct Model<'s> {
     pub index: &'s inventory::Index<'s>,
     /// What `--lookup` fetched for this stream, and what it could not.
     pub looked_up: &'s lookup::Fetched,
-    /// The chart template of each document (see [`stream::Document`]).
-    pub templates: &'s [Option<String>],
     /// How many objects the stream holds, and how many are Helm hooks.
     pub objects: usize,
     pub hooks: usize,
@@ -153,8 +156,12 @@ pub(crate) fn with_model<'a, R>(
     f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
     let kinds = &options.policy.workload_kinds;
+    let docs = stream::split(text);
+    // Every document's template is known now, before any is parsed: each
+    // object is read with its final place.
+    let numbers = TemplateNumbers::of(docs.iter().map(|d| d.source.as_deref()));
     let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
-        let objects = inventory::objects(std::slice::from_ref(&parsed));
+        let objects = inventory::objects(std::slice::from_ref(&parsed), &numbers);
         let mut facts = DocFacts {
             objects: objects.len(),
             hooks: objects.iter().filter(|o| o.is_helm_hook()).count(),
@@ -172,7 +179,11 @@ pub(crate) fn with_model<'a, R>(
             .map(|found| {
                 let site = (found.rollout == workload::Rollout::Rolls)
                     .then(|| found.template.pruned_template());
-                (found.facts(), site)
+                let mut facts = found.facts();
+                if options.template_digests {
+                    facts.template_digest = Some(stamp::template_digest(found.template));
+                }
+                (facts, site)
             })
             .collect();
         facts.sources = sources;
@@ -180,8 +191,6 @@ pub(crate) fn with_model<'a, R>(
         Ok(facts)
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
-    let docs = stream::split(text);
-    let templates: Vec<Option<String>> = docs.iter().map(|d| d.source.clone()).collect();
     let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
         .into_par_iter()
         .map(|doc| {
@@ -230,7 +239,7 @@ pub(crate) fn with_model<'a, R>(
         sources.extend(r?.sources);
     }
     // Stream order decides among sources of the same name.
-    sources.sort_by_key(|s| s.object.doc);
+    sources.sort_by_key(|s| s.object.at.doc);
     let named_in_files = options.secrets_from.named(&referenced)?;
     let mut index = inventory::Index::new(
         &sources,
@@ -255,7 +264,6 @@ pub(crate) fn with_model<'a, R>(
         sites: &sites,
         index: &index,
         looked_up: &looked_up,
-        templates: &templates,
         objects,
         hooks,
     })
@@ -289,8 +297,7 @@ pub(crate) fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let mut findings = findings(m);
-        finding::number_template_documents(m.templates, &mut findings);
+        let findings = findings(m);
         let mut edits = Vec::new();
         let mut stamped = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
@@ -306,8 +313,8 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             let more =
                 edit::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
                     InputError::Edit {
-                        doc: w.object.doc,
-                        template: w.object.template.clone(),
+                        doc: w.object.at.doc,
+                        template: w.object.at.template.clone(),
                         workload: w.object.display(),
                         path: w.template_path.clone(),
                         error,

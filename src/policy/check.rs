@@ -153,14 +153,14 @@ pub(crate) fn source_location(s: &Source) -> Location {
     };
     let place = file
         .is_none()
-        .then(|| s.object.place(s.object.span))
+        .then(|| s.object.place(s.object.at.span))
         .flatten();
     Location {
         file,
-        doc: s.object.doc,
-        template: s.object.template.clone(),
-        line: s.object.span.line,
-        col: s.object.span.col,
+        doc: s.object.at.doc,
+        template: s.object.at.template.clone(),
+        line: s.object.at.span.line,
+        col: s.object.at.span.col,
         place,
         path: None,
     }
