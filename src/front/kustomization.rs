@@ -11,6 +11,7 @@
 
 use crate::front::flux::ascii_json;
 use crate::front::patch::{scalar, Stamp};
+use crate::kube::gvk::Gvk;
 use crate::yaml::edit;
 use crate::yaml::splice::{self, Item, SpliceError};
 use crate::yaml::stream::{self, ParseError};
@@ -80,8 +81,7 @@ pub fn read_transformer(text: &str) -> Result<Vec<Stamp>, KustomizationError> {
     for d in stream::parse(text)? {
         let Some(root) = &d.root else { continue };
         let doc = d.doc.index + 1;
-        let ours = root.get_str("apiVersion") == Some("builtin")
-            && root.get_str("kind") == Some("PatchTransformer");
+        let ours = Gvk::of(root) == Some(Gvk::new("builtin", "PatchTransformer"));
         let stamp = ours
             .then(|| {
                 let patch = root.get("patch")?.as_scalar()?;
