@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use crate::kube::place::TemplateNumbers;
 use crate::kube::plan::{plan, Plan, Referenced};
 use crate::kube::{inventory, stamp, workload};
-use crate::policy::finding::Finding;
-use crate::policy::rule::Severity;
+use crate::policy::finding::{Finding, Location};
+use crate::policy::rule::{Rule, Severity};
 use crate::policy::{check, config};
 use crate::sources::files;
 use crate::sources::lookup::{self, Fetch as _};
@@ -113,6 +113,98 @@ pub enum InputError {
     /// A ConfigMap of a `--secrets-from` file, read once a pod named it.
     #[error("{0}")]
     SecretsFrom(#[from] files::FileError),
+}
+
+impl InputError {
+    /// The error as an `invalid-input` finding, for the formats that list
+    /// findings by file and line (check's JSON and SARIF): where the input
+    /// went wrong, and the error's own message, whose names are already
+    /// checked ([`crate::trust::name`]) and which never holds a value.
+    /// `None` when the error has no line to point at (a `--secrets-from`
+    /// file that cannot be read at all, two files that disagree).
+    pub fn finding(&self) -> Option<Finding> {
+        let (location, workload, help) = match self {
+            InputError::Parse(e) => (
+                parse_location(e),
+                None,
+                "fix the YAML: kubectl refuses it as well",
+            ),
+            InputError::Content(e) => (
+                content_location(e),
+                None,
+                "fix the value: the API server refuses it as well",
+            ),
+            InputError::Edit {
+                doc,
+                template,
+                workload,
+                error,
+                ..
+            } => (
+                Location {
+                    doc: *doc,
+                    template: template.clone(),
+                    line: error.line,
+                    // The edit names the line only.
+                    col: 1,
+                    ..Location::default()
+                },
+                Some(workload.clone()),
+                "write the pod template's metadata out in full, so that its stamps can be written",
+            ),
+            InputError::SecretsFrom(e) => {
+                let (path, location) = match e {
+                    files::FileError::Parse { path, error } => (path, parse_location(error)),
+                    files::FileError::Content { path, error } => (path, content_location(error)),
+                    _ => return None,
+                };
+                (
+                    Location {
+                        file: Some(path.clone()),
+                        ..location
+                    },
+                    None,
+                    "fix the --secrets-from file: kubectl refuses it as well",
+                )
+            }
+        };
+        Some(Finding {
+            rule: Rule::InvalidInput.into(),
+            severity: Rule::InvalidInput.severity(),
+            location,
+            workload,
+            container: None,
+            variable: None,
+            message: self.to_string(),
+            help: format!("{help}; nothing in this input was checked"),
+            suppressed: None,
+        })
+    }
+}
+
+fn parse_location(e: &stream::ParseError) -> Location {
+    let (line, col) = match &e.error {
+        yaml::YamlError::Syntax { line, col, .. }
+        | yaml::YamlError::DuplicateKey { line, col, .. } => (*line, *col),
+    };
+    Location {
+        // A parse error counts documents from 1, as a person does.
+        doc: e.doc.saturating_sub(1),
+        template: e.template.clone(),
+        line,
+        col,
+        ..Location::default()
+    }
+}
+
+fn content_location(e: &inventory::ContentError) -> Location {
+    Location {
+        doc: e.doc,
+        template: e.template.clone(),
+        line: e.span.line,
+        col: e.span.col,
+        ..Location::default()
+    }
 }
 
 fn template_suffix(t: &Option<String>) -> String {
@@ -380,6 +472,30 @@ mod tests {
         let hook_crd = format!("{crd}  annotations: {{helm.sh/hook: crd-install}}\n")
             .replace("metadata: {name: c}\n", "metadata:\n  name: c\n");
         assert!(hooks_only(&format!("{HOOK}---\n{hook_crd}")));
+    }
+
+    #[test]
+    fn bad_input_is_a_finding_at_its_document_and_line() {
+        let shared = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: &meta {name: web}\nspec:\n  template:\n    metadata: *meta\n    spec:\n      containers:\n      - name: web\n        envFrom: [{secretRef: {name: db}}]\n";
+        let e = analyze(shared, &Options::default()).unwrap_err();
+        assert!(matches!(e, InputError::Edit { .. }), "{e}");
+        let f = e.finding().expect("an edit error names its line");
+        assert_eq!(f.rule, Rule::InvalidInput);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!((f.location.doc, f.location.line), (1, 11));
+        assert_eq!(f.workload.as_deref(), Some("Deployment/web"));
+        assert_eq!(f.message, e.to_string());
+        assert!(f.help.ends_with("nothing in this input was checked"));
+
+        let bad = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  data: {k: 'not base64'}\n";
+        let e = analyze(bad, &Options::default()).unwrap_err();
+        let f = e.finding().unwrap();
+        assert_eq!(
+            (f.location.doc, f.location.line, f.location.col),
+            (0, 7, 13)
+        );
+        assert_eq!(f.location.file, None, "the input itself");
+        assert!(!f.message.contains("not base64"), "{}", f.message);
     }
 
     #[test]
