@@ -39,6 +39,11 @@ pub struct Options {
     /// ([`workload::Workload::template_digest`]), read while its tree is at
     /// hand: what `diff` compares. Off for render, which pays nothing.
     pub template_digests: bool,
+    /// Helm may post-render the release's hooks in a call of their own (a
+    /// Helm 4 plugin, whose SDK callers may choose the `separate`
+    /// strategy): a stream of hooks only then says so where a hook uses an
+    /// object that is not in it.
+    pub hooks_called_apart: bool,
 }
 
 impl Options {
@@ -428,7 +433,10 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
 /// What the policy finds in a model: the rules, and the notes on its sources.
 pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
     let policy = &m.options.policy;
-    let mut findings = check::check(m.workloads, m.index, policy);
+    // Known before any rule runs: the stream is one of Helm's calls with
+    // the hooks alone, so an object a hook uses is missing for that reason.
+    let hooks_alone = m.options.hooks_called_apart && m.objects > 0 && m.hooks == m.objects;
+    let mut findings = check::check(m.workloads, m.index, policy, hooks_alone);
     findings.extend(check::source_notes(
         m.workloads,
         m.index,
@@ -472,6 +480,29 @@ mod tests {
         let hook_crd = format!("{crd}  annotations: {{helm.sh/hook: crd-install}}\n")
             .replace("metadata: {name: c}\n", "metadata:\n  name: c\n");
         assert!(hooks_only(&format!("{HOOK}---\n{hook_crd}")));
+    }
+
+    #[test]
+    fn a_hook_alone_in_its_call_says_why_its_secret_is_missing() {
+        let hook = format!("{HOOK}spec:\n  template:\n    spec:\n      containers:\n      - name: m\n        envFrom: [{{secretRef: {{name: db}}}}]\n");
+        let unresolved = |text: &str, apart: bool| {
+            let options = Options {
+                hooks_called_apart: apart,
+                ..Options::default()
+            };
+            let findings = analyze(text, &options).unwrap().findings;
+            let f = findings
+                .into_iter()
+                .find(|f| f.rule == Rule::UnresolvedReference)
+                .expect("the Secret is not in the stream");
+            f.message.ends_with(check::HOOKS_ONLY_NOTE)
+        };
+        assert!(unresolved(&hook, true));
+        assert!(!unresolved(&hook, false), "only where Helm may call so");
+        assert!(
+            !unresolved(&format!("{hook}---\n{SERVICE}"), true),
+            "not hooks alone"
+        );
     }
 
     #[test]
