@@ -309,6 +309,13 @@ pub fn function(input: &str, base: &Options) -> Output {
         .filter(Finding::is_active)
         .collect();
     let results: Vec<KrmResult> = findings.iter().map(|f| list.result(f)).collect();
+    // The one finding patched after analysis, and on purpose: the model
+    // reads a ResourceList's items as it reads any list (kubectl's way), so
+    // every place it gives is final for every format; only this front end's
+    // stderr names an item no path annotation names ("ResourceList
+    // items[3]"), by the same mapping of a position to an item that points
+    // each `results` entry at its `resourceRef`. Naming items so in the
+    // model would change `check`'s output for every `kind: List` file.
     for f in &mut findings {
         if f.location.template.is_none() {
             f.location.template = Some(list.describe(list.item_of(&f.location)));
