@@ -98,11 +98,13 @@ impl Default for Ordinal {
 /// needs no numbering afterwards.
 #[derive(Debug, Default)]
 pub struct TemplateNumbers {
-    /// By document index: its number among its template's documents; 0 when
-    /// the split named no template for it.
-    nth: Vec<usize>,
-    /// How many documents each template rendered.
-    counts: HashMap<Box<str>, usize>,
+    /// By document index: its template (an index into `templates`) and
+    /// its number among that template's documents; `None` when the split
+    /// named no template for it.
+    docs: Vec<Option<(usize, usize)>>,
+    /// Each template once, with how many documents it rendered.
+    templates: Vec<(Box<str>, usize)>,
+    by_name: HashMap<Box<str>, usize>,
 }
 
 impl TemplateNumbers {
@@ -110,19 +112,23 @@ impl TemplateNumbers {
     pub fn of<'t>(templates: impl IntoIterator<Item = Option<&'t str>>) -> TemplateNumbers {
         let mut numbers = TemplateNumbers::default();
         for template in templates {
-            let n = match template {
-                Some(t) => {
-                    // A template's name is copied once, not once a document.
-                    if !numbers.counts.contains_key(t) {
-                        numbers.counts.insert(t.into(), 0);
+            let doc = template.map(|t| {
+                // A template's name is copied once, not once a document.
+                let i = match numbers.by_name.get(t) {
+                    Some(&i) => i,
+                    None => {
+                        numbers.templates.push((t.into(), 0));
+                        numbers
+                            .by_name
+                            .insert(t.into(), numbers.templates.len() - 1);
+                        numbers.templates.len() - 1
                     }
-                    let n = numbers.counts.get_mut(t).expect("inserted above");
-                    *n += 1;
-                    *n
-                }
-                None => 0,
-            };
-            numbers.nth.push(n);
+                };
+                let count = &mut numbers.templates[i].1;
+                *count += 1;
+                (i, *count)
+            });
+            numbers.docs.push(doc);
         }
         numbers
     }
@@ -130,12 +136,20 @@ impl TemplateNumbers {
     /// The ordinal of document `doc` for an object of `template` (which a
     /// Helm 4 annotation on a list item may name apart from its document's).
     pub fn ordinal(&self, doc: usize, template: &str) -> Ordinal {
-        match self.nth.get(doc) {
-            Some(&n) if n > 0 => Ordinal {
-                document: n,
-                documents: self.counts.get(template).copied().unwrap_or(0),
-            },
-            _ => Ordinal::UNKNOWN,
+        let Some(Some((i, n))) = self.docs.get(doc) else {
+            return Ordinal::UNKNOWN;
+        };
+        // Nearly always its document's own template: no hashing per object.
+        let documents = match &self.templates[*i] {
+            (name, count) if **name == *template => *count,
+            _ => self
+                .by_name
+                .get(template)
+                .map_or(0, |&j| self.templates[j].1),
+        };
+        Ordinal {
+            document: *n,
+            documents,
         }
     }
 }
@@ -277,44 +291,18 @@ mod tests {
     #[test]
     fn documents_are_numbered_within_their_template_in_stream_order() {
         let numbers = TemplateNumbers::of([Some("a"), None, Some("b"), Some("a")]);
-        assert_eq!(
-            numbers.ordinal(0, "a"),
-            Ordinal {
-                document: 1,
-                documents: 2
-            }
-        );
-        assert_eq!(
-            numbers.ordinal(3, "a"),
-            Ordinal {
-                document: 2,
-                documents: 2
-            }
-        );
-        assert_eq!(
-            numbers.ordinal(2, "b"),
-            Ordinal {
-                document: 1,
-                documents: 1
-            }
-        );
-        assert_eq!(
-            numbers.ordinal(1, "a"),
-            Ordinal::UNKNOWN,
-            "no template for it"
-        );
-        assert_eq!(
-            numbers.ordinal(9, "a"),
-            Ordinal::UNKNOWN,
-            "not in the stream"
-        );
-        assert_eq!(
-            numbers.ordinal(0, "c"),
-            Ordinal {
-                document: 1,
-                documents: 0
-            }
-        );
+        let ordinal = |doc, template| {
+            let o = numbers.ordinal(doc, template);
+            (o.document, o.documents)
+        };
+        assert_eq!(ordinal(0, "a"), (1, 2));
+        assert_eq!(ordinal(3, "a"), (2, 2));
+        assert_eq!(ordinal(2, "b"), (1, 1));
+        assert_eq!(ordinal(1, "a"), (1, 0), "no template for this document");
+        assert_eq!(ordinal(9, "a"), (1, 0), "not in the stream");
+        assert_eq!(ordinal(0, "c"), (1, 0), "a template the stream never named");
+        // A list item Helm 4 annotated with another template than its document's.
+        assert_eq!(ordinal(0, "b"), (1, 1));
     }
 
     #[test]

@@ -111,8 +111,9 @@ pub struct Workload {
     pub hook: bool,
     /// A digest of its whole pod template but our own annotations
     /// ([`crate::kube::stamp::template_digest`]), when the model was asked
-    /// for it: what `diff` compares. `None` otherwise (render needs none).
-    pub template_digest: Option<[u8; 32]>,
+    /// for it: what `diff` compares. `None` otherwise (render needs none,
+    /// and a workload-dense stream holds one pointer, not 32 bytes).
+    pub template_digest: Option<Box<[u8; 32]>>,
 }
 
 /// One `secret-rollout/ignore` annotation.

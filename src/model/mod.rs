@@ -278,7 +278,7 @@ pub(crate) fn with_model<'a, R>(
                     .then(|| found.template.pruned_template());
                 let mut facts = found.facts();
                 if options.template_digests {
-                    facts.template_digest = Some(stamp::template_digest(found.template));
+                    facts.template_digest = Some(Box::new(stamp::template_digest(found.template)));
                 }
                 (facts, site)
             })
