@@ -3,7 +3,10 @@
 //! and every command is a function of it. Documents are split and their kinds
 //! sniffed in one pass; only the ones that matter are parsed (in parallel),
 //! and each tree is read and dropped at once, so memory holds the facts, not
-//! the trees.
+//! the trees. Each document's chart template is numbered at the split, so
+//! every object is read with its final place and a rule's finding is
+//! complete when made. `diff` asks for each pod template's digest
+//! ([`Options::template_digests`]) and so reads each input once.
 
 use rayon::prelude::*;
 
