@@ -1372,8 +1372,16 @@ fn bad_input_exits_2_and_the_good_files_are_still_reported() {
             .iter()
             .map(|f| f["file"].as_str().unwrap())
             .collect();
-        assert_eq!(files, BTreeSet::from([format!("{d}/app.yaml").as_str()]));
-        assert_eq!(report["findings"].as_array().unwrap().len(), 5);
+        // The broken file is there too, as its `invalid-input` finding
+        // (specified in the next test).
+        assert_eq!(
+            files,
+            BTreeSet::from([
+                format!("{d}/app.yaml").as_str(),
+                format!("{d}/broken.yaml").as_str()
+            ])
+        );
+        assert_eq!(report["findings"].as_array().unwrap().len(), 6);
     }
     let text = sr(&["check", d]);
     assert_eq!(text.code, 2);
@@ -1381,6 +1389,151 @@ fn bad_input_exits_2_and_the_good_files_are_still_reported() {
     let sarif = sr(&["check", d, "--format", "sarif"]);
     assert_eq!(sarif.code, 2);
     assert_schema_valid(&sarif.out);
+}
+
+/// Bad input is a finding where a format can carry it: JSON and SARIF name
+/// the broken file, its document and line, among the good files' findings;
+/// text keeps its one line on stderr; the exit code stays 2; no value of
+/// the broken input shows anywhere.
+#[test]
+fn a_broken_file_among_good_ones_is_an_invalid_input_finding_in_json_and_sarif() {
+    let dir = temp_dir("check-broken-among-good");
+    std::fs::copy(root().join(APP), dir.join("app.yaml")).unwrap();
+    std::fs::copy(root().join(SEED), dir.join("seed.yml")).unwrap();
+    // Document 2, line 9, column 3: the second `name`.
+    write_temp(
+        &dir,
+        "broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n---\napiVersion: v1\nkind: Secret\n\
+         metadata:\n  name: a\n  name: b\nstringData: {password: hunter2-never-shown}\n",
+    );
+    // Line 5, column 15: a value the API server refuses.
+    write_temp(
+        &dir,
+        "base64.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata: {token: bm90!c2hvd24=}\n",
+    );
+    let d = dir.to_str().unwrap();
+    let secrets = ["hunter2-never-shown", "bm90!c2hvd24="];
+    let wanted = [
+        (
+            "base64.yaml",
+            1,
+            5,
+            15,
+            "Secret/s: data.token is not valid base64",
+        ),
+        (
+            "broken.yaml",
+            2,
+            9,
+            3,
+            "duplicate mapping key `metadata.name`",
+        ),
+    ];
+    let invalid = |findings: &[Value]| -> Vec<Value> {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == "invalid-input")
+            .cloned()
+            .collect()
+    };
+
+    for fail_on in ["error", "never"] {
+        let r = sr(&["check", d, "--format", "json", "--fail-on", fail_on]);
+        assert_eq!(r.code, 2, "bad input exits 2 with --fail-on {fail_on}");
+        let report = r.json();
+        let findings = assert_json_schema(&report);
+        let bad = invalid(&findings);
+        assert_eq!(bad.len(), wanted.len(), "{report:#}");
+        for (f, (file, document, line, column, message)) in bad.iter().zip(wanted) {
+            assert_eq!(f["file"], json!(format!("{d}/{file}")), "{f:#}");
+            assert_eq!(f["severity"], json!("error"));
+            assert_eq!(f["suppressed"], json!(false));
+            assert_eq!(
+                (&f["document"], &f["line"], &f["column"]),
+                (&json!(document), &json!(line), &json!(column)),
+                "{f:#}"
+            );
+            assert!(f["message"].as_str().unwrap().contains(message), "{f:#}");
+        }
+        // The good files are still judged and listed, in file order.
+        let files: Vec<&str> = findings
+            .iter()
+            .map(|f| f["file"].as_str().unwrap())
+            .collect();
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted);
+        assert!(files.contains(&format!("{d}/app.yaml").as_str()));
+        assert!(files.contains(&format!("{d}/seed.yml").as_str()));
+        assert_eq!(report["summary"]["files"], json!(4));
+        // The one line a person reads is still on stderr.
+        for (file, ..) in wanted {
+            assert_eq!(
+                r.err
+                    .matches(&format!("secret-rollout: error: {d}/{file}: "))
+                    .count(),
+                1,
+                "{}",
+                r.err
+            );
+        }
+        for secret in secrets {
+            assert!(
+                !r.out.contains(secret) && !r.err.contains(secret),
+                "{secret} leaked"
+            );
+        }
+    }
+
+    let sarif = sr(&["check", d, "--format", "sarif"]);
+    assert_eq!(sarif.code, 2, "{}", sarif.err);
+    assert_schema_valid(&sarif.out);
+    let results = assert_github_ready(&sarif.json());
+    let bad: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "invalid-input")
+        .collect();
+    assert_eq!(bad.len(), wanted.len());
+    for (res, (file, document, line, column, _)) in bad.iter().zip(wanted) {
+        assert_eq!(res["level"], json!("error"));
+        let loc = &res["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], json!(format!("{d}/{file}")));
+        assert_eq!(
+            loc["region"],
+            json!({"startLine": line, "startColumn": column}),
+            "{res:#}"
+        );
+        assert_eq!(res["properties"]["document"], json!(document));
+    }
+    let rules = &sarif.json()["runs"][0]["tool"]["driver"]["rules"];
+    let rule = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "invalid-input")
+        .expect("invalid-input is catalogued");
+    assert_eq!(
+        rule["defaultConfiguration"],
+        json!({"level": "error", "enabled": true})
+    );
+    for secret in secrets {
+        assert!(!sarif.out.contains(secret), "{secret} leaked into SARIF");
+    }
+
+    // Text, GitHub commands and markdown keep bad input to stderr.
+    for format in ["text", "github", "markdown"] {
+        let r = sr(&["check", d, "--format", format]);
+        assert_eq!(r.code, 2, "{format}");
+        assert!(!r.out.contains("invalid-input"), "{format}: {}", r.out);
+        assert_eq!(
+            r.err.matches("secret-rollout: error: ").count(),
+            wanted.len(),
+            "{format}: {}",
+            r.err
+        );
+    }
 }
 
 #[test]
@@ -2028,6 +2181,12 @@ fn malformed_policies_are_refused_with_the_line() {
             "apiVersion: secret-rollout/v1\n\nrules:\n  duplicate-env: error\n  sensitive-env-plain-valu: off\n",
             5,
             "rules: unknown rule id `sensitive-env-plain-valu`",
+        ),
+        (
+            "a rule no policy changes",
+            "apiVersion: secret-rollout/v1\nrules:\n  invalid-input: off\n",
+            3,
+            "rules.invalid-input: input that cannot be read is always an error (exit code 2)",
         ),
         (
             "unknown severity",

@@ -102,7 +102,28 @@ pub fn each<T: Send>(
     inputs: &Inputs,
     f: impl Fn(&str, &str) -> Result<T> + Sync,
 ) -> Result<(Vec<T>, Vec<String>)> {
-    let results: Vec<Result<T>> = match inputs {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in each_in_order(inputs, f)? {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => bad.push(error_line(&e)),
+        }
+    }
+    Ok((ok, bad))
+}
+
+/// The line an input that could not be read or parsed gets on stderr.
+pub fn error_line(e: &anyhow::Error) -> String {
+    format!("secret-rollout: error: {e:#}")
+}
+
+/// [`each`]'s results, each input's in its place.
+pub fn each_in_order<T: Send>(
+    inputs: &Inputs,
+    f: impl Fn(&str, &str) -> Result<T> + Sync,
+) -> Result<Vec<Result<T>>> {
+    Ok(match inputs {
         Inputs::Stdin => vec![f(STDIN, &read_stdin()?)],
         Inputs::Paths(paths) => {
             let files = files(paths)?;
@@ -118,16 +139,7 @@ pub fn each<T: Send>(
                 })
                 .collect()
         }
-    };
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
-    for r in results {
-        match r {
-            Ok(v) => ok.push(v),
-            Err(e) => bad.push(format!("secret-rollout: error: {e:#}")),
-        }
-    }
-    Ok((ok, bad))
+    })
 }
 
 #[cfg(test)]

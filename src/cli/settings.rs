@@ -116,10 +116,10 @@ impl Settings {
     pub fn from_args(cli: Cli) -> Result<Settings> {
         Ok(match cli.command {
             None => Settings::Render(Render {
-                options: options(&cli.render.common)?,
+                options: render_options(&cli.render.common)?,
             }),
             Some(args::Command::Render(render)) => Settings::Render(Render {
-                options: options(&render.common)?,
+                options: render_options(&render.common)?,
             }),
             Some(args::Command::Check(a)) => Settings::Check(Check {
                 // A gate refuses what `kubectl apply` would.
@@ -275,6 +275,15 @@ impl FailOn {
     }
 }
 
+/// A post-renderer's options: as a Helm 4 plugin, Helm may send the
+/// release's hooks in a call of their own.
+fn render_options(common: &CommonArgs) -> Result<Options> {
+    Ok(Options {
+        hooks_called_apart: secret_rollout::front::helm::running_as_plugin(),
+        ..options(common)?
+    })
+}
+
 fn options(common: &CommonArgs) -> Result<Options> {
     let policy = policy(common.policy.as_deref())?;
     // The policy's `secretsFrom:` (relative to the policy file) and the
@@ -296,6 +305,8 @@ fn options(common: &CommonArgs) -> Result<Options> {
         policy,
         lookup: None,
         read_all: false,
+        template_digests: false,
+        hooks_called_apart: false,
     };
     // First: with --lookup and no --namespace, the release namespace is the
     // kubeconfig context's, for --secrets-from files as for the cluster.

@@ -5,9 +5,8 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use secret_rollout::front::helm;
+use secret_rollout::report;
 use secret_rollout::report::format::{self, FileReport};
-use secret_rollout::{report, Rule};
 
 use crate::cli::diagnostics::{Diagnostics, Outcome};
 use crate::cli::inputs::{self, STDIN};
@@ -31,15 +30,6 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     }
     let mut analysis = secret_rollout::analyze(text, &settings.options)
         .map_err(|e| anyhow::anyhow!("{STDIN}: {e}"))?;
-    if helm::running_as_plugin()
-        && analysis.hooks_only
-        && analysis
-            .findings
-            .iter()
-            .any(|f| f.rule == Rule::UnresolvedReference)
-    {
-        helm::explain_hooks_only(&mut analysis.findings);
-    }
     let failed = analysis.has_errors();
     let summary = report::summary(&analysis.findings);
     // Suppressed findings are counted in the summary, not shown: the user

@@ -10,6 +10,7 @@
 //! Everything else in the file keeps its bytes.
 
 use crate::front::patch::Stamp;
+use crate::kube::gvk::Gvk;
 use crate::trust::name::Name;
 use crate::yaml::stream::{self, doc_name, ParseError, Parsed};
 use crate::yaml::tree::{self as yaml, Node, Value};
@@ -80,13 +81,13 @@ fn find<'a>(text: &'a str, name: Option<&str>) -> Result<Found<'a>, FluxError> {
     let mut other_versions = Vec::new();
     for p in docs {
         let Some(root) = p.root else { continue };
-        if root.get_str("kind") != Some("HelmRelease") {
+        let Some(gvk) = Gvk::of(&root).filter(|g| g.is(GROUP, "HelmRelease")) else {
             continue;
-        }
+        };
         let api = root.get_str("apiVersion").unwrap_or("");
         let n = root.path(&["metadata", "name"]).and_then(Node::as_str);
         let n = n.unwrap_or("").to_string();
-        if api == API_VERSION {
+        if gvk == Gvk::new(API_VERSION, "HelmRelease") {
             candidates.push((
                 n,
                 Found {
@@ -94,7 +95,7 @@ fn find<'a>(text: &'a str, name: Option<&str>) -> Result<Found<'a>, FluxError> {
                     root,
                 },
             ));
-        } else if api.starts_with(&format!("{GROUP}/")) {
+        } else {
             other_versions.push(format!("HelmRelease {} as {}", Name(&n), Name(api)));
         }
     }

@@ -31,6 +31,7 @@ use serde_json::json;
 
 use std::path::Path;
 
+use crate::kube::gvk::Gvk;
 use crate::kube::place::{INDEX_ANNOTATIONS, PATH_ANNOTATIONS};
 use crate::model::{self, Options};
 use crate::policy::config::{Policy, API_VERSION, FUNCTION_CONFIG_KIND as KIND};
@@ -129,8 +130,8 @@ pub fn settings(
     base: &Policy,
 ) -> Result<Settings, ConfigError> {
     let api_version = config.get_str("apiVersion").unwrap_or("");
-    match (api_version, config.get_str("kind").unwrap_or("")) {
-        (API_VERSION, KIND) => {
+    match Gvk::new(api_version, config.get_str("kind").unwrap_or("")) {
+        gvk if gvk == Gvk::new(API_VERSION, KIND) => {
             let c = Policy::function_config(text, in_list, Path::new(""), base).map_err(|e| {
                 ConfigError {
                     line: e.line,
@@ -142,7 +143,7 @@ pub fn settings(
                 policy: c.policy,
             })
         }
-        ("v1", "ConfigMap") => {
+        gvk if gvk == Gvk::new("v1", "ConfigMap") => {
             let Some(data) = config.get("data").filter(|d| !d.is_null()) else {
                 return Ok(Settings::default());
             };
@@ -228,23 +229,17 @@ pub fn resource_list_in(text: &str) -> Option<usize> {
             let index = doc.index;
             let parsed = stream::parse_one(text, doc).ok()?;
             let root = parsed.root.as_ref()?;
-            is_list_kind(
-                root.get_str("apiVersion").unwrap_or(""),
-                root.get_str("kind").unwrap_or(""),
-            )
-            .then_some(index)
+            Gvk::of(root)
+                .is_some_and(|g| is_list_kind(&g))
+                .then_some(index)
         })
 }
 
 /// A KRM function's input and output (kustomize, kpt). The pipeline reads
 /// its `items` as objects, as kubectl does for every `*List` kind; its
 /// `functionConfig` and `results` are not objects.
-fn is_list_kind(api_version: &str, kind: &str) -> bool {
-    kind == "ResourceList"
-        && matches!(
-            api_version,
-            "config.kubernetes.io/v1" | "config.kubernetes.io/v1beta1"
-        )
+fn is_list_kind(gvk: &Gvk<'_>) -> bool {
+    gvk.is("config.kubernetes.io", "ResourceList") && matches!(gvk.version, "v1" | "v1beta1")
 }
 
 /// The one document that is a `ResourceList`.
@@ -253,9 +248,7 @@ fn resource_list<'p, 'a>(docs: &'p [stream::Parsed<'a>]) -> Result<&'p Node<'a>,
     let (Some(root), None) = (roots.next(), roots.next()) else {
         return Err(NOT_A_LIST.into());
     };
-    let api_version = root.get_str("apiVersion").unwrap_or("");
-    let kind = root.get_str("kind").unwrap_or("");
-    if !is_list_kind(api_version, kind) || root.as_map().is_none() {
+    if !Gvk::of(root).is_some_and(|g| is_list_kind(&g)) || root.as_map().is_none() {
         return Err(NOT_A_LIST.into());
     }
     match root.get("items") {
@@ -314,6 +307,13 @@ pub fn function(input: &str, base: &Options) -> Output {
         .filter(Finding::is_active)
         .collect();
     let results: Vec<KrmResult> = findings.iter().map(|f| list.result(f)).collect();
+    // The one finding patched after analysis, and on purpose: the model
+    // reads a ResourceList's items as it reads any list (kubectl's way), so
+    // every place it gives is final for every format; only this front end's
+    // stderr names an item no path annotation names ("ResourceList
+    // items[3]"), by the same mapping of a position to an item that points
+    // each `results` entry at its `resourceRef`. Naming items so in the
+    // model would change `check`'s output for every `kind: List` file.
     for f in &mut findings {
         if f.location.template.is_none() {
             f.location.template = Some(list.describe(list.item_of(&f.location)));

@@ -10,6 +10,7 @@
 //! real kustomize).
 
 use crate::front::patch::Stamp;
+use crate::kube::gvk::Gvk;
 use crate::yaml::stream::{self, doc_name, ParseError};
 use crate::yaml::tree::Node;
 use crate::yaml::write;
@@ -80,8 +81,7 @@ pub fn read_transformer(text: &str) -> Result<Vec<Stamp>, KustomizationError> {
     for d in stream::parse(text)? {
         let Some(root) = &d.root else { continue };
         let doc = d.doc.index;
-        let ours = root.get_str("apiVersion") == Some("builtin")
-            && root.get_str("kind") == Some("PatchTransformer");
+        let ours = Gvk::of(root) == Some(Gvk::new("builtin", "PatchTransformer"));
         let stamp = ours
             .then(|| {
                 let patch = root.get("patch")?.as_scalar()?;

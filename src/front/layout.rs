@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::front::kustomization::KUSTOMIZATION_FILES;
 use crate::front::patch::FileSource;
+use crate::kube::gvk::Gvk;
 use crate::policy::config::Policy;
 use crate::policy::finding::{Finding, Location};
 use crate::policy::rule::{Rule, RuleId};
@@ -362,10 +363,7 @@ fn flux_kustomizations(root: &Path, text: &str) -> Vec<Unit> {
     let mut out = Vec::new();
     for d in &docs {
         let Some(node) = &d.root else { continue };
-        let api = node.get_str("apiVersion").unwrap_or("");
-        if node.get_str("kind") != Some("Kustomization")
-            || !api.starts_with("kustomize.toolkit.fluxcd.io/")
-        {
+        if !Gvk::of(node).is_some_and(|g| g.is("kustomize.toolkit.fluxcd.io", "Kustomization")) {
             continue;
         }
         let meta = |k| node.path(&["metadata", k]).and_then(Node::as_str);
@@ -388,10 +386,12 @@ fn flux_kustomizations(root: &Path, text: &str) -> Vec<Unit> {
             .iter()
             .filter_map(|h| Some(format!("{}/{}", h.get_str("kind")?, h.get_str("name")?)))
             .collect();
+        // A selector of objects, not an object: its kind may be left out.
         let sealed_exprs = list("healthCheckExprs").iter().any(|e| {
-            e.get_str("apiVersion")
-                .is_some_and(|a| a.split('/').next() == Some("bitnami.com"))
-                && e.get_str("kind").is_none_or(|k| k == "SealedSecret")
+            e.get_str("apiVersion").is_some_and(|api| {
+                let kind = e.get_str("kind").unwrap_or("SealedSecret");
+                Gvk::new(api, kind).is("bitnami.com", "SealedSecret")
+            })
         });
         out.push(Unit {
             label: format!("Flux Kustomization {ns}/{name} ({path})"),

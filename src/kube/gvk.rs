@@ -1,6 +1,8 @@
 //! An object's type, read once from `apiVersion` and `kind` (kube-rs's
 //! GroupVersionKind): matching compares the group, never a prefix of text.
 
+use crate::yaml::tree::Node;
+
 /// The type of an object in the stream, borrowed from its document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Gvk<'a> {
@@ -19,6 +21,13 @@ impl<'a> Gvk<'a> {
             version,
             kind,
         }
+    }
+
+    /// The type an object (or a document's root) says it is: `None`
+    /// without a `kind`; a missing `apiVersion` is the empty one.
+    pub fn of(node: &'a Node<'_>) -> Option<Self> {
+        let kind = node.get_str("kind")?;
+        Some(Gvk::new(node.get_str("apiVersion").unwrap_or(""), kind))
     }
 
     /// Whether this is `kind` in `group` (any version; `""` is core).
@@ -97,6 +106,20 @@ mod tests {
         assert_eq!((core.group, core.version), ("", "v1"));
         assert!(core.is("", "Secret"));
         assert!(!Gvk::new("bitnami.com.evil/v1", "SealedSecret").is("bitnami.com", "SealedSecret"));
+    }
+
+    #[test]
+    fn a_node_says_its_type_when_it_has_a_kind() {
+        fn doc(text: &'static str) -> Node<'static> {
+            crate::yaml::tree::parse_document(text, 0, 1)
+                .unwrap()
+                .unwrap()
+        }
+        let root = doc("apiVersion: apps/v1\nkind: Deployment\n");
+        assert_eq!(Gvk::of(&root), Some(Gvk::new("apps/v1", "Deployment")));
+        let core = doc("kind: Secret\n");
+        assert_eq!(Gvk::of(&core), Some(Gvk::new("", "Secret")));
+        assert_eq!(Gvk::of(&doc("apiVersion: v1\n")), None);
     }
 
     #[test]

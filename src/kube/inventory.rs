@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 use crate::kube::gvk::{GroupVersionKind, Gvk};
 use crate::kube::place::{self as location, DocLines};
-use crate::kube::place::{Place, PlaceKind};
+use crate::kube::place::{Ordinal, Place, PlaceKind, TemplateNumbers};
 use crate::yaml::stream::{Parsed, HELM4_FILENAME};
 use crate::yaml::tree::{Node, Span, Value};
 
@@ -26,6 +26,8 @@ pub struct Object<'t, 'a> {
     pub namespace: Option<&'t str>,
     /// The chart template it was rendered from, when Helm said.
     pub template: Option<&'t str>,
+    /// Which of that template's documents it is in.
+    pub ordinal: Ordinal,
 }
 
 impl<'t, 'a> Object<'t, 'a> {
@@ -34,8 +36,9 @@ impl<'t, 'a> Object<'t, 'a> {
         root: &'t Node<'a>,
         node: &'t Node<'a>,
         template: Option<&'t str>,
+        numbers: &TemplateNumbers,
     ) -> Option<Self> {
-        let kind = node.get_str("kind")?;
+        let gvk = Gvk::of(node)?;
         let metadata = node.get("metadata");
         let template = metadata
             .and_then(|m| m.path(&["annotations", HELM4_FILENAME]))
@@ -45,12 +48,13 @@ impl<'t, 'a> Object<'t, 'a> {
             doc,
             node,
             root,
-            gvk: Gvk::new(node.get_str("apiVersion").unwrap_or(""), kind),
+            gvk,
             name: metadata.and_then(|m| m.get_str("name")).unwrap_or(""),
             namespace: metadata
                 .and_then(|m| m.get_str("namespace"))
                 .filter(|ns| !ns.is_empty()),
             template,
+            ordinal: template.map_or(Ordinal::UNKNOWN, |t| numbers.ordinal(doc, t)),
         })
     }
 
@@ -65,15 +69,27 @@ impl<'t, 'a> Object<'t, 'a> {
     }
 }
 
-/// An object's identity and place, owned: it outlives the document's tree.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObjectId {
+/// What an object is, wherever it stands: its API group and kind, namespace
+/// and name (not the version, which a chart may bump). Two renders' objects
+/// are the same object when their identities are equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity<'a> {
+    pub group: &'a str,
+    pub kind: &'a str,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+/// Where an object stands in its input: which document, which chart
+/// template, which lines. Apart from what it is ([`Identity`]), since the
+/// same object stands elsewhere in the next render.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Position {
     /// 0-based document index.
     pub doc: usize,
-    pub gvk: GroupVersionKind,
-    pub name: String,
-    pub namespace: Option<String>,
     pub template: Option<String>,
+    /// Which of its template's documents it is in.
+    pub ordinal: Ordinal,
     /// The whole object, where findings about it point.
     pub span: Span,
     /// Input lines to lines of the object's document.
@@ -83,6 +99,16 @@ pub struct ObjectId {
     pub file: Option<Box<(String, Option<usize>)>>,
 }
 
+/// An object, owned (it outlives the document's tree): what it is, and
+/// where it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectId {
+    pub gvk: GroupVersionKind,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub at: Position,
+}
+
 impl ObjectId {
     /// `Deployment/the0-api`, the way kubectl names things (as checked
     /// names: this goes into messages).
@@ -90,22 +116,38 @@ impl ObjectId {
         format!("{}/{}", Name(&self.gvk.kind), Name(&self.name))
     }
 
+    pub fn identity(&self) -> Identity<'_> {
+        Identity {
+            group: &self.gvk.group,
+            kind: &self.gvk.kind,
+            namespace: self.namespace.as_deref(),
+            name: &self.name,
+        }
+    }
+
     /// Where a person finds `span` of this object: in its chart template's
-    /// rendered output or in the file kustomize read it from. The document
-    /// number of a template is filled in later, from the whole stream
-    /// ([`crate::policy::finding::number_template_documents`]).
+    /// rendered output or in the file kustomize read it from. Complete when
+    /// made: the object knows its template's document numbers.
     pub fn place(&self, span: Span) -> Option<Place> {
-        let (kind, path, document) = match (&self.template, self.file.as_deref()) {
-            (Some(t), _) => (PlaceKind::Template, t.clone(), 1),
-            (None, Some((f, index))) => (PlaceKind::File, f.clone(), index.map_or(1, |i| i + 1)),
+        let at = &self.at;
+        let (kind, path, ordinal) = match (&at.template, at.file.as_deref()) {
+            (Some(t), _) => (PlaceKind::Template, t.clone(), at.ordinal),
+            (None, Some((f, index))) => (
+                PlaceKind::File,
+                f.clone(),
+                Ordinal {
+                    document: index.map_or(1, |i| i + 1),
+                    documents: 0,
+                },
+            ),
             (None, None) => return None,
         };
         Some(Place {
             kind,
             path,
-            document,
-            documents: 0,
-            line: self.lines.relative(span.line),
+            document: ordinal.document,
+            documents: ordinal.documents,
+            line: at.lines.relative(span.line),
             chart_file: None,
         })
     }
@@ -114,14 +156,17 @@ impl ObjectId {
 impl Object<'_, '_> {
     pub fn id(&self) -> ObjectId {
         ObjectId {
-            doc: self.doc,
             gvk: self.gvk.owned(),
             name: self.name.to_string(),
             namespace: self.namespace.map(str::to_string),
-            template: self.template.map(str::to_string),
-            span: self.node.span,
-            lines: DocLines::of(self.root, self.node),
-            file: location::annotated_file(self.node).map(Box::new),
+            at: Position {
+                doc: self.doc,
+                template: self.template.map(str::to_string),
+                ordinal: self.ordinal,
+                span: self.node.span,
+                lines: DocLines::of(self.root, self.node),
+                file: location::annotated_file(self.node).map(Box::new),
+            },
         }
     }
 }
@@ -130,18 +175,16 @@ impl Object<'_, '_> {
 /// sequence is a list whatever its kind (`List`, `SecretList`, even
 /// `Deployment`): kubectl decodes any such object as a list and applies its
 /// items instead, and so does Helm. `items: null` holds no objects.
-pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>]) -> Vec<Object<'t, 'a>> {
+/// `numbers`: the stream's documents numbered within their templates.
+pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>], numbers: &TemplateNumbers) -> Vec<Object<'t, 'a>> {
     let mut out = Vec::with_capacity(parsed.len());
     for p in parsed {
         let Some(root) = &p.root else { continue };
         let template = p.doc.source.as_deref();
+        let object = |node| Object::new(p.doc.index, root, node, template, numbers);
         match list_items(root) {
-            Some(items) => out.extend(
-                items
-                    .iter()
-                    .filter_map(|item| Object::new(p.doc.index, root, item, template)),
-            ),
-            None => out.extend(Object::new(p.doc.index, root, root, template)),
+            Some(items) => out.extend(items.iter().filter_map(object)),
+            None => out.extend(object(root)),
         }
     }
     out
@@ -741,7 +784,7 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: hunter2}\n",
         )
         .unwrap();
-        let objects = objects(&parsed);
+        let objects = objects(&parsed, &TemplateNumbers::default());
         let found = sources(&objects).unwrap();
         let shown = format!("{found:?}");
         assert!(shown.contains("token"), "{shown}");

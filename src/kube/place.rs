@@ -3,6 +3,8 @@
 //! object's document as the user rendered or wrote it, and name the chart
 //! template or source file it came from ([`Place`]).
 
+use std::collections::HashMap;
+
 use crate::yaml::stream::HELM4_FILENAME;
 use crate::yaml::tree::Node;
 
@@ -72,6 +74,93 @@ impl Place {
                 "{}, document {}, line {}",
                 self.path, self.document, self.line
             )
+        }
+    }
+}
+
+/// Which of the documents rendered from one chart template a document is,
+/// and how many that template rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ordinal {
+    /// 1-based, in stream order (as `helm template --show-only` prints them).
+    pub document: usize,
+    /// 0 when not known.
+    pub documents: usize,
+}
+
+impl Ordinal {
+    /// A document the split named no template for (or an object that is
+    /// not in the stream): the first, of an unknown number.
+    pub const UNKNOWN: Ordinal = Ordinal {
+        document: 1,
+        documents: 0,
+    };
+}
+
+impl Default for Ordinal {
+    fn default() -> Self {
+        Ordinal::UNKNOWN
+    }
+}
+
+/// Every document's [`Ordinal`], counted once the stream is split (each
+/// document's template is known before any is parsed), so that an object
+/// carries its final place from the moment it is read and a rule's finding
+/// needs no numbering afterwards.
+#[derive(Debug, Default)]
+pub struct TemplateNumbers {
+    /// By document index: its template (an index into `templates`) and
+    /// its number among that template's documents; `None` when the split
+    /// named no template for it.
+    docs: Vec<Option<(usize, usize)>>,
+    /// Each template once, with how many documents it rendered.
+    templates: Vec<(Box<str>, usize)>,
+    by_name: HashMap<Box<str>, usize>,
+}
+
+impl TemplateNumbers {
+    /// `templates`: each document's chart template, in stream order.
+    pub fn of<'t>(templates: impl IntoIterator<Item = Option<&'t str>>) -> TemplateNumbers {
+        let mut numbers = TemplateNumbers::default();
+        for template in templates {
+            let doc = template.map(|t| {
+                // A template's name is copied once, not once a document.
+                let i = match numbers.by_name.get(t) {
+                    Some(&i) => i,
+                    None => {
+                        numbers.templates.push((t.into(), 0));
+                        numbers
+                            .by_name
+                            .insert(t.into(), numbers.templates.len() - 1);
+                        numbers.templates.len() - 1
+                    }
+                };
+                let count = &mut numbers.templates[i].1;
+                *count += 1;
+                (i, *count)
+            });
+            numbers.docs.push(doc);
+        }
+        numbers
+    }
+
+    /// The ordinal of document `doc` for an object of `template` (which a
+    /// Helm 4 annotation on a list item may name apart from its document's).
+    pub fn ordinal(&self, doc: usize, template: &str) -> Ordinal {
+        let Some(Some((i, n))) = self.docs.get(doc) else {
+            return Ordinal::UNKNOWN;
+        };
+        // Nearly always its document's own template: no hashing per object.
+        let documents = match &self.templates[*i] {
+            (name, count) if **name == *template => *count,
+            _ => self
+                .by_name
+                .get(template)
+                .map_or(0, |&j| self.templates[j].1),
+        };
+        Ordinal {
+            document: *n,
+            documents,
         }
     }
 }
@@ -209,6 +298,23 @@ mod tests {
         assert_eq!(&*l.added, [(5, 5), (6, 6)]);
         assert_eq!(l.relative(7), 5);
         assert_eq!(l.relative(4), 4);
+    }
+
+    #[test]
+    fn documents_are_numbered_within_their_template_in_stream_order() {
+        let numbers = TemplateNumbers::of([Some("a"), None, Some("b"), Some("a")]);
+        let ordinal = |doc, template| {
+            let o = numbers.ordinal(doc, template);
+            (o.document, o.documents)
+        };
+        assert_eq!(ordinal(0, "a"), (1, 2));
+        assert_eq!(ordinal(3, "a"), (2, 2));
+        assert_eq!(ordinal(2, "b"), (1, 1));
+        assert_eq!(ordinal(1, "a"), (1, 0), "no template for this document");
+        assert_eq!(ordinal(9, "a"), (1, 0), "not in the stream");
+        assert_eq!(ordinal(0, "c"), (1, 0), "a template the stream never named");
+        // A list item Helm 4 annotated with another template than its document's.
+        assert_eq!(ordinal(0, "b"), (1, 1));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use sha2::{Digest as _, Sha256};
 
 use crate::kube::digest::{self, Keys};
-use crate::kube::inventory::{Index, Source, TargetKind};
+use crate::kube::inventory::{self, Index, Source, TargetKind};
 use crate::kube::workload::{Rollout, Workload};
+use crate::yaml::tree::{Node, Value};
 
 pub const PREFIX: &str = "secret-rollout/";
 
@@ -157,6 +158,70 @@ pub struct StampSource {
     pub target: TargetKind,
     pub name: String,
     pub origin: crate::kube::inventory::Origin,
+}
+
+/// A digest of a pod template but the annotations we write: two renders'
+/// templates differ in more than our stamps exactly when theirs differ.
+pub fn template_digest(template: &Node<'_>) -> [u8; 32] {
+    let mut bytes = Vec::new();
+    template_bytes(template, &mut bytes);
+    Sha256::digest(&bytes).into()
+}
+
+/// The canonical bytes of a pod template without the annotations we write.
+/// A `metadata` or `annotations` mapping that held only ours counts as
+/// absent: stamping creates them.
+fn template_bytes(template: &Node<'_>, out: &mut Vec<u8>) {
+    let Value::Map(map) = &template.value else {
+        inventory::canonical(template, out);
+        return;
+    };
+    let mut pairs = map.pairs();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (k, v) in pairs {
+        match (k, &v.value) {
+            ("metadata", Value::Map(metadata)) => {
+                let mut fields = Vec::new();
+                let mut meta = metadata.pairs();
+                meta.sort_by(|a, b| a.0.cmp(b.0));
+                for (mk, mv) in meta {
+                    match (mk, &mv.value) {
+                        ("annotations", Value::Map(annotations)) => {
+                            let mut kept = annotations.pairs();
+                            kept.retain(|(ak, _)| !is_ours(ak));
+                            if kept.is_empty() {
+                                continue;
+                            }
+                            kept.sort_by(|a, b| a.0.cmp(b.0));
+                            digest::field(&mut fields, mk.as_bytes());
+                            fields.push(b'{');
+                            for (ak, av) in kept {
+                                digest::field(&mut fields, ak.as_bytes());
+                                inventory::canonical(av, &mut fields);
+                            }
+                            fields.push(b'}');
+                        }
+                        _ => {
+                            digest::field(&mut fields, mk.as_bytes());
+                            inventory::canonical(mv, &mut fields);
+                        }
+                    }
+                }
+                if !fields.is_empty() {
+                    digest::field(out, k.as_bytes());
+                    out.push(b'{');
+                    out.extend_from_slice(&fields);
+                    out.push(b'}');
+                }
+            }
+            _ => {
+                digest::field(out, k.as_bytes());
+                inventory::canonical(v, out);
+            }
+        }
+    }
+    out.push(b'}');
 }
 
 #[cfg(test)]

@@ -38,6 +38,17 @@ pub enum Rollout {
     BarePod,
 }
 
+impl Rollout {
+    /// As `explain` and `diff` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollout::Rolls => "stamped",
+            Rollout::ImmutableJob => "immutable-job",
+            Rollout::BarePod => "bare-pod",
+        }
+    }
+}
+
 /// Whether a changed stamp restarts the pods, when the workload is stamped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reach {
@@ -96,6 +107,13 @@ pub struct Workload {
     pub reach: Reach,
     /// `secret-rollout/ignore` values, on the workload and on its template.
     pub ignores: Vec<Ignore>,
+    /// A Helm hook (`helm.sh/hook`).
+    pub hook: bool,
+    /// A digest of its whole pod template but our own annotations
+    /// ([`crate::kube::stamp::template_digest`]), when the model was asked
+    /// for it: what `diff` compares. `None` otherwise (render needs none,
+    /// and a workload-dense stream holds one pointer, not 32 bytes).
+    pub template_digest: Option<Box<[u8; 32]>>,
 }
 
 /// One `secret-rollout/ignore` annotation.
@@ -202,6 +220,8 @@ impl Found<'_, '_> {
             mounts: reference::mounts(self.pod_spec),
             reach: self.reach(),
             ignores,
+            hook: self.object.is_helm_hook(),
+            template_digest: None,
         }
     }
 }

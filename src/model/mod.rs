@@ -3,14 +3,18 @@
 //! and every command is a function of it. Documents are split and their kinds
 //! sniffed in one pass; only the ones that matter are parsed (in parallel),
 //! and each tree is read and dropped at once, so memory holds the facts, not
-//! the trees.
+//! the trees. Each document's chart template is numbered at the split, so
+//! every object is read with its final place and a rule's finding is
+//! complete when made. `diff` asks for each pod template's digest
+//! ([`Options::template_digests`]) and so reads each input once.
 
 use rayon::prelude::*;
 
+use crate::kube::place::TemplateNumbers;
 use crate::kube::plan::{plan, Plan, Referenced};
 use crate::kube::{inventory, stamp, workload};
-use crate::policy::finding::{self, Finding};
-use crate::policy::rule::Severity;
+use crate::policy::finding::{Finding, Location};
+use crate::policy::rule::{Rule, Severity};
 use crate::policy::{check, config};
 use crate::sources::files;
 use crate::sources::lookup::{self, Fetch as _};
@@ -34,6 +38,15 @@ pub struct Options {
     /// must refuse what `kubectl apply` refuses. A post-renderer reads only
     /// what it judges (Helm parses its output anyway).
     pub read_all: bool,
+    /// Keep a digest of every workload's pod template
+    /// ([`workload::Workload::template_digest`]), read while its tree is at
+    /// hand: what `diff` compares. Off for render, which pays nothing.
+    pub template_digests: bool,
+    /// Helm may post-render the release's hooks in a call of their own (a
+    /// Helm 4 plugin, whose SDK callers may choose the `separate`
+    /// strategy): a stream of hooks only then says so where a hook uses an
+    /// object that is not in it.
+    pub hooks_called_apart: bool,
 }
 
 impl Options {
@@ -110,6 +123,97 @@ pub enum InputError {
     SecretsFrom(#[from] files::FileError),
 }
 
+impl InputError {
+    /// The error as an `invalid-input` finding, for the formats that list
+    /// findings by file and line (check's JSON and SARIF): where the input
+    /// went wrong, and the error's own message, whose names are already
+    /// checked ([`crate::trust::name`]) and which never holds a value.
+    /// `None` when the error has no line to point at (a `--secrets-from`
+    /// file that cannot be read at all, two files that disagree).
+    pub fn finding(&self) -> Option<Finding> {
+        let (location, workload, help) = match self {
+            InputError::Parse(e) => (
+                parse_location(e),
+                None,
+                "fix the YAML: kubectl refuses it as well",
+            ),
+            InputError::Content(e) => (
+                content_location(e),
+                None,
+                "fix the value: the API server refuses it as well",
+            ),
+            InputError::Edit {
+                doc,
+                template,
+                workload,
+                error,
+                ..
+            } => (
+                Location {
+                    doc: *doc,
+                    template: template.clone(),
+                    line: error.line,
+                    // The edit names the line only.
+                    col: 1,
+                    ..Location::default()
+                },
+                Some(workload.clone()),
+                "write the pod template's metadata out in full, so that its stamps can be written",
+            ),
+            InputError::SecretsFrom(e) => {
+                let (path, location) = match e {
+                    files::FileError::Parse { path, error } => (path, parse_location(error)),
+                    files::FileError::Content { path, error } => (path, content_location(error)),
+                    _ => return None,
+                };
+                (
+                    Location {
+                        file: Some(path.clone()),
+                        ..location
+                    },
+                    None,
+                    "fix the --secrets-from file: kubectl refuses it as well",
+                )
+            }
+        };
+        Some(Finding {
+            rule: Rule::InvalidInput.into(),
+            severity: Rule::InvalidInput.severity(),
+            location,
+            workload,
+            container: None,
+            variable: None,
+            message: self.to_string(),
+            help: format!("{help}; nothing in this input was checked"),
+            suppressed: None,
+        })
+    }
+}
+
+fn parse_location(e: &stream::ParseError) -> Location {
+    let (line, col) = match &e.error {
+        yaml::YamlError::Syntax { line, col, .. }
+        | yaml::YamlError::DuplicateKey { line, col, .. } => (*line, *col),
+    };
+    Location {
+        doc: e.doc,
+        template: e.template.clone(),
+        line,
+        col,
+        ..Location::default()
+    }
+}
+
+fn content_location(e: &inventory::ContentError) -> Location {
+    Location {
+        doc: e.doc,
+        template: e.template.clone(),
+        line: e.span.line,
+        col: e.span.col,
+        ..Location::default()
+    }
+}
+
 /// Everything known about one stream: plain facts about its sources and
 /// workloads, and for each workload we may stamp, the part of its pod
 /// template an edit needs (`sites`, parallel to `workloads`).
@@ -120,8 +224,6 @@ pub(crate) struct Model<'s> {
     pub index: &'s inventory::Index<'s>,
     /// What `--lookup` fetched for this stream, and what it could not.
     pub looked_up: &'s lookup::Fetched,
-    /// The chart template of each document (see [`stream::Document`]).
-    pub templates: &'s [Option<String>],
     /// How many objects the stream holds, and how many are Helm hooks.
     pub objects: usize,
     pub hooks: usize,
@@ -149,8 +251,12 @@ pub(crate) fn with_model<'a, R>(
     f: impl FnOnce(&Model<'_>) -> Result<R, InputError>,
 ) -> Result<R, InputError> {
     let kinds = &options.policy.workload_kinds;
+    let docs = stream::split(text);
+    // Every document's template is known now, before any is parsed: each
+    // object is read with its final place.
+    let numbers = TemplateNumbers::of(docs.iter().map(|d| d.source.as_deref()));
     let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
-        let objects = inventory::objects(std::slice::from_ref(&parsed));
+        let objects = inventory::objects(std::slice::from_ref(&parsed), &numbers);
         let mut facts = DocFacts {
             objects: objects.len(),
             hooks: objects.iter().filter(|o| o.is_helm_hook()).count(),
@@ -168,7 +274,11 @@ pub(crate) fn with_model<'a, R>(
             .map(|found| {
                 let site = (found.rollout == workload::Rollout::Rolls)
                     .then(|| found.template.pruned_template());
-                (found.facts(), site)
+                let mut facts = found.facts();
+                if options.template_digests {
+                    facts.template_digest = Some(Box::new(stamp::template_digest(found.template)));
+                }
+                (facts, site)
             })
             .collect();
         facts.sources = sources;
@@ -176,8 +286,6 @@ pub(crate) fn with_model<'a, R>(
         Ok(facts)
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
-    let docs = stream::split(text);
-    let templates: Vec<Option<String>> = docs.iter().map(|d| d.source.clone()).collect();
     let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
         .into_par_iter()
         .map(|doc| {
@@ -226,7 +334,7 @@ pub(crate) fn with_model<'a, R>(
         sources.extend(r?.sources);
     }
     // Stream order decides among sources of the same name.
-    sources.sort_by_key(|s| s.object.doc);
+    sources.sort_by_key(|s| s.object.at.doc);
     let named_in_files = options.secrets_from.named(&referenced)?;
     let mut index = inventory::Index::new(
         &sources,
@@ -251,7 +359,6 @@ pub(crate) fn with_model<'a, R>(
         sites: &sites,
         index: &index,
         looked_up: &looked_up,
-        templates: &templates,
         objects,
         hooks,
     })
@@ -285,8 +392,7 @@ pub(crate) fn with_model<'a, R>(
 pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
-        let mut findings = findings(m);
-        finding::number_template_documents(m.templates, &mut findings);
+        let findings = findings(m);
         let mut edits = Vec::new();
         let mut stamped = Vec::new();
         for (w, site) in m.workloads.iter().zip(m.sites) {
@@ -302,8 +408,8 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             let more =
                 write::map::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
                     InputError::Edit {
-                        doc: w.object.doc,
-                        template: w.object.template.clone(),
+                        doc: w.object.at.doc,
+                        template: w.object.at.template.clone(),
                         workload: w.object.display(),
                         path: w.template_path.clone(),
                         error,
@@ -325,7 +431,10 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
 /// What the policy finds in a model: the rules, and the notes on its sources.
 pub(crate) fn findings(m: &Model<'_>) -> Vec<Finding> {
     let policy = &m.options.policy;
-    let mut findings = check::check(m.workloads, m.index, policy);
+    // Known before any rule runs: the stream is one of Helm's calls with
+    // the hooks alone, so an object a hook uses is missing for that reason.
+    let hooks_alone = m.options.hooks_called_apart && m.objects > 0 && m.hooks == m.objects;
+    let mut findings = check::check(m.workloads, m.index, policy, hooks_alone);
     findings.extend(check::source_notes(
         m.workloads,
         m.index,
@@ -369,6 +478,53 @@ mod tests {
         let hook_crd = format!("{crd}  annotations: {{helm.sh/hook: crd-install}}\n")
             .replace("metadata: {name: c}\n", "metadata:\n  name: c\n");
         assert!(hooks_only(&format!("{HOOK}---\n{hook_crd}")));
+    }
+
+    #[test]
+    fn a_hook_alone_in_its_call_says_why_its_secret_is_missing() {
+        let hook = format!("{HOOK}spec:\n  template:\n    spec:\n      containers:\n      - name: m\n        envFrom: [{{secretRef: {{name: db}}}}]\n");
+        let unresolved = |text: &str, apart: bool| {
+            let options = Options {
+                hooks_called_apart: apart,
+                ..Options::default()
+            };
+            let findings = analyze(text, &options).unwrap().findings;
+            let f = findings
+                .into_iter()
+                .find(|f| f.rule == Rule::UnresolvedReference)
+                .expect("the Secret is not in the stream");
+            f.message.ends_with(check::HOOKS_ONLY_NOTE)
+        };
+        assert!(unresolved(&hook, true));
+        assert!(!unresolved(&hook, false), "only where Helm may call so");
+        assert!(
+            !unresolved(&format!("{hook}---\n{SERVICE}"), true),
+            "not hooks alone"
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_finding_at_its_document_and_line() {
+        let shared = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: &meta {name: web}\nspec:\n  template:\n    metadata: *meta\n    spec:\n      containers:\n      - name: web\n        envFrom: [{secretRef: {name: db}}]\n";
+        let e = analyze(shared, &Options::default()).unwrap_err();
+        assert!(matches!(e, InputError::Edit { .. }), "{e}");
+        let f = e.finding().expect("an edit error names its line");
+        assert_eq!(f.rule, Rule::InvalidInput);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!((f.location.doc, f.location.line), (1, 11));
+        assert_eq!(f.workload.as_deref(), Some("Deployment/web"));
+        assert_eq!(f.message, e.to_string());
+        assert!(f.help.ends_with("nothing in this input was checked"));
+
+        let bad = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  data: {k: 'not base64'}\n";
+        let e = analyze(bad, &Options::default()).unwrap_err();
+        let f = e.finding().unwrap();
+        assert_eq!(
+            (f.location.doc, f.location.line, f.location.col),
+            (0, 7, 13)
+        );
+        assert_eq!(f.location.file, None, "the input itself");
+        assert!(!f.message.contains("not base64"), "{}", f.message);
     }
 
     #[test]

@@ -15,7 +15,14 @@ use crate::policy::rule::{Rule, RuleId};
 use crate::policy::sensitivity;
 
 /// Runs every rule over the workloads; findings come out in stream order.
-pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
+/// `hooks_alone`: the stream is one of Helm's post-render calls that carry
+/// only the release's hooks (see [`HOOKS_ONLY_NOTE`]).
+pub fn check(
+    workloads: &[Workload],
+    index: &Index<'_>,
+    policy: &Policy,
+    hooks_alone: bool,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let names = policy.names();
     for w in workloads {
@@ -59,7 +66,7 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
             duplicate_env(&mut out, container, vars, &guarded);
         }
         crate::policy::guard::check(&mut out, index, &names, &guarded);
-        references(&mut out, refs, index);
+        references(&mut out, refs, index, hooks_alone);
         rotation_reach(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
@@ -154,14 +161,14 @@ pub(crate) fn source_location(s: &Source) -> Location {
     };
     let place = file
         .is_none()
-        .then(|| s.object.place(s.object.span))
+        .then(|| s.object.place(s.object.at.span))
         .flatten();
     Location {
         file,
-        doc: s.object.doc,
-        template: s.object.template.clone(),
-        line: s.object.span.line,
-        col: s.object.span.col,
+        doc: s.object.at.doc,
+        template: s.object.at.template.clone(),
+        line: s.object.at.span.line,
+        col: s.object.at.span.col,
         place,
         path: None,
     }
@@ -317,7 +324,25 @@ fn provides(
     })
 }
 
-fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
+/// Appended to the message of an `unresolved-reference` in a post-render
+/// call of hooks alone.
+pub const HOOKS_ONLY_NOTE: &str =
+    " (this post-renderer call received only the release's hooks; Helm sends the other manifests in a separate call)";
+
+/// Why an object a hook uses is missing when Helm sent the hooks on their
+/// own: it is (probably) rendered by the chart, just not in this call, and
+/// the hook is not stamped for it.
+fn hooks_alone_help(workload: &str) -> String {
+    format!(
+        "Helm post-rendered the release's hooks in a call of their own (the Helm 4 SDK's \
+         `separate` post-render strategy), so objects rendered by the chart's other templates \
+         are not visible here and {workload} is not stamped for them; a hook Job runs anew on every \
+         install/upgrade and reads the current value anyway. Use the `combined` strategy \
+         (the helm CLI's default) to have hooks stamped, or render the object as a hook too"
+    )
+}
+
+fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>, hooks_alone: bool) {
     let w = out.w;
     let mut unresolved_reported = HashSet::new();
     let mut consumes_in_stream = false;
@@ -333,21 +358,28 @@ fn references(out: &mut Out<'_>, refs: &[Reference], index: &Index<'_>) {
         match index.find(r.target, &r.name, w.object.namespace.as_deref()) {
             None => {
                 if !r.optional && unresolved_reported.insert((r.target, &r.name)) {
+                    let mut message = format!(
+                        "{} uses {kind} {} ({}), which is not in this render; its rotation cannot be stamped",
+                        w.object.display(),
+                        Name(&r.name),
+                        r.via.describe()
+                    );
+                    let help = if hooks_alone {
+                        message.push_str(HOOKS_ONLY_NOTE);
+                        hooks_alone_help(&w.object.display())
+                    } else {
+                        format!(
+                            "give the file or directory that holds it to `--secrets-from PATH` (or the policy's `secretsFrom:`), read it from the cluster with `--lookup`, render it in the same release, or restart {} yourself when it changes",
+                            w.object.display()
+                        )
+                    };
                     out.rule(
                         Rule::UnresolvedReference,
                         At::reference(w, r),
                         r.container.as_deref(),
                         var,
-                        format!(
-                            "{} uses {kind} {} ({}), which is not in this render; its rotation cannot be stamped",
-                            w.object.display(),
-                            Name(&r.name),
-                            r.via.describe()
-                        ),
-                        format!(
-                            "give the file or directory that holds it to `--secrets-from PATH` (or the policy's `secretsFrom:`), read it from the cluster with `--lookup`, render it in the same release, or restart {} yourself when it changes",
-                            w.object.display()
-                        ),
+                        message,
+                        help,
                     );
                 }
             }

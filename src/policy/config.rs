@@ -381,6 +381,16 @@ impl Policy {
                     ),
                 ));
             };
+            if matches!(rule, RuleId::BuiltIn(r) if !r.is_configurable()) {
+                return Err(PolicyError::at(
+                    &id.referenced,
+                    format!(
+                        "rules.{}: input that cannot be read is always an error (exit code 2); \
+                         no policy changes that",
+                        id.value
+                    ),
+                ));
+            }
             let level = match level.value.as_str() {
                 "error" => Some(Severity::Error),
                 "warning" => Some(Severity::Warning),

@@ -1,9 +1,7 @@
 //! A finding: what a rule found, where, about which workload, container and
 //! variable, and how to fix it. Rules make them; [`crate::report`] shows them.
 
-use std::collections::HashMap;
-
-use crate::kube::place::{Place, PlaceKind};
+use crate::kube::place::Place;
 use crate::policy::rule::{RuleId, Severity};
 
 /// Where a finding points: the document and position in the input, and
@@ -98,38 +96,5 @@ impl Counts {
             line.push_str(&format!(" ({} suppressed)", self.suppressed));
         }
         line
-    }
-}
-
-/// Number each chart template's documents in stream order, as `helm
-/// template --show-only` prints them, and fill in `document`/`documents` of
-/// the findings' template places. `templates`: each document's chart
-/// template, in stream order.
-pub fn number_template_documents(templates: &[Option<String>], findings: &mut [Finding]) {
-    let is_template = |f: &Finding| {
-        f.location
-            .place
-            .as_ref()
-            .is_some_and(|p| p.kind == PlaceKind::Template)
-    };
-    if !findings.iter().any(is_template) {
-        return;
-    }
-    let mut ordinal = Vec::new();
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for template in templates {
-        ordinal.push(template.as_ref().map(|s| {
-            let n = counts.entry(s.clone()).or_default();
-            *n += 1;
-            *n
-        }));
-    }
-    for f in findings.iter_mut().filter(|f| is_template(f)) {
-        let doc = f.location.doc;
-        let place: &mut Place = f.location.place.as_mut().expect("a template place");
-        if let Some(Some(n)) = ordinal.get(doc) {
-            place.document = *n;
-            place.documents = counts.get(&place.path).copied().unwrap_or(0);
-        }
     }
 }

@@ -21,7 +21,7 @@ pub(crate) struct At {
 impl At {
     pub fn object(w: &Workload) -> At {
         At {
-            span: w.object.span,
+            span: w.object.at.span,
             path: None,
         }
     }
@@ -98,8 +98,8 @@ impl<'w> Out<'w> {
 fn location(w: &Workload, at: At) -> Location {
     Location {
         file: None,
-        doc: w.object.doc,
-        template: w.object.template.clone(),
+        doc: w.object.at.doc,
+        template: w.object.at.template.clone(),
         line: at.span.line,
         col: at.span.col,
         place: w.object.place(at.span),

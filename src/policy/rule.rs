@@ -48,10 +48,17 @@ pub enum Rule {
     RotationNotReached,
     SuppressionWithoutReason,
     ExpiredSuppression,
+    InvalidInput,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    /// Whether a policy may change its severity or turn it off. Input that
+    /// cannot be read is never a policy matter: it always fails the run.
+    pub fn is_configurable(self) -> bool {
+        self != Rule::InvalidInput
+    }
+
+    pub const ALL: [Rule; 20] = [
         Rule::SensitiveEnvPlainValue,
         Rule::SensitiveConfigMapValue,
         Rule::SensitiveCommandValue,
@@ -71,6 +78,7 @@ impl Rule {
         Rule::RotationNotReached,
         Rule::SuppressionWithoutReason,
         Rule::ExpiredSuppression,
+        Rule::InvalidInput,
     ];
 
     pub fn id(self) -> &'static str {
@@ -94,12 +102,15 @@ impl Rule {
             Rule::RotationNotReached => "rotation-not-reached",
             Rule::SuppressionWithoutReason => "suppression-without-reason",
             Rule::ExpiredSuppression => "expired-suppression",
+            Rule::InvalidInput => "invalid-input",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Rule::MissingSecretKey | Rule::ForbiddenSuppression => Severity::Error,
+            Rule::MissingSecretKey | Rule::ForbiddenSuppression | Rule::InvalidInput => {
+                Severity::Error
+            }
             Rule::SensitiveEnvPlainValue
             | Rule::SensitiveConfigMapValue
             | Rule::SensitiveCommandValue
@@ -172,6 +183,9 @@ impl Rule {
             }
             Rule::RotationNotReached => {
                 "a rotation does not reach a consumer: its changed stamp restarts nothing (OnDelete, paused, CronJob until its next run, PodTemplate, bare Pod), or the Secret or ConfigMap is immutable"
+            }
+            Rule::InvalidInput => {
+                "an input cannot be read as manifests (YAML that does not parse, a value the API server would refuse, a pod template that cannot be stamped): nothing in it is checked, and the run exits 2"
             }
             Rule::LookupFailed => {
                 "--lookup could not read a Secret or ConfigMap a pod uses from the cluster (not there, forbidden, no answer before the deadline), so its rotation is not stamped"

@@ -10,22 +10,20 @@
 //! never shown: only key names leave this module.
 
 use crate::trust::name::Name;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
-use crate::kube::inventory::{self, Index, Source, TargetKind};
+use crate::kube::inventory::{Identity, Index, Source, TargetKind};
 use crate::kube::reference::Via;
 use crate::kube::stamp;
-use crate::kube::workload::{self, Reach, Rollout, Workload};
+use crate::kube::workload::{Reach, Rollout, Workload};
 use crate::model::{self, InputError, Model, Options};
 use crate::policy::config::Policy;
 use crate::policy::finding::{Counts, Finding};
 use crate::policy::rule::Severity;
 use crate::policy::rule::{Rule, RuleId};
-use crate::yaml::tree::{Node, Value as Yaml};
 
 /// What changes between two renders.
 #[derive(Clone, Debug)]
@@ -61,8 +59,7 @@ impl Presence {
 /// A Secret or ConfigMap whose content differs (key names only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectChange {
-    /// `Secret` or `ConfigMap`.
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub name: String,
     pub namespace: Option<String>,
     pub presence: Presence,
@@ -84,8 +81,7 @@ pub struct WorkloadChange {
     pub namespace: Option<String>,
     pub template: Option<String>,
     pub presence: Presence,
-    /// `stamped`, `immutable-job` or `bare-pod`.
-    pub rollout: &'static str,
+    pub rollout: Rollout,
     /// A Helm hook (it runs again on every upgrade anyway).
     pub hook: bool,
     /// Its pods are replaced by the upgrade.
@@ -94,16 +90,16 @@ pub struct WorkloadChange {
     pub template_changed: bool,
     /// What it reads that changed.
     pub reads: Vec<ReadChange>,
-    /// When a changed stamp does not restart its pods: why (see
-    /// `workload::Reach`); such a workload is not counted as rolling,
-    /// except a CronJob, whose next run reads the new value.
-    pub reach: Option<&'static str>,
+    /// Whether a changed stamp restarts its pods; a workload whose stamp
+    /// restarts nothing is not counted as rolling, except a CronJob, whose
+    /// next run reads the new value.
+    pub reach: Reach,
 }
 
 /// An object a workload reads, and what changed in what it reads of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadChange {
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub name: String,
     /// The keys it reads; `None` for the whole object (`envFrom`, a volume
     /// without `items`).
@@ -132,7 +128,7 @@ impl ReadChange {
 
     /// `Secret the0-secrets: JWT_SECRET`, `Secret x (now in the render)`.
     fn describe(&self) -> String {
-        let what = format!("{} {}", self.kind, self.name);
+        let what = format!("{} {}", self.kind.as_str(), self.name);
         match (self.found_before, self.found_after) {
             (false, true) => return format!("{what} (found now, not before)"),
             (true, false) => return format!("{what} (found before, not now)"),
@@ -153,8 +149,8 @@ impl ReadChange {
     /// `Secret the0-secrets (MONGO_URI, NATS_PASSWORD)`: what it reads.
     fn describe_read(&self) -> String {
         match &self.reads {
-            Some(keys) => format!("{} {} ({})", self.kind, self.name, keys.join(", ")),
-            None => format!("{} {} (all keys)", self.kind, self.name),
+            Some(keys) => format!("{} {} ({})", self.kind.as_str(), self.name, keys.join(", ")),
+            None => format!("{} {} (all keys)", self.kind.as_str(), self.name),
         }
     }
 }
@@ -168,18 +164,18 @@ pub enum DiffError {
     After(InputError),
 }
 
-/// Compare two renders under `options`.
+/// Compare two renders under `options`: one model of each, read once.
 pub fn diff(before: &str, after: &str, options: &Options) -> Result<Diff, DiffError> {
-    let templates_before = templates(before, options).map_err(DiffError::Before)?;
-    let templates_after = templates(after, options).map_err(DiffError::After)?;
-    let sides = Sides {
-        templates_before: &templates_before,
-        templates_after: &templates_after,
-        options,
+    // Every document read as Go would (a render `kubectl apply` refuses is
+    // no upgrade), and each pod template's digest kept while its tree is.
+    let options = &Options {
+        read_all: true,
+        template_digests: true,
+        ..options.clone()
     };
     model::with_model(before, options, |b| {
         Ok(model::with_model(after, options, |a| {
-            Ok(sides.compare(b, a).shown())
+            Ok(compare(b, a, options).shown())
         }))
     })
     .map_err(DiffError::Before)?
@@ -211,113 +207,6 @@ impl Diff {
     }
 }
 
-/// A workload's identity across renders: its API group, kind, namespace and
-/// name (not the version, which a chart may bump).
-type Key = (String, String, Option<String>, String);
-
-fn key(w: &Workload) -> Key {
-    (
-        w.object.gvk.group.clone(),
-        w.object.gvk.kind.clone(),
-        w.object.namespace.clone(),
-        w.object.name.clone(),
-    )
-}
-
-/// What the model does not keep of a pod template: a digest of all of it
-/// but our own annotations, and whether its workload is a Helm hook.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Template {
-    digest: [u8; 32],
-    hook: bool,
-}
-
-/// The pod template of every workload of a stream.
-fn templates(text: &str, options: &Options) -> Result<HashMap<Key, Template>, InputError> {
-    let extra = &options.policy.workload_kinds;
-    let read =
-        |parsed: crate::yaml::stream::Parsed<'_>| -> Result<Vec<(Key, Template)>, InputError> {
-            let objects = inventory::objects(std::slice::from_ref(&parsed));
-            Ok(workload::find(&objects, extra)
-                .iter()
-                .map(|found| {
-                    let o = &found.object;
-                    let key = (
-                        o.gvk.group.to_string(),
-                        o.gvk.kind.to_string(),
-                        o.namespace.map(str::to_string),
-                        o.name.to_string(),
-                    );
-                    let mut bytes = Vec::new();
-                    template_bytes(found.template, &mut bytes);
-                    let template = Template {
-                        digest: Sha256::digest(&bytes).into(),
-                        hook: o.is_helm_hook(),
-                    };
-                    (key, template)
-                })
-                .collect())
-        };
-    let docs = crate::yaml::stream::parse_each(text, &read)?;
-    Ok(docs.into_iter().flatten().collect())
-}
-
-/// The canonical bytes of a pod template without the annotations we write.
-/// A `metadata` or `annotations` mapping that held only ours counts as
-/// absent: stamping creates them.
-fn template_bytes(template: &Node<'_>, out: &mut Vec<u8>) {
-    let Yaml::Map(map) = &template.value else {
-        inventory::canonical(template, out);
-        return;
-    };
-    let mut pairs = map.pairs();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (k, v) in pairs {
-        match (k, &v.value) {
-            ("metadata", Yaml::Map(metadata)) => {
-                let mut fields = Vec::new();
-                let mut meta = metadata.pairs();
-                meta.sort_by(|a, b| a.0.cmp(b.0));
-                for (mk, mv) in meta {
-                    match (mk, &mv.value) {
-                        ("annotations", Yaml::Map(annotations)) => {
-                            let mut kept = annotations.pairs();
-                            kept.retain(|(ak, _)| !stamp::is_ours(ak));
-                            if kept.is_empty() {
-                                continue;
-                            }
-                            kept.sort_by(|a, b| a.0.cmp(b.0));
-                            crate::kube::digest::field(&mut fields, mk.as_bytes());
-                            fields.push(b'{');
-                            for (ak, av) in kept {
-                                crate::kube::digest::field(&mut fields, ak.as_bytes());
-                                inventory::canonical(av, &mut fields);
-                            }
-                            fields.push(b'}');
-                        }
-                        _ => {
-                            crate::kube::digest::field(&mut fields, mk.as_bytes());
-                            inventory::canonical(mv, &mut fields);
-                        }
-                    }
-                }
-                if !fields.is_empty() {
-                    crate::kube::digest::field(out, k.as_bytes());
-                    out.push(b'{');
-                    out.extend_from_slice(&fields);
-                    out.push(b'}');
-                }
-            }
-            _ => {
-                crate::kube::digest::field(out, k.as_bytes());
-                inventory::canonical(v, out);
-            }
-        }
-    }
-    out.push(b'}');
-}
-
 /// Which keys of a source changed against another: changed, added,
 /// removed, and whether what stands for every key changed.
 fn key_changes(before: &Source, after: &Source) -> (Vec<String>, Vec<String>, Vec<String>, bool) {
@@ -343,123 +232,132 @@ fn key_changes(before: &Source, after: &Source) -> (Vec<String>, Vec<String>, Ve
     (changed, added, removed, whole)
 }
 
-struct Sides<'s> {
-    templates_before: &'s HashMap<Key, Template>,
-    templates_after: &'s HashMap<Key, Template>,
-    options: &'s Options,
+/// The workloads of a render by identity. A render that holds one object
+/// twice is applied as the last of them: so it is compared.
+fn by_identity<'w>(workloads: &'w [Workload]) -> HashMap<Identity<'w>, &'w Workload> {
+    workloads.iter().map(|w| (w.object.identity(), w)).collect()
 }
 
-impl Sides<'_> {
-    fn compare(&self, b: &Model<'_>, a: &Model<'_>) -> Diff {
-        let objects = objects(b.index, a.index);
-        let config_maps = self.options.policy.stamp_config_maps;
-        let before: HashMap<Key, &Workload> = b.workloads.iter().map(|w| (key(w), w)).collect();
-        let mut seen = BTreeSet::new();
-        let mut workloads = Vec::new();
-        for w in a.workloads {
-            let k = key(w);
-            let template = self.templates_after.get(&k);
-            let mut change = WorkloadChange {
-                workload: w.object.display(),
-                namespace: w.object.namespace.clone(),
-                template: w.object.template.clone(),
-                presence: Presence::Added,
-                rollout: rollout(w.rollout),
-                hook: template.is_some_and(|t| t.hook),
-                rolls: false,
-                template_changed: false,
-                reads: Vec::new(),
-                reach: w.reach.describe(),
+fn compare(b: &Model<'_>, a: &Model<'_>, options: &Options) -> Diff {
+    let objects = objects(b.index, a.index);
+    let config_maps = options.policy.stamp_config_maps;
+    let (before, after) = (by_identity(b.workloads), by_identity(a.workloads));
+    let mut seen = HashSet::new();
+    let mut workloads = Vec::new();
+    for w in a.workloads {
+        let k = w.object.identity();
+        let last = after[&k];
+        let mut change = WorkloadChange {
+            workload: w.object.display(),
+            namespace: w.object.namespace.clone(),
+            template: w.object.at.template.clone(),
+            presence: Presence::Added,
+            rollout: w.rollout,
+            hook: last.hook,
+            rolls: false,
+            template_changed: false,
+            reads: Vec::new(),
+            reach: w.reach,
+        };
+        if let Some(old) = before.get(&k) {
+            seen.insert(k);
+            change.presence = Presence::Both;
+            change.template_changed = last.template_digest != old.template_digest;
+            let stamps = |w: &Workload, index: &Index<'_>| {
+                stamp::desired(w, index, config_maps, None).unwrap_or_default()
             };
-            if let Some(old) = before.get(&k) {
-                seen.insert(k.clone());
-                change.presence = Presence::Both;
-                change.template_changed =
-                    template.map(|t| t.digest) != self.templates_before.get(&k).map(|t| t.digest);
-                let stamps = |w: &Workload, index: &Index<'_>| {
-                    stamp::desired(w, index, config_maps, None).unwrap_or_default()
-                };
-                let (stamps_before, stamps_after) = (stamps(old, b.index), stamps(w, a.index));
-                change.reads = reads(old, w, b.index, a.index, config_maps)
-                    .into_iter()
-                    .map(|mut r| {
-                        let target = if r.kind == "Secret" {
-                            TargetKind::Secret
-                        } else {
-                            TargetKind::ConfigMap
-                        };
-                        let stamp = stamp::annotation_key(target, &r.name);
-                        r.stamp_changed = stamps_before.get(&stamp) != stamps_after.get(&stamp);
-                        r
-                    })
-                    .filter(ReadChange::matters)
-                    .collect();
-                change.rolls = w.rollout == Rollout::Rolls
-                    && matches!(w.reach, Reach::Restarts | Reach::NextRun)
-                    && (change.template_changed || stamps_before != stamps_after);
-            }
-            workloads.push(change);
+            let (stamps_before, stamps_after) = (stamps(old, b.index), stamps(w, a.index));
+            change.reads = reads(old, w, b.index, a.index, config_maps)
+                .into_iter()
+                .map(|mut r| {
+                    let stamp = stamp::annotation_key(r.kind, &r.name);
+                    r.stamp_changed = stamps_before.get(&stamp) != stamps_after.get(&stamp);
+                    r
+                })
+                .filter(ReadChange::matters)
+                .collect();
+            change.rolls = w.rollout == Rollout::Rolls
+                && matches!(w.reach, Reach::Restarts | Reach::NextRun)
+                && (change.template_changed || stamps_before != stamps_after);
         }
-        for w in b.workloads.iter().filter(|w| !seen.contains(&key(w))) {
-            workloads.push(WorkloadChange {
-                workload: w.object.display(),
-                namespace: w.object.namespace.clone(),
-                template: w.object.template.clone(),
-                presence: Presence::Removed,
-                rollout: rollout(w.rollout),
-                hook: self.templates_before.get(&key(w)).is_some_and(|t| t.hook),
-                rolls: false,
-                template_changed: false,
-                reads: Vec::new(),
-                reach: w.reach.describe(),
-            });
+        workloads.push(change);
+    }
+    for w in b.workloads {
+        let k = w.object.identity();
+        if seen.contains(&k) {
+            continue;
         }
-        let mut findings = rotation_advice(&objects, a, &self.options.policy);
-        crate::policy::finding::number_template_documents(a.templates, &mut findings);
-        Diff {
-            objects: objects.into_iter().map(|(c, _)| c).collect(),
-            workloads,
-            findings,
-        }
+        workloads.push(WorkloadChange {
+            workload: w.object.display(),
+            namespace: w.object.namespace.clone(),
+            template: w.object.at.template.clone(),
+            presence: Presence::Removed,
+            rollout: w.rollout,
+            hook: before[&k].hook,
+            rolls: false,
+            template_changed: false,
+            reads: Vec::new(),
+            reach: w.reach,
+        });
+    }
+    let findings = rotation_advice(&objects, a, &options.policy);
+    Diff {
+        objects: objects.into_iter().map(|(c, _)| c).collect(),
+        workloads,
+        findings,
     }
 }
 
-fn rollout(r: Rollout) -> &'static str {
-    match r {
-        Rollout::Rolls => "stamped",
-        Rollout::ImmutableJob => "immutable-job",
-        Rollout::BarePod => "bare-pod",
+/// A Secret or ConfigMap as pods name it (whatever object provides it: a
+/// SealedSecret's Secret is a Secret). Ordered as the output lists them: by
+/// the kind's name, then namespace, then name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Provided<'k> {
+    kind: TargetKind,
+    namespace: Option<&'k str>,
+    name: &'k str,
+}
+
+impl Ord for Provided<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.kind.as_str(), self.namespace, self.name).cmp(&(
+            other.kind.as_str(),
+            other.namespace,
+            other.name,
+        ))
+    }
+}
+
+impl PartialOrd for Provided<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 /// Every Secret and ConfigMap whose content differs, with the source it is
 /// now (or was) for pointing findings at.
 fn objects<'s>(before: &Index<'s>, after: &Index<'s>) -> Vec<(ObjectChange, &'s Source)> {
-    type ObjectKey<'k> = (&'static str, Option<&'k str>, &'k str);
-    let by_key = |index: &Index<'s>| -> BTreeMap<ObjectKey<'s>, &'s Source> {
+    let by_key = |index: &Index<'s>| -> BTreeMap<Provided<'s>, &'s Source> {
         index
             .all()
             .map(|s| {
-                (
-                    (
-                        s.target.as_str(),
-                        s.object.namespace.as_deref(),
-                        s.name.as_str(),
-                    ),
-                    s,
-                )
+                let key = Provided {
+                    kind: s.target,
+                    namespace: s.object.namespace.as_deref(),
+                    name: &s.name,
+                };
+                (key, s)
             })
             .collect()
     };
     let (old, new) = (by_key(before), by_key(after));
     let mut out = Vec::new();
-    let keys: BTreeSet<&ObjectKey<'s>> = old.keys().chain(new.keys()).collect();
+    let keys: BTreeSet<&Provided<'s>> = old.keys().chain(new.keys()).collect();
     for k in keys {
-        let (kind, namespace, name) = *k;
         let mut change = ObjectChange {
-            kind,
-            name: name.to_string(),
-            namespace: namespace.map(str::to_string),
+            kind: k.kind,
+            name: k.name.to_string(),
+            namespace: k.namespace.map(str::to_string),
             presence: Presence::Both,
             changed: Vec::new(),
             added: Vec::new(),
@@ -533,7 +431,7 @@ fn reads(
                 changed.retain(|k| keys.contains(k.as_str()));
             }
             ReadChange {
-                kind: target.as_str(),
+                kind: target,
                 name: name.to_string(),
                 reads: keys.map(|k| k.into_iter().map(str::to_string).collect()),
                 changed,
@@ -584,7 +482,7 @@ fn rotation_advice(
     // Group index -> the (Secret, key)s it rotates, and the first Secret.
     let mut hit: BTreeMap<usize, (Vec<SecretKey>, &Source)> = BTreeMap::new();
     for (c, source) in objects {
-        if c.kind != "Secret" || c.presence != Presence::Both {
+        if c.kind != TargetKind::Secret || c.presence != Presence::Both {
             continue;
         }
         for k in &c.changed {
@@ -721,7 +619,7 @@ fn why(w: &WorkloadChange) -> String {
     if w.template_changed {
         reasons.push("pod template changed".into());
     }
-    if let Some(why) = w.reach {
+    if let Some(why) = w.reach.describe() {
         // A CronJob: counted as rolling, and said how.
         reasons.push(why.to_string());
     }
@@ -736,19 +634,18 @@ fn why_not(w: &WorkloadChange) -> String {
         .filter(|r| r.touched())
         .map(ReadChange::describe)
         .collect();
-    match w.rollout {
-        "immutable-job" if !changed.is_empty() => format!(
+    match (w.rollout, w.reach.describe()) {
+        (Rollout::ImmutableJob, _) if !changed.is_empty() => format!(
             "reads {}, but a Job that is not a hook has an immutable template: restart it yourself",
             changed.join("; ")
         ),
-        "bare-pod" if !changed.is_empty() => format!(
+        (Rollout::BarePod, _) if !changed.is_empty() => format!(
             "reads {}, but a bare Pod never rolls: recreate it yourself",
             changed.join("; ")
         ),
-        "stamped" if !changed.is_empty() && w.reach.is_some() => format!(
-            "reads {}, and its stamp changes, but {}",
+        (Rollout::Rolls, Some(reach)) if !changed.is_empty() => format!(
+            "reads {}, and its stamp changes, but {reach}",
             changed.join("; "),
-            w.reach.unwrap_or_default()
         ),
         _ if w.reads.is_empty() => "reads nothing that changed".into(),
         _ => format!(
@@ -794,7 +691,7 @@ fn object_line(c: &ObjectChange) -> String {
         .as_deref()
         .map(|n| format!(" (namespace {n})"))
         .unwrap_or_default();
-    format!("{} {}{ns}: {}", c.kind, c.name, parts.join("; "))
+    format!("{} {}{ns}: {}", c.kind.as_str(), c.name, parts.join("; "))
 }
 
 /// Text for a person.
@@ -864,7 +761,7 @@ pub fn json(d: &Diff, before_name: &str, after_name: &str) -> Value {
             "notes": counts.notes,
         },
         "objects": d.objects.iter().map(|c| json!({
-            "kind": c.kind,
+            "kind": c.kind.as_str(),
             "name": c.name,
             "namespace": c.namespace,
             "presence": c.presence.as_str(),
@@ -878,13 +775,13 @@ pub fn json(d: &Diff, before_name: &str, after_name: &str) -> Value {
             "namespace": w.namespace,
             "template": w.template,
             "presence": w.presence.as_str(),
-            "rollout": w.rollout,
+            "rollout": w.rollout.as_str(),
             "hook": w.hook,
             "rolls": w.rolls,
             "template_changed": w.template_changed,
-            "reach": w.reach,
+            "reach": w.reach.describe(),
             "reads": w.reads.iter().map(|r| json!({
-                "kind": r.kind,
+                "kind": r.kind.as_str(),
                 "name": r.name,
                 "reads": r.reads,
                 "changed": r.changed,

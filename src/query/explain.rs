@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::kube::inventory::TargetKind;
+use crate::kube::inventory::{Origin, TargetKind};
 use crate::kube::reference::Via;
-use crate::kube::workload::Rollout;
+use crate::kube::workload::{Reach, Rollout};
 use crate::kube::{digest, stamp};
 use crate::model::{self, InputError, Model, Options};
 
@@ -20,8 +20,7 @@ pub struct WorkloadUses {
     pub workload: String,
     pub namespace: Option<String>,
     pub template: Option<String>,
-    /// `stamped`, `immutable-job` or `bare-pod`.
-    pub rollout: &'static str,
+    pub rollout: Rollout,
     pub uses: Vec<Use>,
     /// Annotation key → digest that render would write.
     pub stamps: BTreeMap<String, String>,
@@ -30,9 +29,9 @@ pub struct WorkloadUses {
     pub from_files: Vec<String>,
     /// The stamps whose source `--lookup` read from the cluster.
     pub from_cluster: Vec<String>,
-    /// When a changed stamp does not restart its pods: why (OnDelete, paused,
-    /// CronJob, PodTemplate, bare Pod); `None` when it does.
-    pub reach: Option<&'static str>,
+    /// Whether a changed stamp restarts its pods (not when OnDelete, paused,
+    /// a CronJob, a PodTemplate, a bare Pod).
+    pub reach: Reach,
 }
 
 /// One reference from a container (or a pod volume) to an object.
@@ -44,8 +43,7 @@ pub struct Use {
     pub via: &'static str,
     /// The env var or volume name.
     pub through: Option<String>,
-    /// `Secret` or `ConfigMap`.
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub name: String,
     /// The key read; `None` for the whole object.
     pub key: Option<String>,
@@ -53,9 +51,9 @@ pub struct Use {
     /// Whether the object was found (in the stream or a `--secrets-from`
     /// file), and so can be stamped.
     pub resolved: bool,
-    /// Where it was found: `render`, `path:line` of a file, or
-    /// `cluster context C, namespace N`.
-    pub origin: Option<String>,
+    /// Where it was found: the render, a `--secrets-from` file, the
+    /// cluster; `None` when nowhere.
+    pub origin: Option<Origin>,
     /// Why `--lookup` did not find it in the cluster either.
     pub lookup_failed: Option<String>,
     /// The object is `immutable: true`: a rotation needs a new name.
@@ -131,12 +129,12 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
                         container: r.container.as_deref().map(name),
                         via,
                         through,
-                        kind: r.target.as_str(),
+                        kind: r.target,
                         name: name(&r.name),
                         key: r.key.as_deref().map(name),
                         optional: r.optional,
                         resolved: found.is_some(),
-                        origin: found.map(|s| s.origin.to_string()),
+                        origin: found.map(|s| s.origin.clone()),
                         lookup_failed: m
                             .looked_up
                             .failure(r.target, lookup_ns, &r.name)
@@ -177,17 +175,13 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
             WorkloadUses {
                 workload: w.object.display(),
                 namespace: w.object.namespace.as_deref().map(name),
-                template: w.object.template.clone(),
-                rollout: match w.rollout {
-                    Rollout::Rolls => "stamped",
-                    Rollout::ImmutableJob => "immutable-job",
-                    Rollout::BarePod => "bare-pod",
-                },
+                template: w.object.at.template.clone(),
+                rollout: w.rollout,
                 uses,
                 stamps,
                 from_files,
                 from_cluster,
-                reach: w.reach.describe(),
+                reach: w.reach,
             }
         })
         .filter(|w| !w.uses.is_empty())
@@ -201,7 +195,8 @@ pub fn only_secret(graph: Vec<WorkloadUses>, name: &str, key: Option<&str>) -> V
     graph
         .into_iter()
         .filter_map(|mut w| {
-            w.uses.retain(|u| u.kind == "Secret" && u.name == name);
+            w.uses
+                .retain(|u| u.kind == TargetKind::Secret && u.name == name);
             if let Some(key) = key {
                 if !w.uses.iter().any(|u| reads(u, key)) {
                     return None;
@@ -254,8 +249,8 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                     .as_ref()
                     .map_or_else(|| "all keys".to_string(), |k| format!("key {k}"));
                 let state = match &u.origin {
-                    Some(o) if o == "render" => "in stream".to_string(),
-                    Some(file) => format!("from {file}"),
+                    Some(Origin::Render) => "in stream".to_string(),
+                    Some(elsewhere) => format!("from {elsewhere}"),
                     None => match (&u.lookup_failed, u.optional) {
                         (Some(why), true) => format!("not found, optional; lookup: {why}"),
                         (Some(why), false) => {
@@ -273,16 +268,17 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                 let _ = writeln!(
                     out,
                     "    {how} <- {} {} {key} [{state}]{immutable}",
-                    u.kind, u.name
+                    u.kind.as_str(),
+                    u.name
                 );
             }
         }
         match w.rollout {
-            "stamped" if w.stamps.is_empty() => {
+            Rollout::Rolls if w.stamps.is_empty() => {
                 let _ = writeln!(out, "  stamps: none (nothing it reads was found)");
             }
-            "stamped" => {
-                if let Some(why) = w.reach {
+            Rollout::Rolls => {
+                if let Some(why) = w.reach.describe() {
                     let _ = writeln!(out, "  rotation reach: {why}");
                 }
                 for (k, d) in &w.stamps {
@@ -296,13 +292,13 @@ pub fn text(graph: &[WorkloadUses]) -> String {
                     let _ = writeln!(out, "  stamp {k} = {}{order}", short(d));
                 }
             }
-            "immutable-job" => {
+            Rollout::ImmutableJob => {
                 let _ = writeln!(
                     out,
                     "  not stamped: a Job that is not a Helm hook has an immutable template"
                 );
             }
-            _ => {
+            Rollout::BarePod => {
                 let _ = writeln!(out, "  not stamped: a bare Pod does not roll");
             }
         }
@@ -321,14 +317,14 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str, key: Option<&str>) -> Str
     let origin = graph
         .iter()
         .flat_map(|w| &w.uses)
-        .find_map(|u| u.origin.as_deref());
+        .find_map(|u| u.origin.as_ref());
     let what = match key {
         Some(key) => format!("key {key} of Secret {name}"),
         None => format!("Secret {name}"),
     };
     let mut out = match origin {
-        Some(o) if o != "render" => format!("Rotating {what} ({o}) affects:\n"),
-        _ => format!("Rotating {what} affects:\n"),
+        None | Some(Origin::Render) => format!("Rotating {what} affects:\n"),
+        Some(elsewhere) => format!("Rotating {what} ({elsewhere}) affects:\n"),
     };
     let (affected, others): (Vec<&WorkloadUses>, Vec<&WorkloadUses>) = graph
         .iter()
@@ -339,17 +335,17 @@ pub fn secret_text(graph: &[WorkloadUses], name: &str, key: Option<&str>) -> Str
     }
     for w in &affected {
         let fate = match w.rollout {
-            "stamped" if w.stamps.is_empty() => "not stamped (the Secret was not found)",
-            "stamped" if !w.from_files.is_empty() => {
+            Rollout::Rolls if w.stamps.is_empty() => "not stamped (the Secret was not found)",
+            Rollout::Rolls if !w.from_files.is_empty() => {
                 "rolls when a key it reads changes, if the Secret's file is applied first"
             }
-            "stamped" => "rolls when a key it reads changes",
-            "immutable-job" => "NOT rolled: immutable Job template",
-            _ => "NOT rolled: bare Pod",
+            Rollout::Rolls => "rolls when a key it reads changes",
+            Rollout::ImmutableJob => "NOT rolled: immutable Job template",
+            Rollout::BarePod => "NOT rolled: bare Pod",
         };
         // Stamped, but the stamp restarts nothing (OnDelete, paused, ...).
-        let reach = match (w.rollout, w.reach) {
-            ("stamped", Some(why)) if !w.stamps.is_empty() => format!(", but {why}"),
+        let reach = match (w.rollout, w.reach.describe()) {
+            (Rollout::Rolls, Some(why)) if !w.stamps.is_empty() => format!(", but {why}"),
             _ => String::new(),
         };
         let immutable = if w.uses.iter().any(|u| u.immutable) {
@@ -395,21 +391,21 @@ pub fn json(graph: &[WorkloadUses]) -> serde_json::Value {
             "workload": w.workload,
             "namespace": w.namespace,
             "template": w.template,
-            "rollout": w.rollout,
+            "rollout": w.rollout.as_str(),
             "stamps": w.stamps,
             "stamps_from_files": w.from_files,
             "stamps_from_cluster": w.from_cluster,
-            "reach": w.reach,
+            "reach": w.reach.describe(),
             "uses": w.uses.iter().map(|u| json!({
                 "container": u.container,
                 "via": u.via,
                 "through": u.through,
-                "kind": u.kind,
+                "kind": u.kind.as_str(),
                 "name": u.name,
                 "key": u.key,
                 "optional": u.optional,
                 "resolved": u.resolved,
-                "origin": u.origin,
+                "origin": u.origin.as_ref().map(Origin::to_string),
                 "lookup_failed": u.lookup_failed,
                 "immutable": u.immutable,
             })).collect::<Vec<_>>(),
@@ -427,7 +423,7 @@ pub fn dot(graph: &[WorkloadUses]) -> String {
     for w in graph {
         let _ = writeln!(out, "  {} [shape=box];", quote(&w.workload));
         for u in &w.uses {
-            let object = format!("{}/{}", u.kind, u.name);
+            let object = format!("{}/{}", u.kind.as_str(), u.name);
             objects.insert(object.clone(), u.resolved);
             edges
                 .entry((w.workload.clone(), object))

@@ -293,7 +293,12 @@ fn read_document(path: &str, text: &str, doc: stream::Document) -> Result<Vec<So
         path: path.to_string(),
         error: Box::new(source),
     })?;
-    let objects = inventory::objects(std::slice::from_ref(&parsed));
+    // Findings about a file's objects name the file, never a chart
+    // template's document: no numbering.
+    let objects = inventory::objects(
+        std::slice::from_ref(&parsed),
+        &crate::kube::place::TemplateNumbers::default(),
+    );
     let mut sources = inventory::sources(&objects).map_err(|source| FileError::Content {
         path: path.to_string(),
         error: Box::new(source),
@@ -301,7 +306,7 @@ fn read_document(path: &str, text: &str, doc: stream::Document) -> Result<Vec<So
     for s in &mut sources {
         s.origin = Origin::File {
             path: path.to_string(),
-            line: s.object.span.line,
+            line: s.object.at.span.line,
         };
     }
     Ok(sources)

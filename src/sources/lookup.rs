@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
 use crate::kube::gvk::Gvk;
-use crate::kube::inventory::{Index, ObjectId, Origin, Protection, Source, TargetKind};
+use crate::kube::inventory::{Index, ObjectId, Origin, Position, Protection, Source, TargetKind};
 use crate::kube::plan::Referenced;
 use crate::kube::workload::{Rollout, Workload};
 use crate::policy::config::Policy;
@@ -310,8 +310,8 @@ pub fn unresolved(
                         optional: r.optional,
                         first: Location {
                             file: None,
-                            doc: w.object.doc,
-                            template: w.object.template.clone(),
+                            doc: w.object.at.doc,
+                            template: w.object.at.template.clone(),
                             line: r.span.line,
                             col: r.span.col,
                             place: w.object.place(r.span),
@@ -575,14 +575,11 @@ impl Answer {
         };
         Source {
             object: ObjectId {
-                doc: 0,
                 gvk: Gvk::new("v1", w.target.as_str()).owned(),
                 name: w.name.clone(),
                 namespace: Some(w.namespace.clone()),
-                template: None,
-                span: Default::default(),
-                lines: Default::default(),
-                file: None,
+                // Read from the cluster: it stands in no document.
+                at: Position::default(),
             },
             origin,
             target: w.target,
@@ -833,7 +830,7 @@ mod tests {
             .unwrap()
             .iter()
             .flat_map(|w| w.uses.iter())
-            .map(|u| (u.name.clone(), u.origin.clone()))
+            .map(|u| (u.name.clone(), u.origin.as_ref().map(ToString::to_string)))
             .collect()
     }
 
@@ -852,8 +849,11 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata: {name: in-file}\nstringData: {k: file}\n",
         )
         .unwrap();
-        let mut files =
-            crate::kube::inventory::sources(&crate::kube::inventory::objects(&files)).unwrap();
+        let mut files = crate::kube::inventory::sources(&crate::kube::inventory::objects(
+            &files,
+            &Default::default(),
+        ))
+        .unwrap();
         files[0].origin = Origin::File {
             path: "f.yaml".into(),
             line: 1,
@@ -880,8 +880,11 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a}\nstringData: {k: render}\n",
         )
         .unwrap();
-        let render =
-            crate::kube::inventory::sources(&crate::kube::inventory::objects(&parsed)).unwrap();
+        let render = crate::kube::inventory::sources(&crate::kube::inventory::objects(
+            &parsed,
+            &Default::default(),
+        ))
+        .unwrap();
         let table = Table::new(&[
             (TargetKind::Secret, "a", "s", "cluster"),
             (TargetKind::Secret, "b", "s", "cluster"),
