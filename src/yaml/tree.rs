@@ -1031,23 +1031,30 @@ impl<'a, 's> Builder<'a, 's> {
 
     /// Directives, `---`, the root node. `None` when there is no content.
     fn document(&mut self) -> Parsed<Option<Node<'a>>> {
+        // goyaml.v2 wants `---` after directives, and takes anything else
+        // before a first document, a `...` too, for an implicit document's
+        // content: `...` alone is "did not find expected node content".
+        let mut directives = false;
         loop {
             let t = self.next()?;
             match t.data {
-                TokenData::VersionDirective { .. } => {}
-                TokenData::TagDirective { handle, prefix } => self.handles.push((handle, prefix)),
+                TokenData::VersionDirective { .. } => directives = true,
+                TokenData::TagDirective { handle, prefix } => {
+                    directives = true;
+                    self.handles.push((handle, prefix));
+                }
                 TokenData::DocumentStart => break,
+                _ if directives => {
+                    return Err(self.error(t.start_mark, "did not find expected <document start>"))
+                }
                 TokenData::StreamEnd => {
                     self.peeked = Some(t);
                     return Ok(None);
                 }
-                TokenData::DocumentEnd if self.handles.is_empty() => {}
+                TokenData::DocumentEnd => {
+                    return Err(self.error(t.start_mark, "did not find expected node content"))
+                }
                 _ => {
-                    if !self.handles.is_empty() {
-                        return Err(
-                            self.error(t.start_mark, "did not find expected <document start>")
-                        );
-                    }
                     self.peeked = Some(t);
                     break;
                 }
@@ -1584,6 +1591,15 @@ impl<'a, 's> Builder<'a, 's> {
         if scalar.kind == Kind::Merge {
             return Ok((Cow::Borrowed(""), true));
         }
+        if matches!(scalar.kind, Kind::Int(i) if i64::try_from(i).is_err()) {
+            // goyaml.v2 decodes it as a uint64, a key type sigs.k8s.io/yaml
+            // does not convert: kubectl refuses the document.
+            return Err(self.error_at(
+                key.span,
+                "an integer mapping key beyond 64-bit signed (Go's uint64); kubectl cannot \
+                 decode it",
+            ));
+        }
         match json_key(scalar) {
             Some(name) => Ok((name, false)),
             None => Err(self.error_at(key.span, "a null mapping key; kubectl cannot decode it")),
@@ -1739,6 +1755,8 @@ impl<'a, 's> Builder<'a, 's> {
             end,
             comma: None,
         };
+        // One entry has no duplicate; this judges a merge key's value.
+        Seen::default().check(self, &[], &entry)?;
         Ok(Node {
             value: Value::Map(Map {
                 entries: vec![entry],
@@ -1784,7 +1802,7 @@ impl<'a, 's> Builder<'a, 's> {
                     TokenData::Value | TokenData::FlowEntry | TokenData::FlowMappingEnd
                 )
             };
-            let (start, explicit, key) = if self.peek_is(|d| matches!(d, TokenData::Key))? {
+            let (start, explicit, key, keyed) = if self.peek_is(|d| matches!(d, TokenData::Key))? {
                 let t = self.next()?;
                 let explicit = t.end_mark.index > t.start_mark.index;
                 let key = if self.peek_is(ends)? {
@@ -1792,14 +1810,22 @@ impl<'a, 's> Builder<'a, 's> {
                 } else {
                     self.node(false, false)?
                 };
-                (self.off(t.start_mark), explicit, key)
+                (self.off(t.start_mark), explicit, key, true)
             } else {
-                // A key with no `:` (`{a, b: c}`): the value is empty.
+                // No KEY token: a key with no `:` (`{a, b: c}`), or one the
+                // scanner could not take for a simple key because a line
+                // break stands before its `:` (`{a⏎: b}`). goyaml.v2 gives
+                // it an empty value without looking further, so a `:` here
+                // is what it refuses next: "did not find expected ',' or '}'".
                 let key = self.node(false, false)?;
-                (key.span.start, false, key)
+                (key.span.start, false, key, false)
             };
             let (name, merge) = self.key_name(&key)?;
-            let (colon, value) = match self.flow_value(&name, TokenData::FlowMappingEnd)? {
+            let value = match keyed {
+                true => self.flow_value(&name, TokenData::FlowMappingEnd)?,
+                false => None,
+            };
+            let (colon, value) = match value {
                 Some((colon, value)) => (Some(colon), value),
                 None => {
                     let at = key.span.end;
@@ -1933,6 +1959,20 @@ impl<'a> Seen<'a> {
         entry: &Entry<'a>,
     ) -> Parsed<()> {
         if entry.merge {
+            // goyaml.v2 merges a mapping, or a sequence of mappings (aliases
+            // of them included); any other value, null too, fails the whole
+            // decode.
+            let mergeable = match &entry.value.value {
+                Value::Map(_) => true,
+                Value::Seq(items) => items.iter().all(|i| matches!(i.value, Value::Map(_))),
+                Value::Scalar(_) => false,
+            };
+            if !mergeable {
+                return Err(b.error_at(
+                    entry.value.span,
+                    "map merge requires map or sequence of maps as the value",
+                ));
+            }
             return Ok(());
         }
         if self.index.is_none() && entries.len() >= INDEX_FROM {
@@ -2456,6 +2496,75 @@ mod tests {
         assert!(parse_document("a: 1\r---\rb: 2\r", 0, 1).is_err());
         assert!(parse_document("a: 1\r---\r", 0, 1).unwrap().is_some());
         assert!(parse_document("a: 1\r...\r", 0, 1).unwrap().is_some());
+    }
+
+    /// What a fuzz run's corpus, replayed through Helm, showed Go refusing
+    /// and us reading (tests/fuzz_corpus.rs, testdata/fuzz/editor/).
+    #[test]
+    fn what_goyaml_v2_refuses_is_refused() {
+        let refused = |doc: &str, message: &str| {
+            let err = parse_document(doc, 0, 1).map(|r| r.and_then(|n| n.to_json()));
+            let err = err.expect_err(doc).to_string();
+            assert!(err.contains(message), "{doc:?}: {err}");
+        };
+        // A line break (any of Go's five) between a flow key and its `:`: the
+        // key is no simple key, so the `:` is where Go wants `,` or `}`.
+        for brk in ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"] {
+            refused(
+                &format!("{{a{brk}: b}}"),
+                "did not find expected ',' or '}'",
+            );
+            refused(
+                &format!("x: {{\"a\"{brk}  : b}}"),
+                "did not find expected ',' or '}'",
+            );
+            refused(
+                &format!("x: [a{brk}: b]"),
+                "did not find expected ',' or ']'",
+            );
+        }
+        // A merge key takes a mapping or a sequence of mappings, nothing else.
+        for doc in [
+            "<<:\n",
+            "\r? <<",
+            "a: 1\n<<: ~\n",
+            "a: &x 1\n<<: *x\n",
+            "<<: [{a: 1}, b]\n",
+        ] {
+            refused(doc, "map merge requires map or sequence of maps");
+        }
+        refused("x: [<<: 1]\n", "map merge requires map or sequence of maps");
+        // `...` before any document, and directives without `---`.
+        refused("...\r\n", "did not find expected node content");
+        refused("# c\n...\n", "did not find expected node content");
+        refused("%YAML 1.1\n", "did not find expected <document start>");
+        refused(
+            "%YAML 1.1\na: 1\n",
+            "did not find expected <document start>",
+        );
+        // Keys Go decodes as uint64, which sigs.k8s.io/yaml cannot convert.
+        refused("9223372036854775808: a\n", "uint64");
+        refused("x: {0xffffffffffffffff: a}\n", "uint64");
+        // What Go reads alongside, as before.
+        for (doc, json) in [
+            ("x: {? a\n: b}\n", r#"{"x":{"a":"b"}}"#),
+            ("x: {a, b: c}\n", r#"{"x":{"a":null,"b":"c"}}"#),
+            ("x: {a: \u{85}, b: c}\n", r#"{"x":{"a":null,"b":"c"}}"#),
+            ("x: [? a\n: b]\n", r#"{"x":[{"a":"b"}]}"#),
+            ("<<: []\n", "{}"),
+            ("x: [<<: {a: 1}]\n", r#"{"x":[{"a":1}]}"#),
+            ("%YAML 1.1\n--- {a: 1}\n", r#"{"a":1}"#),
+            ("a: 1\n...\n...\n", r#"{"a":1}"#),
+            ("9223372036854775807: a\n", r#"{"9223372036854775807":"a"}"#),
+            ("18446744073709551616: a\n", r#"{"1.8446744e+19":"a"}"#),
+        ] {
+            let read = root(doc).to_json().unwrap();
+            assert_eq!(
+                read,
+                serde_json::from_str::<serde_json::Value>(json).unwrap(),
+                "{doc:?}"
+            );
+        }
     }
 
     #[test]
