@@ -612,3 +612,34 @@ fn json_objects_one_after_another_are_refused_with_the_way_out() {
     assert!(!r.err.contains("hunter2"), "{}", r.err);
     read_as_kubectl("jsonl", format!("{secret}---\n{deployment}").as_bytes());
 }
+
+#[test]
+fn a_colon_before_a_flow_indicator_is_scalar_text_as_in_go() {
+    // libyaml refuses these ("found unexpected ':'"); Go's yaml.v2 reads the
+    // `:` as part of the plain scalar. The scanner is patched to read them
+    // so (vendor/libyaml-safer/PATCHES.md, item 4), with no text rewritten.
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flow-colons}\n\
+                 data: {k: a:,b: c, x:, l: '[e:, f::]'}\n---\n\
+                 apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: [q:]}\n";
+    let go = kubectl("flow-colons", input.as_bytes());
+    let cm = find(&go, "ConfigMap/flow-colons");
+    assert_eq!(cm["data"]["k"], "a:", "premise: {cm}");
+    assert!(
+        cm["data"].get("x:").is_some_and(Value::is_null),
+        "premise: {cm}"
+    );
+    let ours = secret_rollout::fuzzing::decode(input).expect("we read what Go reads");
+    assert_eq!(
+        ours.iter()
+            .find(|o| oracle::object_id(o) == "ConfigMap/flow-colons"),
+        Some(cm)
+    );
+    assert_eq!(
+        ours.iter().find(|o| oracle::object_id(o) == "Secret/s"),
+        Some(find(&go, "Secret/s"))
+    );
+    // And render leaves the documents as they were.
+    let r = render(input);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(r.out, input.as_bytes());
+}

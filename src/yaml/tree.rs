@@ -668,17 +668,6 @@ const ALIAS_ALLOWANCE: usize = 10_000;
 /// Past the allowance, copies may be at most this many times the document.
 const ALIAS_RATIO: usize = 10;
 
-/// libyaml-safer refuses a `:` followed by a flow indicator inside a plain
-/// scalar in a flow collection (`{x:}`, `[a:,b]`); Go reads that `:` as part
-/// of the scalar (the key `x:`). We stand a placeholder byte in for each such
-/// colon, scan again, and put the colon back into the scalar's text. This
-/// many at most per document (each costs a scan).
-const MAX_FLOW_COLONS: usize = 16;
-
-/// Stands in for a `:` that Go reads as scalar text: a byte plain scalars may
-/// hold that ends nothing and starts nothing in their middle.
-const PLACEHOLDER: u8 = b';';
-
 /// Parse one document. `text` is the document's slice of the stream, which
 /// starts at byte `base` and line `base_line` of the stream. Returns `None`
 /// for a document with no content (only comments, markers or whitespace).
@@ -718,7 +707,6 @@ fn parse_document_as<'a>(
     json: bool,
 ) -> Result<Option<Node<'a>>, YamlError> {
     let mut subs = Substitutions {
-        colons: Vec::new(),
         boms: Vec::new(),
         bom_stand_in: None,
         final_break: !text.is_empty() && !ends_with_break(text),
@@ -737,38 +725,16 @@ fn parse_document_as<'a>(
                 .collect();
         }
     }
-    loop {
-        let patched;
-        let scan_text: &str = if subs.is_empty() {
-            text
-        } else {
-            patched = subs.apply(text);
-            &patched
-        };
-        let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            Builder::run(text, scan_text, (base, base_line), &subs, json)
-        });
-        match result {
-            Ok(root) => return Ok(root),
-            Err(Failure::Yaml(e)) => return Err(e),
-            Err(Failure::FlowColon(at)) => {
-                if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
-                    let (line, col) = line_col(text, at, base_line);
-                    return Err(YamlError::Syntax {
-                        line,
-                        col,
-                        path: String::new(),
-                        message: format!(
-                            "more than {MAX_FLOW_COLONS} plain scalars in flow collections hold a \
-                             `:` followed by a flow indicator"
-                        ),
-                    });
-                }
-                subs.colons.push(at);
-                subs.colons.sort_unstable();
-            }
-        }
-    }
+    let patched;
+    let scan_text: &str = if subs.is_empty() {
+        text
+    } else {
+        patched = subs.apply(text);
+        &patched
+    };
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+        Builder::run(text, scan_text, (base, base_line), &subs, json)
+    })
 }
 
 /// Characters (3 bytes in UTF-8, like U+FEFF) that may stand in for a byte
@@ -778,7 +744,6 @@ const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'
 /// Bytes the scanner must not see as they are written (see
 /// [`parse_document`]); offsets are into the document slice.
 struct Substitutions {
-    colons: Vec<usize>,
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
     /// The text does not end with a line break: the scanner gets one more
@@ -790,14 +755,11 @@ struct Substitutions {
 
 impl Substitutions {
     fn is_empty(&self) -> bool {
-        self.colons.is_empty() && self.boms.is_empty() && !self.final_break
+        self.boms.is_empty() && !self.final_break
     }
 
     fn apply(&self, text: &str) -> String {
         let mut bytes = text.as_bytes().to_vec();
-        for &c in &self.colons {
-            bytes[c] = PLACEHOLDER;
-        }
         if let Some(stand_in) = self.bom_stand_in {
             let mut buf = [0; 3];
             let stand_in = stand_in.encode_utf8(&mut buf).as_bytes();
@@ -817,20 +779,7 @@ impl Substitutions {
 const STACK_RED_ZONE: usize = 128 * 1024;
 const STACK_GROWTH: usize = 8 * 1024 * 1024;
 
-fn line_col(text: &str, at: usize, base_line: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count();
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
-    (base_line + line, col + 1)
-}
-
-enum Failure {
-    Yaml(YamlError),
-    /// The scanner refused a `:` at this offset of the document slice.
-    FlowColon(usize),
-}
-
-type Parsed<T> = Result<T, Failure>;
+type Parsed<T> = Result<T, YamlError>;
 
 /// Properties written before a node: `&anchor`, `!tag`.
 #[derive(Default)]
@@ -936,20 +885,17 @@ impl<'a, 's> Builder<'a, 's> {
         }
     }
 
-    fn error(&self, at: Mark, message: impl Into<String>) -> Failure {
-        Failure::Yaml(YamlError::Syntax {
+    fn error(&self, at: Mark, message: impl Into<String>) -> YamlError {
+        YamlError::Syntax {
             line: self.base_line + at.line as usize,
             col: at.column as usize + 1,
             path: self.path.join("."),
             message: message.into(),
-        })
+        }
     }
 
-    fn scan_error(&self, e: &libyaml_safer::Error) -> Failure {
+    fn scan_error(&self, e: &libyaml_safer::Error) -> YamlError {
         let mark = e.problem_mark().unwrap_or_default();
-        if e.problem() == "found unexpected ':'" {
-            return Failure::FlowColon(self.skip + mark.index as usize);
-        }
         let mut message = e.problem().to_string();
         if let Some(context) = e.context() {
             message = format!("{message} ({context})");
@@ -1205,13 +1151,13 @@ impl<'a, 's> Builder<'a, 's> {
         Ok(node)
     }
 
-    fn error_at(&self, span: Span, message: impl Into<String>) -> Failure {
-        Failure::Yaml(YamlError::Syntax {
+    fn error_at(&self, span: Span, message: impl Into<String>) -> YamlError {
+        YamlError::Syntax {
             line: span.line,
             col: span.col,
             path: self.path.join("."),
             message: message.into(),
-        })
+        }
     }
 
     fn remember(&mut self, props: &Props, node: &Node<'a>) {
@@ -1309,7 +1255,7 @@ impl<'a, 's> Builder<'a, 's> {
             }
         }
         let plain = style == Style::Plain;
-        let value = self.restore_colons(content, span.end, style, value);
+        let value = self.restore_boms(content, span.end, value);
         if plain && self.flow_depth > 0 && value.contains('?') {
             // libyaml-safer keeps a `?` inside a plain scalar in a flow
             // collection; Go ends the scalar there and then fails.
@@ -1341,11 +1287,10 @@ impl<'a, 's> Builder<'a, 's> {
         })
     }
 
-    /// Put back what the scanner was shown in place of colons and byte order
-    /// marks.
-    fn restore_colons(&self, start: usize, end: usize, style: Style, value: String) -> String {
+    /// Put back the byte order marks the scanner was shown stand-ins for.
+    fn restore_boms(&self, start: usize, end: usize, value: String) -> String {
         let (from, to) = (self.local(start), self.local(end));
-        let value = match self.subs.bom_stand_in {
+        match self.subs.bom_stand_in {
             Some(c)
                 if self.subs.boms.partition_point(|&b| b < from)
                     < self.subs.boms.partition_point(|&b| b < to) =>
@@ -1353,18 +1298,7 @@ impl<'a, 's> Builder<'a, 's> {
                 value.replace(c, "\u{feff}")
             }
             _ => value,
-        };
-        if style != Style::Plain {
-            return value;
         }
-        restore_nth(
-            self.text,
-            from..to,
-            &self.subs.colons,
-            PLACEHOLDER,
-            ':',
-            value,
-        )
     }
 
     /// The scanner hands every scalar over as an owned string; where the value
@@ -1881,51 +1815,6 @@ struct Token_ {
     end_mark: Mark,
 }
 
-/// Put `original` back where `stand_in` replaced it (`at`, offsets into
-/// `text`) in the value of the scalar written at `raw`. Scalars keep their
-/// characters in order (folding changes only whitespace), so the n-th
-/// stand-in byte of the raw text is the n-th of the value.
-fn restore_nth(
-    text: &str,
-    raw: std::ops::Range<usize>,
-    at: &[usize],
-    stand_in: u8,
-    original: char,
-    value: String,
-) -> String {
-    // `at` is sorted: find the ones inside by bisection, so a document with
-    // many stand-ins costs no more than linear time.
-    let inside = &at[at.partition_point(|&c| c < raw.start)..at.partition_point(|&c| c < raw.end)];
-    if inside.is_empty() {
-        return value;
-    }
-    let mut nth = Vec::new();
-    let mut count = 0;
-    for (i, &b) in text.as_bytes()[raw.clone()].iter().enumerate() {
-        if inside.binary_search(&(raw.start + i)).is_ok() {
-            nth.push(count);
-            count += 1;
-        } else if b == stand_in {
-            count += 1;
-        }
-    }
-    let mut out = String::with_capacity(value.len());
-    let mut seen = 0;
-    for c in value.chars() {
-        if c == stand_in as char {
-            out.push(if nth.binary_search(&seen).is_ok() {
-                original
-            } else {
-                c
-            });
-            seen += 1;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A mark standing for the end of a key, for an empty value placed there.
 fn key_end_mark(key: &Node<'_>, fallback: Mark) -> Mark {
     let mut m = fallback;
@@ -2002,12 +1891,12 @@ impl<'a> Seen<'a> {
                     path.push('.');
                 }
                 path.push_str(&entry.name);
-                Err(Failure::Yaml(YamlError::DuplicateKey {
+                Err(YamlError::DuplicateKey {
                     key: path,
                     line: entry.key.span.line,
                     col: entry.key.span.col,
                     first_line: entries[i].key.span.line,
-                }))
+                })
             }
         }
     }

@@ -1799,21 +1799,12 @@ impl<R: BufRead> Scanner<R> {
                 break;
             }
             while !IS_BLANKZ!(self.buffer) {
-                if self.flow_level != 0
-                    && CHECK!(self.buffer, ':')
-                    && (CHECK_AT!(self.buffer, ',', 1)
-                        || CHECK_AT!(self.buffer, '?', 1)
-                        || CHECK_AT!(self.buffer, '[', 1)
-                        || CHECK_AT!(self.buffer, ']', 1)
-                        || CHECK_AT!(self.buffer, '{', 1)
-                        || CHECK_AT!(self.buffer, '}', 1))
-                {
-                    return self.set_scanner_error(
-                        "while scanning a plain scalar",
-                        start_mark,
-                        "found unexpected ':'",
-                    );
-                }
+                // secret-rollout patch: libyaml refuses a `:` followed by a
+                // flow indicator inside a plain scalar in a flow collection
+                // ("found unexpected ':'"). Go's yaml.v2 dropped that check:
+                // the `:` is scalar text (`{x:}` is the key `x:`, `[a:,b]`
+                // the items `a:` and `b`), and the indicators below end the
+                // scalar as usual.
 
                 if CHECK!(self.buffer, ':') && IS_BLANKZ_AT!(self.buffer, 1)
                     || self.flow_level != 0
