@@ -746,10 +746,12 @@ const BOM_STAND_INS: [char; 4] = ['\u{fffc}', '\u{fffb}', '\u{fffa}', '\u{fff9}'
 struct Substitutions {
     boms: Vec<usize>,
     bom_stand_in: Option<char>,
-    /// The text does not end with a line break: the scanner gets one more
-    /// (libyaml-safer panics on a block scalar that runs to the end of its
-    /// input without one). kubectl reads such a scalar as if the break were
-    /// there: `a: |` + `  text` at the very end is `text\n` to it.
+    /// The text does not end with a line break: the scanner gets one, as
+    /// the decoder gets one from kubectl's line reader (k8s.io/apimachinery
+    /// `LineReader` appends `\n` to every line it hands on), so `a: |` then
+    /// `  text` at the very end is `text\n` to kubectl. (The scanner itself
+    /// reads such a scalar as Go's yaml.v2 does, with no break: PATCHES.md,
+    /// item 5.)
     final_break: bool,
 }
 
@@ -2301,6 +2303,27 @@ mod tests {
             .get_str("d")
             .unwrap()
             .to_string()
+    }
+
+    #[test]
+    fn the_scanner_reads_a_last_block_scalar_line_without_a_break() {
+        // Without the final break kubectl's line reader adds, the scanner
+        // alone reads the scalar as Go's yaml.v2 does (no break to keep);
+        // the unpatched port panicked here.
+        for (input, want) in [("a: |\n  text", "text"), ("a: >-\n  x\n  y", "x y")] {
+            let mut scanner = Scanner::new();
+            scanner.set_input(input.as_bytes());
+            let scalars: Vec<String> = scanner
+                .map(|t| t.expect("scans"))
+                .filter_map(|t| match t.data {
+                    TokenData::Scalar { value, .. } => Some(value),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(scalars, ["a", want], "{input:?}");
+        }
+        // And a document is read as kubectl reads it, with the break.
+        assert_eq!(root("a: |\n  text").get_str("a"), Some("text\n"));
     }
 
     #[test]
