@@ -231,6 +231,10 @@ pub(crate) fn plan(
     }
 }
 
+/// How many documents the first pass of [`with_model`] reads at a time:
+/// enough to keep every core busy, few enough that their results are small.
+const FIRST_PASS_SLICE: usize = 4096;
+
 /// Parse a stream and hand its model to `f`. Documents are split and their
 /// kinds sniffed in one pass; only the ones that matter are parsed (in
 /// parallel), and each tree is read and dropped at once, so memory holds
@@ -273,36 +277,46 @@ pub(crate) fn with_model<'a, R>(
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
     let docs = stream::split(text);
     let templates: Vec<Option<String>> = docs.iter().map(|d| d.source.clone()).collect();
-    let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
-        .into_par_iter()
-        .map(|doc| {
-            let unread = DocFacts {
-                objects: 1,
-                ..DocFacts::default()
-            };
-            match plan(text, &doc, Some(kinds)) {
-                Plan::Parse => Ok((read(parse(doc)?)?, None)),
-                Plan::Later => Ok((unread, Some(doc))),
-                Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
-                Plan::Skip => Ok((unread, None)),
-            }
-        })
-        .collect();
     let mut sources = Vec::new();
     let mut workloads = Vec::new();
     let mut sites = Vec::new();
     let mut later = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
-    for r in first {
-        let (doc, set_aside) = r?;
-        objects += doc.objects;
-        hooks += doc.hooks;
-        sources.extend(doc.sources);
-        for (w, site) in doc.workloads {
-            workloads.push(w);
-            sites.push(site);
+    // In slices, each read in parallel and taken in stream order before the
+    // next: the per-document results of a stream of a million small
+    // workloads are never all held at once, only their facts.
+    let mut docs = docs.into_iter();
+    loop {
+        let slice: Vec<stream::Document> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
+        if slice.is_empty() {
+            break;
         }
-        later.extend(set_aside);
+        let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = slice
+            .into_par_iter()
+            .map(|doc| {
+                let unread = DocFacts {
+                    objects: 1,
+                    ..DocFacts::default()
+                };
+                match plan(text, &doc, Some(kinds)) {
+                    Plan::Parse => Ok((read(parse(doc)?)?, None)),
+                    Plan::Later => Ok((unread, Some(doc))),
+                    Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
+                    Plan::Skip => Ok((unread, None)),
+                }
+            })
+            .collect();
+        for r in first {
+            let (doc, set_aside) = r?;
+            objects += doc.objects;
+            hooks += doc.hooks;
+            sources.extend(doc.sources);
+            for (w, site) in doc.workloads {
+                workloads.push(w);
+                sites.push(site);
+            }
+            later.extend(set_aside);
+        }
     }
     let referenced = Referenced::of(&workloads);
     let named: Vec<Result<DocFacts<'a>, InputError>> = later
@@ -373,28 +387,45 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
         let policy = &options.policy;
         let mut findings = findings(m);
         location::number_template_documents(m.templates, &mut findings);
+        // Each workload's stamps and edits depend on it and the index only:
+        // computed in parallel, taken in stream order (the first error in
+        // the stream wins, whichever thread found it).
+        type Stamps = Option<(Vec<edit::Edit>, Option<Stamped>)>;
+        let per_workload: Vec<Result<Stamps, InputError>> = m
+            .workloads
+            .par_iter()
+            .zip(m.sites)
+            .map(|(w, site)| {
+                let Some(site) = site else { return Ok(None) };
+                let Some(desired) = stamp::desired(
+                    w,
+                    m.index,
+                    policy.stamp_config_maps,
+                    options.digest_key.as_deref(),
+                ) else {
+                    return Ok(None);
+                };
+                let edits =
+                    edit::annotations(text, site, &desired).map_err(|error| InputError::Edit {
+                        doc: w.object.doc,
+                        template: w.object.template.clone(),
+                        workload: w.object.display(),
+                        path: w.template_path.clone(),
+                        error,
+                    })?;
+                Ok(Some((
+                    edits,
+                    stamp::stamped(w, m.index, policy.stamp_config_maps),
+                )))
+            })
+            .collect();
         let mut edits = Vec::new();
         let mut stamped = Vec::new();
-        for (w, site) in m.workloads.iter().zip(m.sites) {
-            let Some(site) = site else { continue };
-            let Some(desired) = stamp::desired(
-                w,
-                m.index,
-                policy.stamp_config_maps,
-                options.digest_key.as_deref(),
-            ) else {
-                continue;
-            };
-            let more =
-                edit::annotations(text, site, &desired).map_err(|error| InputError::Edit {
-                    doc: w.object.doc,
-                    template: w.object.template.clone(),
-                    workload: w.object.display(),
-                    path: w.template_path.clone(),
-                    error,
-                })?;
-            edits.extend(more);
-            stamped.extend(stamp::stamped(w, m.index, policy.stamp_config_maps));
+        for r in per_workload {
+            if let Some((more, stamp)) = r? {
+                edits.extend(more);
+                stamped.extend(stamp);
+            }
         }
         Ok(Analysis {
             findings,

@@ -3,6 +3,7 @@
 //! make a rotation silently not happen.
 
 use crate::name::{shown, Name};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::config::{Policy, RequiredSource, Selector};
@@ -15,9 +16,10 @@ use crate::yaml::Span;
 
 /// Runs every rule over the workloads; findings come out in stream order.
 pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<Finding> {
-    let mut findings = Vec::new();
     let names = policy.names();
-    for w in workloads {
+    // Each workload is judged on its own (against the index): in parallel,
+    // the findings kept in workload order before the sort.
+    let per_workload = |w: &Workload| {
         let mut out = Out {
             w,
             policy,
@@ -66,8 +68,15 @@ pub fn check(workloads: &[Workload], index: &Index<'_>, policy: &Policy) -> Vec<
         rotation_reach(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
-        findings.extend(found);
-    }
+        found
+    };
+    let mut findings: Vec<Finding> = workloads
+        .par_iter()
+        .map(per_workload)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
     findings
 }
@@ -82,6 +91,9 @@ pub fn source_notes(
 ) -> Vec<Finding> {
     let mut unkeyed: Vec<&Source> = Vec::new();
     let mut referenced: Vec<&Source> = Vec::new();
+    // Each source once, in the order first consumed; a set, since a stream
+    // of many workloads names many sources.
+    let mut listed: std::collections::HashSet<*const Source> = std::collections::HashSet::new();
     for w in workloads {
         for c in crate::stamp::consumed(w, index, policy.stamp_config_maps).unwrap_or_default() {
             let s = c.source;
@@ -94,7 +106,7 @@ pub fn source_notes(
                 Protection::Reference => &mut referenced,
                 _ => continue,
             };
-            if !list.iter().any(|x| std::ptr::eq(*x, s)) {
+            if listed.insert(std::ptr::from_ref(s)) {
                 list.push(s);
             }
         }
