@@ -183,15 +183,23 @@ enum Nested<'d> {
 
 impl Nested<'_> {
     fn block(&self, indent: usize, eol: &str, out: &mut String) {
-        let pad = " ".repeat(indent);
+        // Pushed piece by piece: one of these is written for every stamped
+        // workload, and formatting each line anew showed in profiles of
+        // streams of many small workloads.
+        let pad = |out: &mut String| out.extend(std::iter::repeat_n(' ', indent));
         match self {
             Nested::Key(key, inner) => {
-                out.push_str(&format!("{pad}{key}:{eol}"));
+                pad(out);
+                out.push_str(key);
+                out.push(':');
+                out.push_str(eol);
                 inner.block(indent + 2, eol, out);
             }
             Nested::Entries(entries) => {
                 for (k, v) in entries.iter() {
-                    out.push_str(&format!("{pad}{}{eol}", entry_text(k, v)));
+                    pad(out);
+                    push_entry(out, k, v);
+                    out.push_str(eol);
                 }
             }
         }
@@ -212,27 +220,44 @@ impl Nested<'_> {
 /// values are double-quoted so no YAML 1.1 reader can take them for anything
 /// but a string.
 fn entry_text(key: &str, value: &str) -> String {
+    let mut s = String::with_capacity(key.len() + value.len() + 4);
+    push_entry(&mut s, key, value);
+    s
+}
+
+/// [`entry_text`], appended to `out`.
+fn push_entry(out: &mut String, key: &str, value: &str) {
     debug_assert!(key
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b)));
-    format!("{key}: {}", quote(value))
+    out.push_str(key);
+    out.push_str(": ");
+    push_quoted(out, value);
 }
 
 /// Double-quoted for Go: everything but printable ASCII escaped, so no line
 /// break Go knows (NEL, LS, PS) and no byte order mark is written raw.
 pub(crate) fn quote(value: &str) -> String {
     let mut s = String::with_capacity(value.len() + 2);
+    push_quoted(&mut s, value);
+    s
+}
+
+/// [`quote`], appended to `out`.
+fn push_quoted(s: &mut String, value: &str) {
+    use std::fmt::Write;
     s.push('"');
     for c in value.chars() {
         match c {
             '"' => s.push_str("\\\""),
             '\\' => s.push_str("\\\\"),
             c if c.is_ascii_graphic() || c == ' ' => s.push(c),
-            c => s.push_str(&format!("\\U{:08x}", c as u32)),
+            c => {
+                let _ = write!(s, "\\U{:08x}", c as u32);
+            }
         }
     }
     s.push('"');
-    s
 }
 
 /// The line break new lines take near `at`: the file's own, as the next
@@ -302,7 +327,8 @@ fn insert(text: &str, map: &Map<'_>, key: &'static str, value: Nested<'_>) -> Ed
 /// Append to a block mapping, on the lines after its last line, at the
 /// column of its keys.
 fn block_insert(text: &str, map: &Map<'_>, content: &Nested<'_>) -> Edit {
-    let mut out = String::new();
+    // Room for a typical stamp (key, digest, indentation) without regrowing.
+    let mut out = String::with_capacity(160);
     let at = map.after;
     if !after_break(text, at) {
         // The stream ends on the mapping's last line, without a final line

@@ -200,31 +200,30 @@ pub fn split(text: &str) -> Vec<Document> {
         .map(|c| c.0)
         .chain([text.len()])
         .collect();
-    let mut docs: Vec<(Document, usize)> = cuts
+    // `line` holds the document's own count of lines until they are summed.
+    let mut docs: Vec<Document> = cuts
         .into_par_iter()
         .zip(ends)
         .enumerate()
         .map(|(index, ((start, marked), end))| {
             let range = start..end;
-            let lines = bytes[range.clone()].iter().filter(|&&b| b == b'\n').count();
-            let sniff = sniff(text, range.clone(), marked);
-            let doc = Document {
+            Document {
                 index,
                 source: helm_source(&text[range.clone()]),
+                line: bytes[range.clone()].iter().filter(|&&b| b == b'\n').count(),
+                sniff: sniff(text, range.clone(), marked),
                 range,
-                line: 0,
-                sniff,
-            };
-            (doc, lines)
+            }
         })
         .collect();
     // Lines are numbered from the start of the stream.
     let mut line = 1;
-    for (doc, lines) in &mut docs {
+    for doc in &mut docs {
+        let lines = doc.line;
         doc.line = line;
-        line += *lines;
+        line += lines;
     }
-    docs.into_iter().map(|(doc, _)| doc).collect()
+    docs
 }
 
 /// The line of `text` that starts at `at`, without its `\n`.

@@ -749,7 +749,7 @@ fn parse_document_as<'a>(
         });
         match result {
             Ok(root) => return Ok(root),
-            Err(Failure::Yaml(e)) => return Err(e),
+            Err(Failure::Yaml(e)) => return Err(*e),
             Err(Failure::FlowColon(at)) => {
                 if subs.colons.len() >= MAX_FLOW_COLONS || subs.colons.contains(&at) {
                     let (line, col) = line_col(text, at, base_line);
@@ -824,7 +824,9 @@ fn line_col(text: &str, at: usize, base_line: usize) -> (usize, usize) {
 }
 
 enum Failure {
-    Yaml(YamlError),
+    /// Boxed: every builder step returns a `Parsed`, which stays as small
+    /// as what it carries on success.
+    Yaml(Box<YamlError>),
     /// The scanner refused a `:` at this offset of the document slice.
     FlowColon(usize),
 }
@@ -936,12 +938,12 @@ impl<'a, 's> Builder<'a, 's> {
     }
 
     fn error(&self, at: Mark, message: impl Into<String>) -> Failure {
-        Failure::Yaml(YamlError::Syntax {
+        Failure::Yaml(Box::new(YamlError::Syntax {
             line: self.base_line + at.line as usize,
             col: at.column as usize + 1,
             path: self.path.join("."),
             message: message.into(),
-        })
+        }))
     }
 
     fn scan_error(&self, e: &libyaml_safer::Error) -> Failure {
@@ -1198,12 +1200,12 @@ impl<'a, 's> Builder<'a, 's> {
     }
 
     fn error_at(&self, span: Span, message: impl Into<String>) -> Failure {
-        Failure::Yaml(YamlError::Syntax {
+        Failure::Yaml(Box::new(YamlError::Syntax {
             line: span.line,
             col: span.col,
             path: self.path.join("."),
             message: message.into(),
-        })
+        }))
     }
 
     fn remember(&mut self, props: &Props, node: &Node<'a>) {
@@ -1964,12 +1966,12 @@ impl<'a> Seen<'a> {
                     path.push('.');
                 }
                 path.push_str(&entry.name);
-                Err(Failure::Yaml(YamlError::DuplicateKey {
+                Err(Failure::Yaml(Box::new(YamlError::DuplicateKey {
                     key: path,
                     line: entry.key.span.line,
                     col: entry.key.span.col,
                     first_line: entries[i].key.span.line,
-                }))
+                })))
             }
         }
     }
