@@ -231,8 +231,9 @@ pub(crate) fn plan(
     }
 }
 
-/// How many documents the first pass of [`with_model`] reads at a time:
-/// enough to keep every core busy, few enough that their results are small.
+/// How many documents the first pass of [`with_model`] reads at a time (and
+/// how many workloads [`analyze`] stamps at a time): enough to keep every
+/// core busy, few enough that their results are small.
 const FIRST_PASS_SLICE: usize = 4096;
 
 /// Parse a stream and hand its model to `f`. Documents are split and their
@@ -318,6 +319,9 @@ pub(crate) fn with_model<'a, R>(
             later.extend(set_aside);
         }
     }
+    // The emptied list of documents is as long as the stream: gone before
+    // the rest of the model is built.
+    drop(docs);
     let referenced = Referenced::of(&workloads);
     let named: Vec<Result<DocFacts<'a>, InputError>> = later
         .into_par_iter()
@@ -388,43 +392,47 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
         let mut findings = findings(m);
         location::number_template_documents(m.templates, &mut findings);
         // Each workload's stamps and edits depend on it and the index only:
-        // computed in parallel, taken in stream order (the first error in
-        // the stream wins, whichever thread found it).
+        // computed in parallel, a slice at a time (see FIRST_PASS_SLICE), and
+        // taken in stream order (the first error in the stream wins,
+        // whichever thread found it).
         type Stamps = Option<(Vec<edit::Edit>, Option<Stamped>)>;
-        let per_workload: Vec<Result<Stamps, InputError>> = m
-            .workloads
-            .par_iter()
-            .zip(m.sites)
-            .map(|(w, site)| {
-                let Some(site) = site else { return Ok(None) };
-                let Some(desired) = stamp::desired(
-                    w,
-                    m.index,
-                    policy.stamp_config_maps,
-                    options.digest_key.as_deref(),
-                ) else {
-                    return Ok(None);
-                };
-                let edits =
-                    edit::annotations(text, site, &desired).map_err(|error| InputError::Edit {
-                        doc: w.object.doc,
-                        template: w.object.template.clone(),
-                        workload: w.object.display(),
-                        path: w.template_path.clone(),
-                        error,
-                    })?;
-                Ok(Some((
-                    edits,
-                    stamp::stamped(w, m.index, policy.stamp_config_maps),
-                )))
-            })
-            .collect();
+        let per_workload = |(w, site): (&workload::Workload, &Option<yaml::Node<'_>>)| {
+            let Some(site) = site else { return Ok(None) };
+            let Some(desired) = stamp::desired(
+                w,
+                m.index,
+                policy.stamp_config_maps,
+                options.digest_key.as_deref(),
+            ) else {
+                return Ok(None);
+            };
+            let edits =
+                edit::annotations(text, site, &desired).map_err(|error| InputError::Edit {
+                    doc: w.object.doc,
+                    template: w.object.template.clone(),
+                    workload: w.object.display(),
+                    path: w.template_path.clone(),
+                    error,
+                })?;
+            Ok(Some((
+                edits,
+                stamp::stamped(w, m.index, policy.stamp_config_maps),
+            )))
+        };
         let mut edits = Vec::new();
         let mut stamped = Vec::new();
-        for r in per_workload {
-            if let Some((more, stamp)) = r? {
-                edits.extend(more);
-                stamped.extend(stamp);
+        for (workloads, sites) in m
+            .workloads
+            .chunks(FIRST_PASS_SLICE)
+            .zip(m.sites.chunks(FIRST_PASS_SLICE))
+        {
+            let slice: Vec<Result<Stamps, InputError>> =
+                workloads.par_iter().zip(sites).map(per_workload).collect();
+            for r in slice {
+                if let Some((more, stamp)) = r? {
+                    edits.extend(more);
+                    stamped.extend(stamp);
+                }
             }
         }
         Ok(Analysis {
