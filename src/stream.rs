@@ -172,83 +172,47 @@ const BOM: &str = "\u{feff}";
 /// Split `text` into documents, and sniff each one's kind on the way (see
 /// [`Sniff`]). Text before the first `---` is a document too (Helm 4 sends
 /// no leading marker). A UTF-8 byte order mark is skipped.
-///
-/// The cuts are found first, in one pass for `\n---`; then each document's
-/// lines are counted and sniffed on its own, in parallel: for a large
-/// stream this runs before anything else can start.
 pub fn split(text: &str) -> Vec<Document> {
     let body_start = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut docs = Vec::new();
+    let mut start = body_start;
+    let mut start_line = 1;
+    let mut line_no = 1;
+    let mut pos = body_start;
+    let mut sniffer = Sniffer::default();
     let bytes = text.as_bytes();
-    // Where each document starts, and whether it starts with its `---` line.
-    let mut cuts: Vec<(usize, bool)> = Vec::new();
-    let mut start = (body_start, false);
-    let markers = std::iter::once(body_start)
-        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|i| i + 1))
-        .filter(|&at| at >= body_start && is_marker(line_at(text, at), "---"));
-    for at in markers {
-        if at > start.0 {
-            cuts.push(start);
-        }
-        start = (at, true);
-    }
-    if start.0 < text.len() || cuts.is_empty() {
-        cuts.push(start);
-    }
-    let ends: Vec<usize> = cuts
-        .iter()
-        .skip(1)
-        .map(|c| c.0)
-        .chain([text.len()])
-        .collect();
-    // `line` holds the document's own count of lines until they are summed.
-    let mut docs: Vec<Document> = cuts
-        .into_par_iter()
-        .zip(ends)
-        .enumerate()
-        .map(|(index, ((start, marked), end))| {
-            let range = start..end;
-            Document {
-                index,
-                source: helm_source(&text[range.clone()]),
-                line: bytes[range.clone()].iter().filter(|&&b| b == b'\n').count(),
-                sniff: sniff(text, range.clone(), marked),
-                range,
+    while pos < text.len() {
+        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |i| pos + i);
+        let line = &text[pos..line_end];
+        let next = (line_end + 1).min(text.len());
+        if is_marker(line, "---") {
+            if pos > start {
+                push(
+                    &mut docs,
+                    text,
+                    start..pos,
+                    start_line,
+                    sniffer.finish(text, start..pos),
+                );
             }
-        })
-        .collect();
-    // Lines are numbered from the start of the stream.
-    let mut line = 1;
-    for doc in &mut docs {
-        let lines = doc.line;
-        doc.line = line;
-        line += lines;
+            start = pos;
+            start_line = line_no;
+            sniffer = Sniffer::default();
+            sniffer.separator(line);
+        } else {
+            sniffer.line(pos, line);
+        }
+        pos = next;
+        line_no += 1;
+        if line_end == text.len() {
+            break;
+        }
+    }
+    if start < text.len() || docs.is_empty() {
+        let sniff = sniffer.finish(text, start..text.len());
+        push(&mut docs, text, start..text.len(), start_line, sniff);
     }
     docs
-}
-
-/// The line of `text` that starts at `at`, without its `\n`.
-fn line_at(text: &str, at: usize) -> &str {
-    let rest = &text[at..];
-    memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |i| &rest[..i])
-}
-
-/// Sniff the document at `range`, which starts with its `---` line when
-/// `marked`.
-fn sniff(text: &str, range: std::ops::Range<usize>, marked: bool) -> Option<Sniff> {
-    let mut sniffer = Sniffer::default();
-    let mut pos = range.start;
-    if marked {
-        let line = line_at(text, pos);
-        sniffer.separator(line);
-        pos += line.len() + 1;
-    }
-    let bytes = &text.as_bytes()[..range.end];
-    while pos < range.end && !sniffer.uncertain {
-        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(range.end, |i| pos + i);
-        sniffer.line(pos, &text[pos..line_end]);
-        pos = line_end + 1;
-    }
-    sniffer.finish(text, range)
 }
 
 /// What a document's top-level lines tell for certain about it, read while
@@ -443,6 +407,23 @@ fn closed_on_its_line(mut value: &str) -> bool {
         }
         _ => true,
     }
+}
+
+fn push(
+    docs: &mut Vec<Document>,
+    text: &str,
+    range: Range<usize>,
+    line: usize,
+    sniff: Option<Sniff>,
+) {
+    let source = helm_source(&text[range.clone()]);
+    docs.push(Document {
+        index: docs.len(),
+        range,
+        line,
+        source,
+        sniff,
+    });
 }
 
 /// `---` or `...` alone, or followed by whitespace (and then content or a comment).
