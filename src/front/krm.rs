@@ -219,9 +219,8 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
 /// that this misses it (escapes, tags) is read as what kubectl reads it as,
 /// its items: never as a function call either.
 pub fn resource_list_in(text: &str) -> Option<usize> {
-    if !text.contains("ResourceList") {
-        return None;
-    }
+    // memmem: this runs over the whole stream before anything else does.
+    memchr::memmem::find(text.as_bytes(), b"ResourceList")?;
     stream::split(text)
         .into_iter()
         .filter(|d| text[d.range.clone()].contains("ResourceList"))

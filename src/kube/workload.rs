@@ -206,20 +206,28 @@ impl Found<'_, '_> {
                 })
             })
             .collect();
+        // Held for the whole run, one per workload: no spare capacity (a
+        // Vec that grew by one push holds room for four).
+        fn exact<T>(mut v: Vec<T>) -> Vec<T> {
+            v.shrink_to_fit();
+            v
+        }
         Workload {
             object: self.object.id(),
             template_path: self.template_path.clone(),
             rollout: self.rollout,
             labels,
-            images: reference::containers(self.pod_spec)
-                .map(|c| c.get_str("image").unwrap_or("").to_string())
-                .collect(),
-            env: reference::env_vars(self.pod_spec),
-            refs: reference::references(self.pod_spec),
-            commands: reference::command_words(self.pod_spec),
-            mounts: reference::mounts(self.pod_spec),
+            images: exact(
+                reference::containers(self.pod_spec)
+                    .map(|c| c.get_str("image").unwrap_or("").to_string())
+                    .collect(),
+            ),
+            env: exact(reference::env_vars(self.pod_spec)),
+            refs: exact(reference::references(self.pod_spec)),
+            commands: exact(reference::command_words(self.pod_spec)),
+            mounts: exact(reference::mounts(self.pod_spec)),
             reach: self.reach(),
-            ignores,
+            ignores: exact(ignores),
             hook: self.object.is_helm_hook(),
             template_digest: None,
         }

@@ -238,6 +238,11 @@ struct DocFacts<'a> {
     workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
 }
 
+/// How many documents the first pass of [`with_model`] reads at a time (and
+/// how many workloads [`analyze`] stamps at a time): enough to keep every
+/// core busy, few enough that their results are small.
+const FIRST_PASS_SLICE: usize = 4096;
+
 /// Parse a stream and hand its model to `f`. Documents are split and their
 /// kinds sniffed in one pass; only the ones that matter are parsed (in
 /// parallel), and each tree is read and dropped at once, so memory holds
@@ -286,37 +291,50 @@ pub(crate) fn with_model<'a, R>(
         Ok(facts)
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
-    let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = docs
-        .into_par_iter()
-        .map(|doc| {
-            let unread = DocFacts {
-                objects: 1,
-                ..DocFacts::default()
-            };
-            match plan(text, &doc, Some(kinds)) {
-                Plan::Parse => Ok((read(parse(doc)?)?, None)),
-                Plan::Later => Ok((unread, Some(doc))),
-                Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
-                Plan::Skip => Ok((unread, None)),
-            }
-        })
-        .collect();
     let mut sources = Vec::new();
     let mut workloads = Vec::new();
     let mut sites = Vec::new();
     let mut later = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
-    for r in first {
-        let (doc, set_aside) = r?;
-        objects += doc.objects;
-        hooks += doc.hooks;
-        sources.extend(doc.sources);
-        for (w, site) in doc.workloads {
-            workloads.push(w);
-            sites.push(site);
+    // In slices, each read in parallel and taken in stream order before the
+    // next: the per-document results of a stream of a million small
+    // workloads are never all held at once, only their facts.
+    let mut docs = docs.into_iter();
+    loop {
+        let slice: Vec<stream::Document> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
+        if slice.is_empty() {
+            break;
         }
-        later.extend(set_aside);
+        let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = slice
+            .into_par_iter()
+            .map(|doc| {
+                let unread = DocFacts {
+                    objects: 1,
+                    ..DocFacts::default()
+                };
+                match plan(text, &doc, Some(kinds)) {
+                    Plan::Parse => Ok((read(parse(doc)?)?, None)),
+                    Plan::Later => Ok((unread, Some(doc))),
+                    Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
+                    Plan::Skip => Ok((unread, None)),
+                }
+            })
+            .collect();
+        for r in first {
+            let (doc, set_aside) = r?;
+            objects += doc.objects;
+            hooks += doc.hooks;
+            sources.extend(doc.sources);
+            for (w, site) in doc.workloads {
+                workloads.push(w);
+                sites.push(site);
+            }
+            later.extend(set_aside);
+        }
     }
+    // The emptied list of documents is as long as the stream: gone before
+    // the rest of the model is built.
+    drop(docs);
     let referenced = Referenced::of(&workloads);
     let named: Vec<Result<DocFacts<'a>, InputError>> = later
         .into_par_iter()
@@ -393,19 +411,22 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
     with_model(text, options, |m| {
         let policy = &options.policy;
         let findings = findings(m);
-        let mut edits = Vec::new();
-        let mut stamped = Vec::new();
-        for (w, site) in m.workloads.iter().zip(m.sites) {
-            let Some(site) = site else { continue };
+        // Each workload's stamps and edits depend on it and the index only:
+        // computed in parallel, a slice at a time (see FIRST_PASS_SLICE), and
+        // taken in stream order (the first error in the stream wins,
+        // whichever thread found it).
+        type Stamps = Option<(Vec<write::Edit>, Option<stamp::Stamped>)>;
+        let per_workload = |(w, site): (&workload::Workload, &Option<yaml::Node<'_>>)| {
+            let Some(site) = site else { return Ok(None) };
             let Some(desired) = stamp::desired(
                 w,
                 m.index,
                 policy.stamp_config_maps,
                 options.digest_key.as_deref(),
             ) else {
-                continue;
+                return Ok(None);
             };
-            let more =
+            let edits =
                 write::map::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
                     InputError::Edit {
                         doc: w.object.at.doc,
@@ -415,8 +436,26 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                         error,
                     }
                 })?;
-            edits.extend(more);
-            stamped.extend(stamp::stamped(w, m.index, policy.stamp_config_maps));
+            Ok(Some((
+                edits,
+                stamp::stamped(w, m.index, policy.stamp_config_maps),
+            )))
+        };
+        let mut edits = Vec::new();
+        let mut stamped = Vec::new();
+        for (workloads, sites) in m
+            .workloads
+            .chunks(FIRST_PASS_SLICE)
+            .zip(m.sites.chunks(FIRST_PASS_SLICE))
+        {
+            let slice: Vec<Result<Stamps, InputError>> =
+                workloads.par_iter().zip(sites).map(per_workload).collect();
+            for r in slice {
+                if let Some((more, stamp)) = r? {
+                    edits.extend(more);
+                    stamped.extend(stamp);
+                }
+            }
         }
         Ok(Analysis {
             findings,

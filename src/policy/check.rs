@@ -3,6 +3,7 @@
 //! make a rotation silently not happen.
 
 use crate::trust::name::{shown, Name};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::kube::inventory::{Index, Origin, Protection, Source, TargetKind};
@@ -23,9 +24,10 @@ pub fn check(
     policy: &Policy,
     hooks_alone: bool,
 ) -> Vec<Finding> {
-    let mut findings = Vec::new();
     let names = policy.names();
-    for w in workloads {
+    // Each workload is judged on its own (against the index): in parallel,
+    // the findings kept in workload order before the sort.
+    let per_workload = |w: &Workload| {
         let mut out = Out::new(w, policy);
         let (vars, refs) = (&w.env, &w.refs);
         let mut by_container: BTreeMap<&str, Vec<&EnvVar>> = BTreeMap::new();
@@ -70,8 +72,15 @@ pub fn check(
         rotation_reach(&mut out, refs, index);
         let mut found = out.findings;
         suppress(w, policy, &mut found);
-        findings.extend(found);
-    }
+        found
+    };
+    let mut findings: Vec<Finding> = workloads
+        .par_iter()
+        .map(per_workload)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
     findings
 }
@@ -86,6 +95,9 @@ pub fn source_notes(
 ) -> Vec<Finding> {
     let mut unkeyed: Vec<&Source> = Vec::new();
     let mut referenced: Vec<&Source> = Vec::new();
+    // Each source once, in the order first consumed; a set, since a stream
+    // of many workloads names many sources.
+    let mut listed: std::collections::HashSet<*const Source> = std::collections::HashSet::new();
     for w in workloads {
         for c in
             crate::kube::stamp::consumed(w, index, policy.stamp_config_maps).unwrap_or_default()
@@ -100,7 +112,7 @@ pub fn source_notes(
                 Protection::Reference => &mut referenced,
                 _ => continue,
             };
-            if !list.iter().any(|x| std::ptr::eq(*x, s)) {
+            if listed.insert(std::ptr::from_ref(s)) {
                 list.push(s);
             }
         }

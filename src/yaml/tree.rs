@@ -219,20 +219,37 @@ impl<'a> Node<'a> {
     }
 
     /// A copy of a pod template that keeps what an edit of its annotations
-    /// reads: `metadata` (and `<<` merge entries, which may supply it) whole,
-    /// every other value as an empty stand-in that keeps its span. Holding
-    /// this instead of the document's tree keeps memory small.
+    /// reads: `metadata.annotations` (and `<<` merge entries, which may
+    /// supply it or `metadata`) whole; of the other entries only the last of
+    /// a flow mapping, where an entry is added after it, as an empty
+    /// stand-in that keeps its span (a block mapping adds lines at its
+    /// `after`). Holding this instead of the document's tree keeps memory
+    /// small: one is held for every workload of the stream.
     pub fn pruned_template(&self) -> Node<'a> {
+        self.pruned_but("metadata", &|metadata| {
+            metadata.pruned_but("annotations", &Node::clone)
+        })
+    }
+
+    /// This mapping with the value of `key` (read by `keep`) and merge
+    /// entries whole, and the last entry of a flow mapping as an empty
+    /// stand-in; any other node as it is.
+    fn pruned_but(&self, key: &str, keep: &dyn Fn(&Node<'a>) -> Node<'a>) -> Node<'a> {
         let Value::Map(map) = &self.value else {
             return self.clone();
         };
+        let last = map.entries.len().saturating_sub(1);
         let entries = map
             .entries
             .iter()
-            .map(|e| Entry {
+            .enumerate()
+            .filter(|&(i, e)| e.merge || e.name == key || (map.flow && i == last))
+            .map(|(_, e)| Entry {
                 key: e.key.clone(),
-                value: if e.merge || e.name == "metadata" {
+                value: if e.merge {
                     e.value.clone()
+                } else if e.name == key {
+                    keep(&e.value)
                 } else {
                     Node {
                         value: Value::Seq(Vec::new()),

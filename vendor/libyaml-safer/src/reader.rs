@@ -67,6 +67,10 @@ fn read_utf8_buffered(
     match core::str::from_utf8(available) {
         Ok(valid) => {
             let used = valid.len();
+            // secret-rollout patch: room for every character at once (a
+            // slice reader hands over a whole document in one buffer), not
+            // a reallocation each time the queue doubles.
+            out.reserve(used);
             // The entire contents of the input buffer was valid UTF-8.
             for ch in valid.chars() {
                 push_char(out, ch, *offset)?;
