@@ -871,12 +871,7 @@ fn helm_template(tool: &str, chart: &str, home: &std::path::Path) -> String {
         .env("HELM_DATA_HOME", home.join("data"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::assert_ok(&out, "helm template")
 }
 
 /// With `--chart-root`, SARIF and GitHub annotations name the template's

@@ -930,12 +930,7 @@ fn consumers_a_changed_stamp_cannot_restart_and_immutable_sources_are_noted() {
 
 fn sr(args: &[&str], stdin: &str) -> String {
     let out = run_cmd(common::bin().current_dir(root()).args(args), stdin);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::assert_ok(&out, "secret-rollout")
 }
 
 #[test]
