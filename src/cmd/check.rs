@@ -25,7 +25,11 @@ pub fn run(settings: &Check, diagnostics: &Diagnostics) -> Result<Exit> {
         Ok(match secret_rollout::analyze(text, options) {
             Ok(mut analysis) => {
                 if let Some(root) = &settings.chart_root {
-                    format::at_chart_files(text, root, &mut analysis.findings);
+                    secret_rollout::report::chart::in_chart_files(
+                        text,
+                        root,
+                        &mut analysis.findings,
+                    );
                 }
                 Judged::Read(
                     FileReport {

@@ -142,16 +142,6 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// Point the findings of `text` that come from a chart template at the
-/// template's file under `chart_root`, the directory that holds the chart
-/// (`check --chart-root`), at the template's own line: SARIF and GitHub's
-/// annotations then name a file of the repository, which a pull request's
-/// diff shows, instead of a render nobody committed. A finding whose
-/// template line cannot be told keeps its place.
-pub fn at_chart_files(text: &str, chart_root: &std::path::Path, findings: &mut [Finding]) {
-    crate::report::chart::in_chart_files(text, chart_root, findings);
-}
-
 /// Where a finding lives for tools that open files, with its line and (when
 /// known) column: a file the finding is about (a `--secrets-from` file) at
 /// its own line; the chart template's file (`--chart-root`) at the

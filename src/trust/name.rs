@@ -19,10 +19,11 @@ pub const MAX_LEN: usize = 253;
 /// What stands where a text was not a name.
 pub const LEFT_OUT: &str = "(not shown)";
 
-/// The line breaks Go's YAML reader knows. The YAML layer's own set
-/// (`yaml::write::lines::BREAKS`) sits above this one and cannot be imported
-/// here; a test there holds this cut equal to it, character by character.
-const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+/// Every character that ends a line for Go's YAML reader (CR LF is one
+/// break of two of them). Defined here, at the bottom, because a shown name
+/// is cut at exactly these; the YAML layer uses the same set
+/// (`yaml::write::lines::BREAKS`).
+pub const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// Characters of object names (DNS labels and subdomains, RBAC's `:`),
 /// annotation and data keys (`/`, `_`), environment variable names and chart

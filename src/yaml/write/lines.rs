@@ -4,12 +4,13 @@
 //! with this set and the writers find where lines start and end with it, so
 //! what we write lands on the lines Go sees.
 //!
-//! (The message boundary, [`crate::trust::name`], sits below the YAML layer
-//! and cuts shown names at the same set; a test here holds the two equal.)
+//! (The set itself is defined in [`crate::trust::name`], below the YAML
+//! layer, which cuts shown names at the same breaks.)
 
 /// Every character that ends a line for Go's YAML reader. CR LF is one
-/// break of two of them; [`break_at`] reads it so.
-pub const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+/// break of two of them; [`break_at`] reads it so. (Defined in the trust
+/// layer, which cuts shown names at the same set.)
+pub use crate::trust::name::BREAKS;
 
 /// `c` ends a line for Go's YAML reader.
 pub fn is_break(c: char) -> bool {
@@ -174,9 +175,8 @@ mod tests {
         assert_eq!(eol_near("a", 0), "\n");
     }
 
-    /// The message boundary cuts a shown name at exactly these breaks. It
-    /// sits below this layer and cannot import the set, so it keeps its own
-    /// copy; this holds the copy equal, character by character.
+    /// The message boundary cuts a shown name at exactly these breaks and at
+    /// nothing else, character by character.
     #[test]
     fn names_in_messages_are_cut_at_exactly_these_breaks() {
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
