@@ -643,3 +643,37 @@ fn a_colon_before_a_flow_indicator_is_scalar_text_as_in_go() {
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(r.out, input.as_bytes());
 }
+
+#[test]
+fn a_question_mark_ends_a_plain_scalar_in_a_flow_collection_as_in_go() {
+    // Go ends the scalar at `?` and then meets a key indicator where `,` or
+    // the end must come: refused (PATCHES.md item 7). Quoted, or outside a
+    // flow collection, the `?` is text.
+    let doc = |data: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: q}}\ndata: {data}\n")
+    };
+    for (n, refused) in ["{a?b: c}", "[a?b]", "{k: a?}"].into_iter().enumerate() {
+        let input = doc(refused);
+        let dir = scratch(&format!("question-refused-{n}"));
+        let file = dir.join("in.yaml");
+        std::fs::write(&file, &input).unwrap();
+        assert!(
+            oracle::decode(&dir, &[&file]).is_err(),
+            "premise: kubectl refuses {refused}"
+        );
+        // `check` parses every document (render skips a ConfigMap no pod reads).
+        let out = common::run(&["check"], &input);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{refused}: {err}");
+        assert!(
+            err.contains("did not find expected ','"),
+            "{refused}: {err}"
+        );
+    }
+    for read in ["{k: \"a?\"}", "a?b"] {
+        let input = doc(read);
+        let go = kubectl(&format!("question-read-{}", read.len()), input.as_bytes());
+        let ours = secret_rollout::fuzzing::decode(&input).expect("we read what Go reads");
+        assert_eq!(ours, go, "{read}");
+    }
+}

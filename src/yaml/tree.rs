@@ -1275,11 +1275,6 @@ impl<'a, 's> Builder<'a, 's> {
         }
         let plain = style == Style::Plain;
         let value = self.restore_boms(content, span.end, value);
-        if plain && self.flow_depth > 0 && value.contains('?') {
-            // libyaml-safer keeps a `?` inside a plain scalar in a flow
-            // collection; Go ends the scalar there and then fails.
-            return Err(self.error(t.start_mark, "did not find expected ',' or ']' or '}' (a `?` inside a plain scalar in a flow collection)"));
-        }
         let tag = props.tag.as_deref();
         let mut text = self.borrow(value, content, span.end, style);
         let kind = if tag == Some("tag:yaml.org,2002:binary") {

@@ -1809,8 +1809,11 @@ impl<R: BufRead> Scanner<R> {
                 // scalar as usual.
 
                 if CHECK!(self.buffer, ':') && IS_BLANKZ_AT!(self.buffer, 1)
+                    // secret-rollout patch: in a flow collection Go's yaml.v2
+                    // also ends a plain scalar at `?` (libyaml keeps it).
                     || self.flow_level != 0
                         && (CHECK!(self.buffer, ',')
+                            || CHECK!(self.buffer, '?')
                             || CHECK!(self.buffer, '[')
                             || CHECK!(self.buffer, ']')
                             || CHECK!(self.buffer, '{')
