@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine as _;
 
 use crate::kube::gvk::{GroupVersionKind, Gvk};
-use crate::kube::place::{self as location, DocLines};
-use crate::kube::place::{Ordinal, Place, PlaceKind, TemplateNumbers};
+use crate::kube::place::{self, DocLines, Ordinal, Place, PlaceKind, TemplateNumbers};
 use crate::yaml::stream::{Parsed, HELM4_FILENAME};
 use crate::yaml::tree::{Node, Span, Value};
 
@@ -165,7 +164,7 @@ impl Object<'_, '_> {
                 ordinal: self.ordinal,
                 span: self.node.span,
                 lines: DocLines::of(self.root, self.node),
-                file: location::annotated_file(self.node).map(Box::new),
+                file: place::annotated_file(self.node).map(Box::new),
             },
         }
     }
