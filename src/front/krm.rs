@@ -219,10 +219,20 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
 /// that this misses it (escapes, tags) is read as what kubectl reads it as,
 /// its items: never as a function call either.
 pub fn resource_list_in(text: &str) -> Option<usize> {
-    // memmem: this runs over the whole stream before anything else does.
-    memchr::memmem::find(text.as_bytes(), b"ResourceList")?;
+    // This runs over the whole stream before anything else does: one
+    // search, in parallel, and most streams end here.
+    if stream::occurrences(text.as_bytes(), b"ResourceList").is_empty() {
+        return None;
+    }
     stream::split(text)
         .into_iter()
+        // A sniffed kind is certain: only an unsniffed document, or one
+        // whose kind is this, needs parsing.
+        .filter(|d| {
+            d.sniff
+                .as_ref()
+                .is_none_or(|s| &text[s.kind.clone()] == "ResourceList")
+        })
         .filter(|d| text[d.range.clone()].contains("ResourceList"))
         .find_map(|doc| {
             let index = doc.index;

@@ -6,7 +6,9 @@
 //! reported on) on its own. We never copy: a document is a byte range.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
 use rayon::prelude::*;
 
 use crate::yaml::tree::{self as yaml, Node, YamlError};
@@ -67,6 +69,16 @@ impl Input {
                 form: Form::Utf16 { big_endian },
             });
         }
+        if simdutf8::basic::from_utf8(&bytes).is_ok() {
+            // SAFETY: just checked to be UTF-8.
+            let text = unsafe { String::from_utf8_unchecked(bytes) };
+            return Ok(Input {
+                text,
+                form: Form::Utf8,
+            });
+        }
+        // Not UTF-8 (rare): std finds where, and the bad bytes read as Go
+        // reads them.
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Input {
                 text,
@@ -173,47 +185,76 @@ const BOM: &str = "\u{feff}";
 /// Split `text` into documents, and sniff each one's kind on the way (see
 /// [`Sniff`]). Text before the first `---` is a document too (Helm 4 sends
 /// no leading marker). A UTF-8 byte order mark is skipped.
+///
+/// The cuts come from one search for marker lines; then each document is
+/// read on its own, in parallel (its sniff, its template, its line breaks),
+/// and the line numbers are added up in stream order.
 pub fn split(text: &str) -> Vec<Document> {
     let body_start = if text.starts_with(BOM) { BOM.len() } else { 0 };
-    let mut docs = Vec::new();
-    let mut start = body_start;
-    let mut start_line = 1;
-    let mut line_no = 1;
-    let mut pos = body_start;
-    let mut sniffer = Sniffer::default();
-    let bytes = text.as_bytes();
-    while pos < text.len() {
-        let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |i| pos + i);
-        let line = &text[pos..line_end];
-        let next = (line_end + 1).min(text.len());
-        if is_marker(line, "---") {
-            if pos > start {
-                push(
-                    &mut docs,
-                    text,
-                    start..pos,
-                    start_line,
-                    sniffer.finish(text, start..pos),
-                );
+    // A marker at the very start opens the first document: none before it.
+    let mut bounds = vec![body_start];
+    bounds.extend(markers(text.as_bytes(), body_start));
+    bounds.push(text.len());
+    let mut docs: Vec<Document> = bounds
+        .par_windows(2)
+        .enumerate()
+        .map(|(index, w)| {
+            let range = w[0]..w[1];
+            let (sniff, breaks) = Sniffer::read(text, range.clone());
+            Document {
+                index,
+                // Its line breaks for now: the running sum below makes it
+                // the line the document starts at.
+                line: breaks,
+                source: helm_source(&text[range.clone()]),
+                sniff,
+                range,
             }
-            start = pos;
-            start_line = line_no;
-            sniffer = Sniffer::default();
-            sniffer.separator(line);
-        } else {
-            sniffer.line(pos, line);
-        }
-        pos = next;
-        line_no += 1;
-        if line_end == text.len() {
-            break;
-        }
-    }
-    if start < text.len() || docs.is_empty() {
-        let sniff = sniffer.finish(text, start..text.len());
-        push(&mut docs, text, start..text.len(), start_line, sniff);
+        })
+        .collect();
+    let mut line = 1;
+    for doc in &mut docs {
+        let breaks = std::mem::replace(&mut doc.line, line);
+        line += breaks;
     }
     docs
+}
+
+/// The starts of the `---` marker lines after `from`.
+fn markers(bytes: &[u8], from: usize) -> Vec<usize> {
+    let mut found = occurrences(&bytes[from..], b"\n---");
+    found.retain_mut(|i| {
+        *i += from + 1;
+        marker_at(bytes, *i)
+    });
+    found
+}
+
+/// How much of the text each task of [`occurrences`] searches.
+const PIECE: usize = 1 << 20;
+
+/// Where `needle` occurs in `haystack`, in order. Pieces of it are searched
+/// in parallel; each reads past its end by the needle's length less one, so
+/// a match across a cut is found once, by the piece it starts in.
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    let finder = Finder::new(needle);
+    (0..haystack.len().div_ceil(PIECE))
+        .into_par_iter()
+        .flat_map_iter(|n| {
+            let at = n * PIECE;
+            let end = (at + PIECE + needle.len().saturating_sub(1)).min(haystack.len());
+            finder
+                .find_iter(&haystack[at..end])
+                .map(move |i| at + i)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A line that is a `---` marker starts at byte `at` (a line start).
+fn marker_at(bytes: &[u8], at: usize) -> bool {
+    bytes[at..].starts_with(b"---")
+        && matches!(bytes.get(at + 3), None | Some(b'\n' | b' ' | b'\t' | b'\r'))
 }
 
 /// What a document's top-level lines tell for certain about it, read while
@@ -235,6 +276,11 @@ pub struct Sniff {
     pub obfuscated: bool,
 }
 
+/// The searches every document's sniff and template make, built once.
+static BINARY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(":binary"));
+static HOOK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("helm.sh/hook"));
+static HELM4: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(HELM4_FILENAME));
+
 #[derive(Default)]
 struct Sniffer {
     uncertain: bool,
@@ -245,6 +291,34 @@ struct Sniffer {
 }
 
 impl Sniffer {
+    /// The sniff of the document at `range` of `text`, and its number of
+    /// line feeds (what the split counts lines by), in one walk over its
+    /// lines. Once a root key has been seen, only lines at column 0 can
+    /// change the sniff: indented ones are stepped over.
+    fn read(text: &str, range: Range<usize>) -> (Option<Sniff>, usize) {
+        let doc = &text.as_bytes()[range.clone()];
+        let mut sniffer = Sniffer::default();
+        let mut feeds = memchr::memchr_iter(b'\n', doc);
+        let mut count = 0;
+        let mut start = 0;
+        loop {
+            let end = feeds.next();
+            let line = range.start + start..range.start + end.unwrap_or(doc.len());
+            if start == 0 && marker_at(doc, 0) {
+                sniffer.separator(&text[line]);
+            } else if !(sniffer.content && doc.get(start) == Some(&b' ')) {
+                sniffer.line(line.start, &text[line]);
+            }
+            let Some(end) = end else { break };
+            count += 1;
+            start = end + 1;
+            if sniffer.uncertain {
+                return (None, count + feeds.count());
+            }
+        }
+        (sniffer.finish(text, range), count)
+    }
+
     /// The `---` line that opens the document: a comment may follow it.
     fn separator(&mut self, line: &str) {
         let rest = line[3..].trim_matches([' ', '\t', '\r']);
@@ -335,26 +409,37 @@ impl Sniffer {
         }
         let (kind, api_version) = (self.kind?, self.api_version?);
         let doc = &text.as_bytes()[range];
-        // Unicode line breaks and byte order marks (and lone CRs) change what
-        // Go takes for a line.
+        // Unicode line breaks and byte order marks (and lone CRs, below)
+        // change what Go takes for a line.
         let mut odd = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, doc);
         if odd.any(|i| {
             lines::break_len(&doc[i..]).is_some() || doc[i..].starts_with(&[0xEF, 0xBB, 0xBF])
         }) {
             return None;
         }
-        if memchr::memchr_iter(b'\r', doc).any(|i| doc.get(i + 1) != Some(&b'\n')) {
-            return None;
+        // The rare ASCII bytes that matter, in one pass: lone CRs, and the
+        // escapes and tags that could spell any name.
+        let mut obfuscated = false;
+        for i in memchr::memchr3_iter(b'\r', b'\\', b'!', doc) {
+            let next = doc.get(i + 1);
+            match doc[i] {
+                b'\r' if next != Some(&b'\n') => return None,
+                b'\r' => {}
+                b'\\' => {
+                    obfuscated |= matches!(
+                        next,
+                        Some(b'x' | b'u' | b'U' | b'/' | b'\n' | b'\r' | b'\\')
+                    )
+                }
+                _ => {
+                    obfuscated |= [&b"!binary"[..], b"!!%", b"!<"]
+                        .iter()
+                        .any(|tag| doc[i..].starts_with(tag))
+                }
+            }
         }
-        let obfuscated = memchr::memchr_iter(b'\\', doc).any(|i| {
-            matches!(
-                doc.get(i + 1),
-                Some(b'x' | b'u' | b'U' | b'/' | b'\n' | b'\r' | b'\\')
-            )
-        }) || [&b"!binary"[..], b":binary", b"!!%", b"!<"]
-            .iter()
-            .any(|tag| memchr::memmem::find(doc, tag).is_some());
-        let maybe_hook = obfuscated || memchr::memmem::find(doc, b"helm.sh/hook").is_some();
+        let obfuscated = obfuscated || BINARY.find(doc).is_some();
+        let maybe_hook = obfuscated || HOOK.find(doc).is_some();
         Some(Sniff {
             kind,
             api_version,
@@ -406,23 +491,6 @@ fn closed_on_its_line(mut value: &str) -> bool {
     }
 }
 
-fn push(
-    docs: &mut Vec<Document>,
-    text: &str,
-    range: Range<usize>,
-    line: usize,
-    sniff: Option<Sniff>,
-) {
-    let source = helm_source(&text[range.clone()]);
-    docs.push(Document {
-        index: docs.len(),
-        range,
-        line,
-        source,
-        sniff,
-    });
-}
-
 /// `---` or `...` alone, or followed by whitespace (and then content or a comment).
 fn is_marker(line: &str, marker: &str) -> bool {
     line.strip_prefix(marker)
@@ -443,7 +511,7 @@ fn helm_source(doc: &str) -> Option<String> {
 /// quote (or, plain, to the end of its line or flow entry). Only a name
 /// may come of it (see [`crate::trust::name`]): it goes into messages.
 fn helm4_source(doc: &str) -> Option<String> {
-    let at = doc.find(HELM4_FILENAME)?;
+    let at = HELM4.find(doc.as_bytes())?;
     let rest = doc[at + HELM4_FILENAME.len()..].trim_start_matches(['\'', '"']);
     let rest = rest.strip_prefix(':')?.trim_start_matches([' ', '\t']);
     let value = match rest.chars().next()? {
@@ -461,7 +529,18 @@ fn helm4_source(doc: &str) -> Option<String> {
 /// the comment block before a document's content; any line break Go knows
 /// ends a line here.
 fn helm3_source(doc: &str) -> Option<String> {
-    for line in doc.split(lines::BREAKS) {
+    let mut rest = Some(doc);
+    while let Some(text) = rest {
+        let line = match lines::break_at(text) {
+            Some((at, brk)) => {
+                rest = Some(&text[at + brk.len()..]);
+                &text[..at]
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
         if let Some(path) = line.strip_prefix("# Source: ") {
             return crate::trust::name::checked(path.trim()).map(str::to_string);
         }
@@ -570,7 +649,314 @@ pub fn parse_one(text: &str, doc: Document) -> Result<Parsed<'_>, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The split as it was, one line at a time with every search of its own:
+    /// the oracle of the parallel one.
+    mod by_lines {
+        use super::super::*;
+
+        pub(super) fn split(text: &str) -> Vec<Document> {
+            let body_start = if text.starts_with(BOM) { BOM.len() } else { 0 };
+            let mut docs = Vec::new();
+            let mut start = body_start;
+            let mut start_line = 1;
+            let mut line_no = 1;
+            let mut pos = body_start;
+            let mut sniffer = Sniffer::default();
+            let bytes = text.as_bytes();
+            while pos < text.len() {
+                let line_end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |i| pos + i);
+                let line = &text[pos..line_end];
+                let next = (line_end + 1).min(text.len());
+                if is_marker(line, "---") {
+                    if pos > start {
+                        push(
+                            &mut docs,
+                            text,
+                            start..pos,
+                            start_line,
+                            finish(sniffer, text, start..pos),
+                        );
+                    }
+                    start = pos;
+                    start_line = line_no;
+                    sniffer = Sniffer::default();
+                    sniffer.separator(line);
+                } else {
+                    sniffer.line(pos, line);
+                }
+                pos = next;
+                line_no += 1;
+                if line_end == text.len() {
+                    break;
+                }
+            }
+            if start < text.len() || docs.is_empty() {
+                let sniff = finish(sniffer, text, start..text.len());
+                push(&mut docs, text, start..text.len(), start_line, sniff);
+            }
+            docs
+        }
+        fn finish(sniffer: Sniffer, text: &str, range: Range<usize>) -> Option<Sniff> {
+            if sniffer.uncertain {
+                return None;
+            }
+            let (kind, api_version) = (sniffer.kind?, sniffer.api_version?);
+            let doc = &text.as_bytes()[range];
+            // Unicode line breaks and byte order marks (and lone CRs) change what
+            // Go takes for a line.
+            let mut odd = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, doc);
+            if odd.any(|i| {
+                lines::break_len(&doc[i..]).is_some() || doc[i..].starts_with(&[0xEF, 0xBB, 0xBF])
+            }) {
+                return None;
+            }
+            if memchr::memchr_iter(b'\r', doc).any(|i| doc.get(i + 1) != Some(&b'\n')) {
+                return None;
+            }
+            let obfuscated = memchr::memchr_iter(b'\\', doc).any(|i| {
+                matches!(
+                    doc.get(i + 1),
+                    Some(b'x' | b'u' | b'U' | b'/' | b'\n' | b'\r' | b'\\')
+                )
+            }) || [&b"!binary"[..], b":binary", b"!!%", b"!<"]
+                .iter()
+                .any(|tag| memchr::memmem::find(doc, tag).is_some());
+            let maybe_hook = obfuscated || memchr::memmem::find(doc, b"helm.sh/hook").is_some();
+            Some(Sniff {
+                kind,
+                api_version,
+                maybe_hook,
+                obfuscated,
+            })
+        }
+        fn push(
+            docs: &mut Vec<Document>,
+            text: &str,
+            range: Range<usize>,
+            line: usize,
+            sniff: Option<Sniff>,
+        ) {
+            let source = helm_source(&text[range.clone()]);
+            docs.push(Document {
+                index: docs.len(),
+                range,
+                line,
+                source,
+                sniff,
+            });
+        }
+        fn helm_source(doc: &str) -> Option<String> {
+            helm3_source(doc).or_else(|| helm4_source(doc))
+        }
+        fn helm4_source(doc: &str) -> Option<String> {
+            let at = doc.find(HELM4_FILENAME)?;
+            let rest = doc[at + HELM4_FILENAME.len()..].trim_start_matches(['\'', '"']);
+            let rest = rest.strip_prefix(':')?.trim_start_matches([' ', '\t']);
+            let value = match rest.chars().next()? {
+                q @ ('\'' | '"') => rest[1..].split(q).next()?,
+                _ => rest
+                    .split(|c: char| matches!(c, ',' | '}' | ']' | '#') || c.is_whitespace())
+                    .next()?,
+            };
+            crate::trust::name::checked(value)
+                .filter(|name| name.len() == value.len())
+                .map(str::to_string)
+        }
+        fn helm3_source(doc: &str) -> Option<String> {
+            for line in doc.split(lines::BREAKS) {
+                if let Some(path) = line.strip_prefix("# Source: ") {
+                    return crate::trust::name::checked(path.trim()).map(str::to_string);
+                }
+                let trimmed = line.trim_start();
+                if !(trimmed.is_empty() || trimmed.starts_with('#') || is_marker(line, "---")) {
+                    return None;
+                }
+            }
+            None
+        }
+    }
+
+    /// Every field of the parallel split's documents against the oracle's.
+    fn same_split(text: &str) -> Result<(), String> {
+        let (new, old) = (split(text), by_lines::split(text));
+        let fields = |d: &Document| {
+            (
+                d.index,
+                d.range.clone(),
+                d.line,
+                d.source.clone(),
+                d.sniff.clone(),
+            )
+        };
+        let new: Vec<_> = new.iter().map(fields).collect();
+        let old: Vec<_> = old.iter().map(fields).collect();
+        if new == old {
+            Ok(())
+        } else {
+            Err(format!("{text:?}:\nsplit     {new:?}\nby lines  {old:?}"))
+        }
+    }
+
+    /// Lines that matter to the split, the sniff or the template.
+    const LINES: &[&str] = &[
+        "---",
+        "--- ",
+        "---\t# c",
+        "--- # comment",
+        "--- a: 1",
+        "---x",
+        "----",
+        "---\r",
+        " ---",
+        "...",
+        "... # c",
+        "",
+        "   ",
+        "#",
+        "# Source: c/templates/a.yaml",
+        "# Source: c/templates/a b.yaml",
+        "# Source:",
+        "  # indented comment",
+        "apiVersion: v1",
+        "apiVersion: apps/v1 # c",
+        "apiVersion: 'v1'",
+        "kind: Deployment",
+        "kind: ResourceList",
+        "kind: Service#x",
+        "kind: \"Secret\"",
+        "kind: !!str Pod",
+        "kind:",
+        "metadata:",
+        "  name: x",
+        "  annotations:",
+        "    helm.sh/hook: test",
+        "    \"helm.sh\\/hook\": x",
+        "    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'",
+        "    postrenderer.helm.sh/postrender-filename: c/templates/c.yaml",
+        "postrenderer.helm.sh/postrender-filename: \"c/t x.yaml\"",
+        "{\"metadata\":{\"annotations\":{\"postrenderer.helm.sh/postrender-filename\":\"c/j.yaml\"}}}",
+        "{apiVersion: v1, kind: List}",
+        "- a",
+        "-",
+        "'",
+        "\"",
+        "items: []",
+        "x: 'open",
+        "x: 'closed'",
+        "x: \"q\\x41\"",
+        "x: [a, b]",
+        "x: [a,",
+        "x: {a: b}",
+        "x: &a !t v",
+        "x: !!binary aGk=",
+        "x: !binary aGk=",
+        "x: a:binary",
+        "x: !!%41",
+        "x: !<tag:yaml.org,2002:str> y",
+        "x: back\\slash",
+        "x: \\u0041 \\/ \\\\",
+        "<<: *x",
+        "? kind",
+        ": Service",
+        "%YAML 1.1",
+        "\tkey: tab",
+        "key:\tvalue",
+        "9key: v",
+        "\u{feff}kind: Pod",
+        "caf\u{e9}: \u{2603}",
+    ];
+
+    /// The lines of a plain document, which the sniff reads to the end.
+    const PLAIN: &[&str] = &[
+        "---",
+        "# Source: c/templates/p.yaml",
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        "  name: p",
+        "  annotations:",
+        "data:",
+        "  k: v",
+        "- a",
+    ];
+
+    /// What ends a line: every break Go knows, and none (lines run together).
+    const ENDS: &[&str] = &["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}", ""];
+
+    /// Streams of mostly plain documents (so that many are sniffed to the
+    /// end) with the odd line, indented or not, and the odd line end.
+    fn stream() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            6 => (0..PLAIN.len()).prop_map(|i| PLAIN[i].to_string()),
+            1 => (0..LINES.len()).prop_map(|i| LINES[i].to_string()),
+            1 => (0..LINES.len()).prop_map(|i| format!("  {}", LINES[i])),
+        ];
+        let end = prop_oneof![8 => Just("\n"), 1 => (0..ENDS.len()).prop_map(|i| ENDS[i])];
+        (any::<bool>(), proptest::collection::vec((line, end), 0..60)).prop_map(|(bom, lines)| {
+            let mut text = String::from(if bom { BOM } else { "" });
+            for (line, end) in lines {
+                text.push_str(&line);
+                text.push_str(end);
+            }
+            text
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn the_parallel_split_is_the_line_by_line_split(text in stream()) {
+            same_split(&text).map_err(TestCaseError::fail)?;
+        }
+    }
+
+    #[test]
+    fn every_test_file_splits_as_line_by_line() {
+        let mut files = 0;
+        for entry in walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")) {
+            let entry = entry.unwrap();
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let Ok(input) = Input::from_bytes(bytes) else {
+                continue;
+            };
+            same_split(input.text()).unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+            files += 1;
+        }
+        assert!(files > 100, "{files} files");
+    }
+
+    #[test]
+    fn occurrences_across_the_search_pieces_are_found_once() {
+        let needle = b"ResourceList";
+        for at in PIECE - needle.len() - 1..PIECE + 2 {
+            let mut haystack = vec![b'x'; 2 * PIECE + 20];
+            haystack[at..at + needle.len()].copy_from_slice(needle);
+            haystack[2 * PIECE - 3..2 * PIECE - 3 + needle.len()].copy_from_slice(needle);
+            assert_eq!(occurrences(&haystack, needle), [at, 2 * PIECE - 3]);
+        }
+        assert_eq!(occurrences(b"", needle), [] as [usize; 0]);
+    }
+
+    #[test]
+    fn markers_are_found_across_the_search_pieces() {
+        // A `\n---` line starting on each side of a cut between two pieces.
+        for before in 0..6 {
+            let mut text = "a: 1\n".repeat(PIECE / 5);
+            text.truncate(PIECE - before);
+            text.push_str("\n---\nb: 2\n---x\n--- # c\n");
+            same_split(&text).unwrap();
+            let docs = split(&text);
+            assert_eq!(docs.len(), 3, "{before}");
+        }
+    }
 
     fn texts(input: &str) -> Vec<&str> {
         split(input).into_iter().map(|d| &input[d.range]).collect()
