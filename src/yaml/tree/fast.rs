@@ -45,10 +45,7 @@ const INDEX_FROM: usize = 16;
 pub fn read<'a>(text: &'a str, base: usize, base_line: usize) -> Option<Option<Node<'a>>> {
     // Printable ASCII and LF alone: one byte is one column, and no tab, CR,
     // byte order mark, Unicode line break or control character is met below.
-    if !text
-        .bytes()
-        .all(|c| c == b'\n' || (b' '..=b'~').contains(&c))
-    {
+    if !plain_ascii(text.as_bytes()) {
         return None;
     }
     let mut r = Reader {
@@ -60,6 +57,9 @@ pub fn read<'a>(text: &'a str, base: usize, base_line: usize) -> Option<Option<N
         line: 0,
         line_start: 0,
         depth: 0,
+        // Room for the open collections of a typical manifest.
+        entries: Vec::with_capacity(32),
+        items: Vec::with_capacity(16),
     };
     r.next_content(true)?;
     if r.at_end() {
@@ -69,6 +69,16 @@ pub fn read<'a>(text: &'a str, base: usize, base_line: usize) -> Option<Option<N
     // Content after the root (at a smaller indentation) is an error or a
     // second document.
     r.at_end().then_some(Some(root))
+}
+
+/// Only printable ASCII and LF: tested a block at a time, without a branch
+/// per byte, so that the compiler can test many bytes at once.
+fn plain_ascii(b: &[u8]) -> bool {
+    b.chunks(64).all(|block| {
+        block.iter().fold(true, |ok, &c| {
+            ok & (c == b'\n' || (b' '..=b'~').contains(&c))
+        })
+    })
 }
 
 struct Reader<'a> {
@@ -82,6 +92,11 @@ struct Reader<'a> {
     line: usize,
     line_start: usize,
     depth: usize,
+    /// The entries and items of the collections being read, innermost
+    /// last: each is moved into a vector of its exact size when its
+    /// collection ends, instead of one growing (and copying) per collection.
+    entries: Vec<Entry<'a>>,
+    items: Vec<Node<'a>>,
 }
 
 impl<'a> Reader<'a> {
@@ -208,21 +223,10 @@ impl<'a> Reader<'a> {
     fn mapping(&mut self) -> Option<Node<'a>> {
         let indent = self.col();
         let (start, line) = (self.pos, self.line);
-        let mut entries: Vec<Entry<'a>> = Vec::new();
+        let first = self.entries.len();
         let mut index: Option<HashSet<Cow<'a, str>>> = None;
         loop {
-            let entry = self.entry(indent)?;
-            // A repeated key is the full reader's to report.
-            if entries.len() >= INDEX_FROM {
-                let index =
-                    index.get_or_insert_with(|| entries.iter().map(|e| e.name.clone()).collect());
-                if !index.insert(entry.name.clone()) {
-                    return None;
-                }
-            } else if entries.iter().any(|e| e.name == entry.name) {
-                return None;
-            }
-            entries.push(entry);
+            self.entry(indent, first, &mut index)?;
             if self.at_end() || self.col() < indent {
                 break;
             }
@@ -232,6 +236,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
         }
+        let entries = self.entries.split_off(first);
         let last = entries.last().expect("a mapping has an entry");
         let (end, end_line) = (
             last.end,
@@ -262,8 +267,14 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// `key: value` at `pos`, in a mapping at `indent`.
-    fn entry(&mut self, indent: usize) -> Option<Entry<'a>> {
+    /// `key: value` at `pos`, in a mapping at `indent` whose entries so far
+    /// are those from `first` on (and in `index`, once it has many).
+    fn entry(
+        &mut self,
+        indent: usize,
+        first: usize,
+        index: &mut Option<HashSet<Cow<'a, str>>>,
+    ) -> Option<()> {
         let start = self.pos;
         let own_line = self.b[self.line_start..start].iter().all(|&c| c == b' ');
         let key = self.scalar(false)?;
@@ -273,11 +284,22 @@ impl<'a> Reader<'a> {
             return None;
         }
         let name = key_name(&key)?;
+        // A repeated key is the full reader's to report.
+        let entries = &self.entries[first..];
+        if entries.len() >= INDEX_FROM {
+            let index =
+                index.get_or_insert_with(|| entries.iter().map(|e| e.name.clone()).collect());
+            if !index.insert(name.clone()) {
+                return None;
+            }
+        } else if entries.iter().any(|e| e.name == name) {
+            return None;
+        }
         self.pos += 1;
         let value = self.value(indent, colon)?;
         let end = value.span.end.max(self.base + colon + 1);
         let (line_break, next_line) = self.line_facts(end);
-        Some(Entry {
+        self.entries.push(Entry {
             key,
             value,
             name,
@@ -290,7 +312,8 @@ impl<'a> Reader<'a> {
             line_break,
             next_line,
             own_line,
-        })
+        });
+        Some(())
     }
 
     /// The value after the `:` at `colon` of an entry of a mapping at
@@ -324,7 +347,7 @@ impl<'a> Reader<'a> {
     fn sequence(&mut self, indentless: bool) -> Option<Node<'a>> {
         let indent = self.col();
         let (start, line) = (self.pos, self.line);
-        let mut items = Vec::new();
+        let first = self.items.len();
         loop {
             let dash = self.pos;
             self.pos += 1;
@@ -355,7 +378,7 @@ impl<'a> Reader<'a> {
                     }
                 }
             };
-            items.push(item);
+            self.items.push(item);
             if self.at_end() || self.col() < indent {
                 break;
             }
@@ -369,6 +392,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
         }
+        let items = self.items.split_off(first);
         let last = items.last().expect("a sequence has an item");
         let span = Span {
             start: self.base + start,
