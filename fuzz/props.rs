@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use secret_rollout::fuzzing::{self, decode, parse_document, Input};
+use secret_rollout::yaml::stream::split;
+use secret_rollout::yaml::tree::{fast, parse_document_scanned};
 use secret_rollout::{analyze, apply, Options};
 use serde_json::Value;
 
@@ -56,6 +58,7 @@ pub fn stream(bytes: &[u8]) {
         return;
     };
     let text = input.text();
+    fast_reader(text);
     let Ok(mut analysis) = analyze(text, &Options::default()) else {
         return;
     };
@@ -82,6 +85,40 @@ pub fn stream(bytes: &[u8]) {
     if std::str::from_utf8(bytes).is_ok() {
         assert_eq!(written, output.as_bytes());
     }
+}
+
+/// The fast reader of plain block YAML against the scanner, on every
+/// document of a stream: where it reads one, the scanner reads the same tree,
+/// field for field; where it gives up, the reader's answer is the scanner's
+/// (the same tree, or the same error). Returns how many documents it read.
+pub fn fast_reader(text: &str) -> usize {
+    let mut read = 0;
+    for doc in split(text) {
+        let (base, line) = (doc.range.start, doc.line);
+        let slice = &text[doc.range];
+        let full = parse_document_scanned(slice, base, line);
+        if let Some(fast) = fast::read(slice, base, line) {
+            read += 1;
+            let full = full.as_ref().unwrap_or_else(|e| {
+                panic!("the fast reader reads what the scanner refuses ({e}):\n{slice}")
+            });
+            match (&fast, full) {
+                (Some(a), Some(b)) => assert!(
+                    fast::same(a, b),
+                    "the fast reader's tree differs from the scanner's:\n{slice}\n{a:#?}\n{b:#?}"
+                ),
+                (None, None) => {}
+                _ => panic!("one reader finds content, the other none:\n{slice}"),
+            }
+        }
+        match (parse_document(slice, base, line), &full) {
+            (Ok(Some(a)), Ok(Some(b))) => assert!(fast::same(&a, b), "{slice}"),
+            (Ok(None), Ok(None)) => {}
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{slice}"),
+            (got, want) => panic!("the reader answers {got:?}, the scanner {want:?}:\n{slice}"),
+        }
+    }
+    read
 }
 
 /// One document as a pod template (its `template:` value, or itself), a

@@ -19,6 +19,8 @@ use libyaml_safer::{Mark, ScalarStyle, Scanner, Token, TokenData};
 
 use crate::yaml::write::lines::{break_at, ends_with_break, final_break};
 
+pub mod fast;
+
 /// A position range in the whole input stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Span {
@@ -718,6 +720,32 @@ pub fn parse_stream_start<'a>(
 }
 
 fn parse_document_as<'a>(
+    text: &'a str,
+    base: usize,
+    base_line: usize,
+    json: bool,
+) -> Result<Option<Node<'a>>, YamlError> {
+    // Most manifests are plain block YAML, which `fast` reads to the same
+    // tree straight from the bytes; it leaves anything else to the scanner,
+    // which also reports every error.
+    if !json {
+        if let Some(root) = fast::read(text, base, base_line) {
+            return Ok(root);
+        }
+    }
+    scan_document(text, base, base_line, json)
+}
+
+/// [`parse_document`] by the scanner alone: what [`fast`] is checked against.
+pub fn parse_document_scanned(
+    text: &str,
+    base: usize,
+    base_line: usize,
+) -> Result<Option<Node<'_>>, YamlError> {
+    scan_document(text, base, base_line, false)
+}
+
+fn scan_document<'a>(
     text: &'a str,
     base: usize,
     base_line: usize,
