@@ -146,7 +146,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                 .collect();
             let mut annotations: BTreeMap<String, Option<String>> =
                 desired.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            for (key, _) in current_ours(site) {
+            for key in site.ours() {
                 if !annotations.contains_key(key) && !written.iter().any(|k| *k == key) {
                     annotations.insert(key.to_string(), None);
                 }
@@ -250,20 +250,6 @@ fn api_version(gvk: &crate::kube::gvk::GroupVersionKind) -> String {
     } else {
         format!("{}/{}", gvk.group, gvk.version)
     }
-}
-
-/// Our annotations on a pod template as the render has them.
-fn current_ours<'n>(template: &'n Node<'_>) -> Vec<(&'n str, &'n Node<'n>)> {
-    let Some(map) = template
-        .path(&["metadata", "annotations"])
-        .and_then(Node::as_map)
-    else {
-        return Vec::new();
-    };
-    map.pairs()
-        .into_iter()
-        .filter(|(k, _)| is_ours(k))
-        .collect()
 }
 
 impl Stamp {
