@@ -47,6 +47,10 @@ pub struct Options {
     /// strategy): a stream of hooks only then says so where a hook uses an
     /// object that is not in it.
     pub hooks_called_apart: bool,
+    /// Tell what each stamped pod template stands for
+    /// ([`Analysis::stamped`]): render lists it for a person watching.
+    /// Off where nobody will read it, which pays nothing per workload.
+    pub list_stamps: bool,
 }
 
 impl Options {
@@ -85,7 +89,8 @@ impl Options {
 pub struct Analysis {
     pub findings: Vec<Finding>,
     pub edits: Vec<write::Edit>,
-    /// Each pod template the edits stamp, and what its stamps stand for.
+    /// Each pod template the edits stamp, and what its stamps stand for
+    /// (empty unless [`Options::list_stamps`]).
     pub stamped: Vec<stamp::Stamped>,
     /// How many objects the stream holds (0: an empty render).
     pub objects: usize,
@@ -347,6 +352,9 @@ pub(crate) fn with_model<'a, R>(
             }
         })
         .collect();
+    // Every object is read: the numbering (a word or three per document)
+    // goes before the model grows any further.
+    drop(numbers);
     for r in named {
         // Counted as an object already; a ConfigMap has no pod template.
         sources.extend(r?.sources);
@@ -426,19 +434,26 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             ) else {
                 return Ok(None);
             };
-            let edits = site
+            let mut edits = site
                 .edits(text, &desired)
                 .map_err(|error| InputError::Edit {
                     doc: w.object.at.doc,
                     template: w.object.at.template.clone(),
                     workload: w.object.display(),
-                    path: w.template_path.clone(),
+                    path: w.template_path.to_string(),
                     error,
                 })?;
-            Ok(Some((
-                edits,
-                stamp::stamped(w, m.index, policy.stamp_config_maps),
-            )))
+            // Held until the output is written, one or more per stamped
+            // workload: no spare capacity (a text that grew by pushes may
+            // hold twice its length).
+            for e in &mut edits {
+                e.text.shrink_to_fit();
+            }
+            let stamped = options
+                .list_stamps
+                .then(|| stamp::stamped(w, m.index, policy.stamp_config_maps))
+                .flatten();
+            Ok(Some((edits, stamped)))
         };
         let mut edits = Vec::new();
         let mut stamped = Vec::new();
