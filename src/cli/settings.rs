@@ -276,10 +276,13 @@ impl FailOn {
 }
 
 /// A post-renderer's options: as a Helm 4 plugin, Helm may send the
-/// release's hooks in a call of their own.
+/// release's hooks in a call of their own; a person who sent the manifests
+/// to a file or a pipe sees what was stamped (Helm and CI, whose stderr is
+/// no terminal, get nothing more).
 fn render_options(common: &CommonArgs) -> Result<Options> {
     Ok(Options {
         hooks_called_apart: secret_rollout::front::helm::running_as_plugin(),
+        list_stamps: !std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         ..options(common)?
     })
 }
@@ -307,6 +310,7 @@ fn options(common: &CommonArgs) -> Result<Options> {
         read_all: false,
         template_digests: false,
         hooks_called_apart: false,
+        list_stamps: false,
     };
     // First: with --lookup and no --namespace, the release namespace is the
     // kubeconfig context's, for --secrets-from files as for the cluster.

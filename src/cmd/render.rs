@@ -2,8 +2,6 @@
 //! the same manifests with our annotations on stdout, or nothing on stdout
 //! and exit 1 when the policy refuses them.
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
 use secret_rollout::report;
 use secret_rollout::report::format::{self, FileReport};
@@ -76,7 +74,7 @@ pub fn run(settings: &Render, diagnostics: &Diagnostics) -> Result<Exit> {
     }
     // A person who sent the manifests to a file or a pipe sees what was
     // stamped; Helm and CI (stderr not a terminal) get nothing more.
-    if !std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+    if settings.options.list_stamps {
         eprint!("{}", report::stamps(&analysis.stamped));
     }
     Ok(Exit::Success)

@@ -146,7 +146,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                 .collect();
             let mut annotations: BTreeMap<String, Option<String>> =
                 desired.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            for (key, _) in current_ours(site) {
+            for key in site.ours() {
                 if !annotations.contains_key(key) && !written.iter().any(|k| *k == key) {
                     annotations.insert(key.to_string(), None);
                 }
@@ -156,7 +156,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
             }
             for c in &consumed {
                 let later = matches!(
-                    c.source.object.gvk.kind.as_str(),
+                    &*c.source.object.gvk.kind,
                     "SealedSecret" | "ExternalSecret"
                 );
                 if later && c.source.origin == Origin::Render {
@@ -188,7 +188,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                             file_sources.push(FileSource {
                                 path: path.clone(),
                                 line: *line,
-                                kind: c.source.object.gvk.kind.clone(),
+                                kind: c.source.object.gvk.kind.to_string(),
                                 name: c.source.object.name.clone(),
                                 identity: c.source.identity(),
                                 workloads: Vec::new(),
@@ -202,7 +202,7 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
                 }
             }
             stamps.push(Stamp {
-                kind: w.object.gvk.kind.clone(),
+                kind: w.object.gvk.kind.to_string(),
                 name: w.object.name.clone(),
                 namespace: ns,
                 api_version: api_version(&w.object.gvk),
@@ -246,24 +246,10 @@ pub fn plan(render: &str, options: &Options, previous: &[Stamp]) -> Result<Plan,
 /// `apps/v1`, or `v1` for the core group.
 fn api_version(gvk: &crate::kube::gvk::GroupVersionKind) -> String {
     if gvk.group.is_empty() {
-        gvk.version.clone()
+        gvk.version.to_string()
     } else {
         format!("{}/{}", gvk.group, gvk.version)
     }
-}
-
-/// Our annotations on a pod template as the render has them.
-fn current_ours<'n>(template: &'n Node<'_>) -> Vec<(&'n str, &'n Node<'n>)> {
-    let Some(map) = template
-        .path(&["metadata", "annotations"])
-        .and_then(Node::as_map)
-    else {
-        return Vec::new();
-    };
-    map.pairs()
-        .into_iter()
-        .filter(|(k, _)| is_ours(k))
-        .collect()
 }
 
 impl Stamp {

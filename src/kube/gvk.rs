@@ -1,6 +1,8 @@
 //! An object's type, read once from `apiVersion` and `kind` (kube-rs's
 //! GroupVersionKind): matching compares the group, never a prefix of text.
 
+use std::borrow::Cow;
+
 use crate::yaml::tree::Node;
 
 /// The type of an object in the stream, borrowed from its document.
@@ -37,19 +39,56 @@ impl<'a> Gvk<'a> {
 
     pub fn owned(self) -> GroupVersionKind {
         GroupVersionKind {
-            group: self.group.to_string(),
-            version: self.version.to_string(),
-            kind: self.kind.to_string(),
+            group: held(self.group, GROUPS),
+            version: held(self.version, VERSIONS),
+            kind: held(self.kind, KINDS),
         }
+    }
+}
+
+/// The groups, versions and kinds the built-in rules know: held borrowed, so
+/// that a workload-dense stream does not hold a copy of `apps`, `v1` and
+/// `Deployment` per object.
+const GROUPS: &[&str] = &[
+    "",
+    "apps",
+    "batch",
+    "extensions",
+    "argoproj.io",
+    "bitnami.com",
+    "external-secrets.io",
+];
+const VERSIONS: &[&str] = &["v1", "v1beta1", "v1beta2", "v1alpha1"];
+const KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "PodTemplate",
+    "Pod",
+    "Job",
+    "CronJob",
+    "Rollout",
+    "Secret",
+    "ConfigMap",
+    "SealedSecret",
+    "ExternalSecret",
+];
+
+fn held(text: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == text) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(text.to_string()),
     }
 }
 
 /// [`Gvk`], owned: it outlives the document's tree.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupVersionKind {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
+    pub group: Cow<'static, str>,
+    pub version: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
 }
 
 impl GroupVersionKind {

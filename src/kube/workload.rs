@@ -1,5 +1,6 @@
 //! Objects that run pods, and where their pod template lives.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::kube::gvk::{ApiGroup, Gvk};
@@ -92,21 +93,22 @@ impl Reach {
 #[derive(Clone, Debug)]
 pub struct Workload {
     pub object: ObjectId,
-    /// Path of the template from the object root, for messages.
-    pub template_path: String,
+    /// Path of the template from the object root, for messages (a built-in
+    /// kind's borrowed: one string less per workload).
+    pub template_path: Cow<'static, str>,
     pub rollout: Rollout,
     /// Labels of the pod template, overridden by the workload's own.
     pub labels: BTreeMap<String, String>,
     /// Container images, init containers first.
-    pub images: Vec<String>,
-    pub env: Vec<EnvVar>,
-    pub refs: Vec<Reference>,
+    pub images: Box<[String]>,
+    pub env: Box<[EnvVar]>,
+    pub refs: Box<[Reference]>,
     /// Words of command lines (command, args, exec handlers, probes).
-    pub commands: Vec<CommandWord>,
-    pub mounts: Vec<Mount>,
+    pub commands: Box<[CommandWord]>,
+    pub mounts: Box<[Mount]>,
     pub reach: Reach,
     /// `secret-rollout/ignore` values, on the workload and on its template.
-    pub ignores: Vec<Ignore>,
+    pub ignores: Box<[Ignore]>,
     /// A Helm hook (`helm.sh/hook`).
     pub hook: bool,
     /// A digest of its whole pod template but our own annotations
@@ -147,7 +149,7 @@ pub struct Found<'t, 'a> {
     /// The pod template (`metadata` + `spec`); for a bare Pod, the object.
     pub template: &'t Node<'a>,
     /// Path of the template from the object root, for messages.
-    pub template_path: String,
+    pub template_path: Cow<'static, str>,
     pub pod_spec: &'t Node<'a>,
     pub rollout: Rollout,
 }
@@ -192,7 +194,7 @@ impl Found<'_, '_> {
         // For a bare Pod the template is the object itself: read it once.
         let template = (!std::ptr::eq(self.template, self.object.node)).then_some(self.template);
         let ignores = std::iter::once(("", self.object.node))
-            .chain(template.map(|t| (self.template_path.as_str(), t)))
+            .chain(template.map(|t| (&*self.template_path, t)))
             .filter_map(|(at, n)| Some((at, n.path(&["metadata", "annotations", IGNORE])?)))
             .filter_map(|(at, n)| {
                 Some(Ignore {
@@ -207,10 +209,10 @@ impl Found<'_, '_> {
             })
             .collect();
         // Held for the whole run, one per workload: no spare capacity (a
-        // Vec that grew by one push holds room for four).
-        fn exact<T>(mut v: Vec<T>) -> Vec<T> {
-            v.shrink_to_fit();
-            v
+        // Vec that grew by one push holds room for four), and no capacity
+        // field either.
+        fn exact<T>(v: Vec<T>) -> Box<[T]> {
+            v.into_boxed_slice()
         }
         Workload {
             object: self.object.id(),
@@ -273,7 +275,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Foun
         return Some(Found {
             object: *obj,
             template,
-            template_path: custom.template.join("."),
+            template_path: Cow::Owned(custom.template.join(".")),
             pod_spec,
             rollout: Rollout::Rolls,
         });
@@ -289,7 +291,7 @@ fn workload<'t, 'a>(obj: &Object<'t, 'a>, extra: &[WorkloadKind]) -> Option<Foun
     let mut w = Found {
         object: *obj,
         template,
-        template_path: template_path.to_string(),
+        template_path: Cow::Borrowed(template_path),
         pod_spec,
         rollout: Rollout::Rolls,
     };

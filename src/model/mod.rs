@@ -47,6 +47,10 @@ pub struct Options {
     /// strategy): a stream of hooks only then says so where a hook uses an
     /// object that is not in it.
     pub hooks_called_apart: bool,
+    /// Tell what each stamped pod template stands for
+    /// ([`Analysis::stamped`]): render lists it for a person watching.
+    /// Off where nobody will read it, which pays nothing per workload.
+    pub list_stamps: bool,
 }
 
 impl Options {
@@ -85,7 +89,8 @@ impl Options {
 pub struct Analysis {
     pub findings: Vec<Finding>,
     pub edits: Vec<write::Edit>,
-    /// Each pod template the edits stamp, and what its stamps stand for.
+    /// Each pod template the edits stamp, and what its stamps stand for
+    /// (empty unless [`Options::list_stamps`]).
     pub stamped: Vec<stamp::Stamped>,
     /// How many objects the stream holds (0: an empty render).
     pub objects: usize,
@@ -215,12 +220,12 @@ fn content_location(e: &inventory::ContentError) -> Location {
 }
 
 /// Everything known about one stream: plain facts about its sources and
-/// workloads, and for each workload we may stamp, the part of its pod
-/// template an edit needs (`sites`, parallel to `workloads`).
+/// workloads, and for each workload we may stamp, where in its pod template
+/// the stamps go (`sites`, parallel to `workloads`).
 pub(crate) struct Model<'s> {
     pub options: &'s Options,
     pub workloads: &'s [workload::Workload],
-    pub sites: &'s [Option<yaml::Node<'s>>],
+    pub sites: &'s [Option<write::map::Site>],
     pub index: &'s inventory::Index<'s>,
     /// What `--lookup` fetched for this stream, and what it could not.
     pub looked_up: &'s lookup::Fetched,
@@ -231,11 +236,11 @@ pub(crate) struct Model<'s> {
 
 /// What one document contributes to the model.
 #[derive(Default)]
-struct DocFacts<'a> {
+struct DocFacts {
     objects: usize,
     hooks: usize,
     sources: Vec<inventory::Source>,
-    workloads: Vec<(workload::Workload, Option<yaml::Node<'a>>)>,
+    workloads: Vec<(workload::Workload, Option<write::map::Site>)>,
 }
 
 /// How many documents the first pass of [`with_model`] reads at a time (and
@@ -260,7 +265,7 @@ pub(crate) fn with_model<'a, R>(
     // Every document's template is known now, before any is parsed: each
     // object is read with its final place.
     let numbers = TemplateNumbers::of(docs.iter().map(|d| d.source.as_deref()));
-    let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts<'a>, InputError> {
+    let read = |parsed: stream::Parsed<'a>| -> Result<DocFacts, InputError> {
         let objects = inventory::objects(std::slice::from_ref(&parsed), &numbers);
         let mut facts = DocFacts {
             objects: objects.len(),
@@ -278,7 +283,7 @@ pub(crate) fn with_model<'a, R>(
             .iter()
             .map(|found| {
                 let site = (found.rollout == workload::Rollout::Rolls)
-                    .then(|| found.template.pruned_template());
+                    .then(|| write::map::Site::of(text, found.template, stamp::is_ours));
                 let mut facts = found.facts();
                 if options.template_digests {
                     facts.template_digest = Some(Box::new(stamp::template_digest(found.template)));
@@ -305,7 +310,7 @@ pub(crate) fn with_model<'a, R>(
         if slice.is_empty() {
             break;
         }
-        let first: Vec<Result<(DocFacts<'a>, Option<stream::Document>), InputError>> = slice
+        let first: Vec<Result<(DocFacts, Option<stream::Document>), InputError>> = slice
             .into_par_iter()
             .map(|doc| {
                 let unread = DocFacts {
@@ -336,7 +341,7 @@ pub(crate) fn with_model<'a, R>(
     // the rest of the model is built.
     drop(docs);
     let referenced = Referenced::of(&workloads);
-    let named: Vec<Result<DocFacts<'a>, InputError>> = later
+    let named: Vec<Result<DocFacts, InputError>> = later
         .into_par_iter()
         .filter(|doc| options.read_all || referenced.may_name(text, doc))
         .map(|doc| {
@@ -347,6 +352,9 @@ pub(crate) fn with_model<'a, R>(
             }
         })
         .collect();
+    // Every object is read: the numbering (a word or three per document)
+    // goes before the model grows any further.
+    drop(numbers);
     for r in named {
         // Counted as an object already; a ConfigMap has no pod template.
         sources.extend(r?.sources);
@@ -416,7 +424,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
         // taken in stream order (the first error in the stream wins,
         // whichever thread found it).
         type Stamps = Option<(Vec<write::Edit>, Option<stamp::Stamped>)>;
-        let per_workload = |(w, site): (&workload::Workload, &Option<yaml::Node<'_>>)| {
+        let per_workload = |(w, site): (&workload::Workload, &Option<write::map::Site>)| {
             let Some(site) = site else { return Ok(None) };
             let Some(desired) = stamp::desired(
                 w,
@@ -426,20 +434,26 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
             ) else {
                 return Ok(None);
             };
-            let edits =
-                write::map::annotations(text, site, &desired, stamp::is_ours).map_err(|error| {
-                    InputError::Edit {
-                        doc: w.object.at.doc,
-                        template: w.object.at.template.clone(),
-                        workload: w.object.display(),
-                        path: w.template_path.clone(),
-                        error,
-                    }
+            let mut edits = site
+                .edits(text, &desired)
+                .map_err(|error| InputError::Edit {
+                    doc: w.object.at.doc,
+                    template: w.object.at.template.clone(),
+                    workload: w.object.display(),
+                    path: w.template_path.to_string(),
+                    error,
                 })?;
-            Ok(Some((
-                edits,
-                stamp::stamped(w, m.index, policy.stamp_config_maps),
-            )))
+            // Held until the output is written, one or more per stamped
+            // workload: no spare capacity (a text that grew by pushes may
+            // hold twice its length).
+            for e in &mut edits {
+                e.text.shrink_to_fit();
+            }
+            let stamped = options
+                .list_stamps
+                .then(|| stamp::stamped(w, m.index, policy.stamp_config_maps))
+                .flatten();
+            Ok(Some((edits, stamped)))
         };
         let mut edits = Vec::new();
         let mut stamped = Vec::new();

@@ -74,13 +74,7 @@ pub fn check(
         suppress(w, policy, &mut found);
         found
     };
-    let mut findings: Vec<Finding> = workloads
-        .par_iter()
-        .map(per_workload)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut findings: Vec<Finding> = workloads.par_iter().flat_map_iter(per_workload).collect();
     findings.sort_by_key(|f| (f.location.doc, f.location.line, f.location.col));
     findings
 }
@@ -95,26 +89,35 @@ pub fn source_notes(
 ) -> Vec<Finding> {
     let mut unkeyed: Vec<&Source> = Vec::new();
     let mut referenced: Vec<&Source> = Vec::new();
+    let unkeyed_here = |s: &Source| {
+        matches!(s.protection, Protection::Plaintext | Protection::Ciphertext)
+            && s.target == TargetKind::Secret
+            && s.has_plaintext
+            && !keyed
+    };
+    // What each workload's stamps cover is found in parallel (a lookup
+    // per reference), in stream order.
+    let consumed: Vec<&Source> = workloads
+        .par_iter()
+        .flat_map_iter(|w| {
+            crate::kube::stamp::consumed(w, index, policy.stamp_config_maps)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.source)
+                .filter(|s| unkeyed_here(s) || s.protection == Protection::Reference)
+        })
+        .collect();
     // Each source once, in the order first consumed; a set, since a stream
     // of many workloads names many sources.
     let mut listed: std::collections::HashSet<*const Source> = std::collections::HashSet::new();
-    for w in workloads {
-        for c in
-            crate::kube::stamp::consumed(w, index, policy.stamp_config_maps).unwrap_or_default()
-        {
-            let s = c.source;
-            let list = match s.protection {
-                Protection::Plaintext | Protection::Ciphertext
-                    if s.target == TargetKind::Secret && s.has_plaintext && !keyed =>
-                {
-                    &mut unkeyed
-                }
-                Protection::Reference => &mut referenced,
-                _ => continue,
-            };
-            if listed.insert(std::ptr::from_ref(s)) {
-                list.push(s);
-            }
+    for s in consumed {
+        let list = if unkeyed_here(s) {
+            &mut unkeyed
+        } else {
+            &mut referenced
+        };
+        if listed.insert(std::ptr::from_ref(s)) {
+            list.push(s);
         }
     }
     let names = |list: &[&Source]| {
@@ -188,7 +191,7 @@ pub(crate) fn source_location(s: &Source) -> Location {
 
 /// Whether a selector matches a workload: every given field must match.
 pub fn selects(s: &Selector, w: &Workload) -> bool {
-    let kind = s.kinds.is_empty() || s.kinds.contains(&w.object.gvk.kind);
+    let kind = s.kinds.is_empty() || s.kinds.iter().any(|k| *k == w.object.gvk.kind);
     let name = s.names.is_empty() || s.names.is_match(&w.object.name);
     let labels = s.labels.iter().all(|(k, v)| w.label(k) == Some(v.as_str()));
     let images = s.images.is_empty() || w.images.iter().any(|image| s.images.is_match(image));

@@ -220,68 +220,6 @@ impl<'a> Node<'a> {
         self.as_map()?.get(key)
     }
 
-    /// A copy of a pod template that keeps what an edit of its annotations
-    /// reads: `metadata.annotations` (and `<<` merge entries, which may
-    /// supply it or `metadata`) whole; of the other entries only the last of
-    /// a flow mapping, where an entry is added after it, as an empty
-    /// stand-in that keeps its span (a block mapping adds lines at its
-    /// `after`). Holding this instead of the document's tree keeps memory
-    /// small: one is held for every workload of the stream.
-    pub fn pruned_template(&self) -> Node<'a> {
-        self.pruned_but("metadata", &|metadata| {
-            metadata.pruned_but("annotations", &Node::clone)
-        })
-    }
-
-    /// This mapping with the value of `key` (read by `keep`) and merge
-    /// entries whole, and the last entry of a flow mapping as an empty
-    /// stand-in; any other node as it is.
-    fn pruned_but(&self, key: &str, keep: &dyn Fn(&Node<'a>) -> Node<'a>) -> Node<'a> {
-        let Value::Map(map) = &self.value else {
-            return self.clone();
-        };
-        let last = map.entries.len().saturating_sub(1);
-        let entries = map
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|&(i, e)| e.merge || e.name == key || (map.flow && i == last))
-            .map(|(_, e)| Entry {
-                key: e.key.clone(),
-                value: if e.merge {
-                    e.value.clone()
-                } else if e.name == key {
-                    keep(&e.value)
-                } else {
-                    Node {
-                        value: Value::Seq(Vec::new()),
-                        ..e.value.clone_shallow()
-                    }
-                },
-                ..e.clone_facts()
-            })
-            .collect();
-        Node {
-            value: Value::Map(Map {
-                entries,
-                ..map.clone_facts()
-            }),
-            ..self.clone_shallow()
-        }
-    }
-
-    /// Span and flags, without the value.
-    fn clone_shallow(&self) -> Node<'a> {
-        Node {
-            value: Value::Seq(Vec::new()),
-            span: self.span,
-            content: self.content,
-            props: self.props,
-            aliased: self.aliased,
-            anchored: self.anchored,
-        }
-    }
-
     /// Follow a path of mapping keys.
     pub fn path(&self, keys: &[&str]) -> Option<&Node<'a>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
@@ -332,37 +270,7 @@ impl Node<'_> {
     }
 }
 
-impl<'a> Entry<'a> {
-    fn clone_facts(&self) -> Entry<'a> {
-        Entry {
-            key: self.key.clone_shallow(),
-            value: self.value.clone_shallow(),
-            name: self.name.clone(),
-            merge: self.merge,
-            explicit: self.explicit,
-            start: self.start,
-            colon: self.colon,
-            end: self.end,
-            comma: self.comma,
-            line_break: self.line_break,
-            next_line: self.next_line,
-            own_line: self.own_line,
-        }
-    }
-}
-
 impl<'a> Map<'a> {
-    fn clone_facts(&self) -> Map<'a> {
-        Map {
-            entries: Vec::new(),
-            flow: self.flow,
-            inner: self.inner.clone(),
-            indent: self.indent,
-            after: self.after,
-            eol: self.eol,
-        }
-    }
-
     /// The value goyaml.v2 decodes for `key`. It applies entries in order,
     /// merge keys included, and a later one overwrites an earlier one: so
     /// `{a: 1, <<: {a: 2}}` has `a: 2`. Within `<<: [*x, *y]` the earlier

@@ -1,6 +1,6 @@
 //! Edits of a mapping: our annotations added, refreshed or removed on a pod
-//! template ([`annotations`]), one key made to hold a value ([`put`]), and a
-//! block copied out as a document of its own ([`detach`]).
+//! template ([`Site`], [`annotations`]), one key made to hold a value
+//! ([`put`]), and a block copied out as a document of its own ([`detach`]).
 //!
 //! Where an edit goes comes from facts the tree recorded while parsing
 //! ([`Map`], [`Entry`]: where each entry starts and ends, its `:` and `,`,
@@ -8,6 +8,7 @@
 //! which line break), not from scanning the text around a span again.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::content::{Content, Field, Flow};
 use super::layout::{indent_of, Dashes};
@@ -41,77 +42,184 @@ pub fn annotations(
     desired: &BTreeMap<String, String>,
     is_ours: fn(&str) -> bool,
 ) -> Result<Vec<Edit>, EditError> {
-    let refuse = |node: &Node<'_>, reason: &str| EditError {
-        line: node.span.line,
-        reason: reason.to_string(),
-    };
-    let Some(tmap) = template.as_map() else {
-        return Err(refuse(template, "the pod template is not a mapping"));
-    };
-    let meta_entry = match own_entry(tmap, "metadata") {
-        Own::Absent => {
-            if desired.is_empty() {
-                return Ok(vec![]);
-            }
-            if template.shared() {
-                return Err(refuse(template, SHARED));
-            }
-            let value = under("annotations", entries(desired));
-            return Ok(vec![insert(text, tmap, "metadata", value)]);
+    Site::of(text, template, is_ours).edits(text, desired)
+}
+
+/// Where the annotations of a pod template go: what [`annotations`] reads
+/// of its tree (where `metadata` and `annotations` are and how they are
+/// written, or where they would go, and the entries of ours already there),
+/// read while the tree is at hand. The stamps are known only once the whole
+/// stream is read, and a workload-dense stream holds one site per workload:
+/// a few words each, where the tree's copy was hundreds of bytes.
+#[derive(Clone, Debug)]
+pub struct Site {
+    at: At,
+    /// The keys of ours among the annotations as Go decodes them (merge
+    /// keys followed).
+    ours: Box<[Box<str>]>,
+}
+
+#[derive(Clone, Debug)]
+enum At {
+    /// No edit is possible whatever is desired: the template, its metadata
+    /// or its annotations are not a mapping, or a merge key shares them.
+    Refused { line: usize, reason: &'static str },
+    /// Shared through an anchor, alias or merge key: only an empty set of
+    /// ours can be written, by writing nothing.
+    Shared { line: usize },
+    /// A mapping that lacks the key (`metadata`, `annotations`) or, for
+    /// annotations that hold none of ours, the entries to add.
+    Insert { append: Append, depth: Depth },
+    /// `metadata:` or `annotations:` with a null value.
+    Fill { null: Box<NullEntry>, depth: Depth },
+    /// Annotations that hold entries of ours.
+    Reconcile(Box<Held>),
+}
+
+/// How deep the new content goes: our entries alone, under `annotations:`,
+/// or under `metadata:` and `annotations:`.
+#[derive(Clone, Copy, Debug)]
+enum Depth {
+    Entries,
+    Annotations,
+    Metadata,
+}
+
+impl Depth {
+    fn content(self, desired: &BTreeMap<String, String>) -> Content {
+        match self {
+            Depth::Entries => entries(desired),
+            Depth::Annotations => under("annotations", entries(desired)),
+            Depth::Metadata => under("metadata", under("annotations", entries(desired))),
         }
-        Own::Shared if desired.is_empty() => return Ok(vec![]),
-        Own::Shared => return Err(refuse(template, SHARED)),
-        Own::Here(e) => e,
-    };
-    let metadata = &meta_entry.value;
-    if metadata.is_null() {
-        if desired.is_empty() {
-            return Ok(vec![]);
-        }
-        if metadata.shared() || template.shared() {
-            return Err(refuse(metadata, SHARED));
-        }
-        let value = under("annotations", entries(desired));
-        return Ok(vec![fill_null(text, tmap, meta_entry, &value)]);
     }
-    let Some(mmap) = metadata.as_map() else {
-        return Err(refuse(
-            metadata,
-            "the pod template's metadata is not a mapping",
-        ));
-    };
-    let ann_entry = match own_entry(mmap, "annotations") {
-        Own::Absent => {
-            if desired.is_empty() {
-                return Ok(vec![]);
+}
+
+impl Site {
+    /// Read where the annotations of `template` go (see [`Site`]).
+    pub fn of(text: &str, template: &Node<'_>, is_ours: fn(&str) -> bool) -> Site {
+        let refuse = |node: &Node<'_>, reason| At::Refused {
+            line: node.span.line,
+            reason,
+        };
+        let shared = |node: &Node<'_>| At::Shared {
+            line: node.span.line,
+        };
+        let at = 'at: {
+            let Some(tmap) = template.as_map() else {
+                break 'at refuse(template, "the pod template is not a mapping");
+            };
+            let meta_entry = match own_entry(tmap, "metadata") {
+                Own::Absent if template.shared() => break 'at shared(template),
+                Own::Absent => {
+                    break 'at At::Insert {
+                        append: Append::of(text, tmap),
+                        depth: Depth::Metadata,
+                    }
+                }
+                Own::Shared => break 'at shared(template),
+                Own::Here(e) => e,
+            };
+            let metadata = &meta_entry.value;
+            if metadata.is_null() {
+                if metadata.shared() || template.shared() {
+                    break 'at shared(metadata);
+                }
+                break 'at At::Fill {
+                    null: Box::new(NullEntry::of(text, tmap, meta_entry)),
+                    depth: Depth::Annotations,
+                };
             }
-            if metadata.shared() {
-                return Err(refuse(metadata, SHARED));
+            let Some(mmap) = metadata.as_map() else {
+                break 'at refuse(metadata, "the pod template's metadata is not a mapping");
+            };
+            let ann_entry = match own_entry(mmap, "annotations") {
+                Own::Absent if metadata.shared() => break 'at shared(metadata),
+                Own::Absent => {
+                    break 'at At::Insert {
+                        append: Append::of(text, mmap),
+                        depth: Depth::Annotations,
+                    }
+                }
+                Own::Shared => break 'at shared(metadata),
+                Own::Here(e) => e,
+            };
+            let annotations = &ann_entry.value;
+            if annotations.is_null() {
+                if annotations.shared() || metadata.shared() {
+                    break 'at shared(annotations);
+                }
+                break 'at At::Fill {
+                    null: Box::new(NullEntry::of(text, mmap, ann_entry)),
+                    depth: Depth::Entries,
+                };
             }
-            return Ok(vec![insert(text, mmap, "annotations", entries(desired))]);
-        }
-        Own::Shared if desired.is_empty() => return Ok(vec![]),
-        Own::Shared => return Err(refuse(metadata, SHARED)),
-        Own::Here(e) => e,
-    };
-    let annotations = &ann_entry.value;
-    if annotations.is_null() {
-        if desired.is_empty() {
-            return Ok(vec![]);
-        }
-        if annotations.shared() || metadata.shared() {
-            return Err(refuse(annotations, SHARED));
-        }
-        return Ok(vec![fill_null(text, mmap, ann_entry, &entries(desired))]);
+            let Some(amap) = annotations.as_map() else {
+                break 'at refuse(
+                    annotations,
+                    "the pod template's annotations are not a mapping",
+                );
+            };
+            // A merge key among the annotations: refused even when ours
+            // already match, as the edit of such a mapping always was.
+            if amap.entries.iter().any(|e| e.merge) {
+                break 'at refuse(annotations, SHARED);
+            }
+            if amap.entries.iter().any(|e| is_ours(&e.name)) {
+                break 'at At::Reconcile(Box::new(Held::of(text, annotations, amap, is_ours)));
+            }
+            if annotations.shared() {
+                break 'at shared(annotations);
+            }
+            // None of ours: ours go after the last entry, as into a
+            // mapping that lacks them.
+            At::Insert {
+                append: Append::of(text, amap),
+                depth: Depth::Entries,
+            }
+        };
+        let ours = template
+            .path(&["metadata", "annotations"])
+            .and_then(Node::as_map)
+            .filter(|m| !m.entries.is_empty())
+            .map(|m| {
+                m.pairs()
+                    .into_iter()
+                    .filter(|(k, _)| is_ours(k))
+                    .map(|(k, _)| Box::from(k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Site { at, ours }
     }
-    let Some(amap) = annotations.as_map() else {
-        return Err(refuse(
-            annotations,
-            "the pod template's annotations are not a mapping",
-        ));
-    };
-    reconcile(text, annotations, amap, desired, is_ours)
-        .map_err(|reason| refuse(annotations, &reason))
+
+    /// The keys of ours the pod template's annotations hold now.
+    pub fn ours(&self) -> impl Iterator<Item = &str> {
+        self.ours.iter().map(|k| &**k)
+    }
+
+    /// Edits that make the annotations hold exactly `desired` among our keys
+    /// (every other key is left alone); none when they already do.
+    pub fn edits(
+        &self,
+        text: &str,
+        desired: &BTreeMap<String, String>,
+    ) -> Result<Vec<Edit>, EditError> {
+        let refuse = |line, reason: &str| EditError {
+            line,
+            reason: reason.to_string(),
+        };
+        match &self.at {
+            At::Refused { line, reason } => Err(refuse(*line, reason)),
+            _ if desired.is_empty() && !matches!(self.at, At::Reconcile(_)) => Ok(vec![]),
+            At::Shared { line } => Err(refuse(*line, SHARED)),
+            At::Insert { append, depth } => Ok(vec![append.insert(text, &depth.content(desired))]),
+            At::Fill { null, depth } => Ok(vec![null.fill(text, &depth.content(desired))]),
+            At::Reconcile(held) => {
+                reconcile(text, held, desired).map_err(|reason| refuse(held.line, &reason))
+            }
+        }
+    }
 }
 
 /// How a mapping holds a key an edit goes into.
@@ -175,81 +283,161 @@ fn entry_text(key: &str, value: &str, flow: Flow) -> String {
     braced[1..braced.len() - 1].to_string()
 }
 
-/// Add `key: value` as the last entry of a mapping that lacks `key`.
-fn insert(text: &str, map: &Map<'_>, key: &str, value: Content) -> Edit {
-    let content = under(key, value);
-    if map.flow {
-        let flow = content.flow(flow_of(text, map));
-        return flow_insert(map, &flow[1..flow.len() - 1]);
-    }
-    block_insert(text, map, &content)
+/// Where new entries go in a mapping: after its last entry.
+#[derive(Clone, Debug)]
+enum Append {
+    /// Between the braces, after the last entry (and `separator`), written
+    /// in `flow`.
+    Flow {
+        at: usize,
+        separator: &'static str,
+        flow: Flow,
+    },
+    /// On the lines after the mapping's last line ([`Map::after`]), at the
+    /// column of its keys, each ending in `eol`.
+    Block {
+        after: usize,
+        indent: usize,
+        eol: &'static str,
+    },
 }
 
-/// Append the entries of `content` (a mapping) to a block mapping, on the
-/// lines after its last line, at the column of its keys.
-fn block_insert(text: &str, map: &Map<'_>, content: &Content) -> Edit {
-    let at = map.after;
-    let lines = content.fields(map.indent, map.eol);
-    let text = if !ends_with_break(&text[..at]) {
-        // The stream ends on the mapping's last line, without a final line
-        // break. Start our lines with one and end them without, so the
-        // output ends the way the input did (and a second run finds it so).
-        format!("{}{}", map.eol, without_final_break(&lines))
-    } else {
-        lines
-    };
-    Edit {
-        range: at..at,
-        text,
+impl Append {
+    fn of(text: &str, map: &Map<'_>) -> Append {
+        if !map.flow {
+            return Append::Block {
+                after: map.after,
+                indent: map.indent,
+                eol: map.eol,
+            };
+        }
+        let (at, separator) = match map.entries.last() {
+            Some(last) => (last.end, flow_separator(ends_with_colon(last))),
+            None => (map.inner.start, ""),
+        };
+        Append::Flow {
+            at,
+            separator,
+            flow: flow_of(text, map),
+        }
+    }
+
+    /// Add the entries of `content` (a mapping).
+    fn insert(&self, text: &str, content: &Content) -> Edit {
+        match *self {
+            Append::Flow {
+                at,
+                separator,
+                flow,
+            } => {
+                let flow = content.flow(flow);
+                Edit {
+                    range: at..at,
+                    text: format!("{separator}{}", &flow[1..flow.len() - 1]),
+                }
+            }
+            Append::Block { after, indent, eol } => {
+                let lines = content.fields(indent, eol);
+                let text = if !ends_with_break(&text[..after]) {
+                    // The stream ends on the mapping's last line, without a
+                    // final line break. Start our lines with one and end
+                    // them without, so the output ends the way the input did
+                    // (and a second run finds it so).
+                    format!("{eol}{}", without_final_break(&lines))
+                } else {
+                    lines
+                };
+                Edit {
+                    range: after..after,
+                    text,
+                }
+            }
+        }
+    }
+}
+
+/// Add `key: value` as the last entry of a mapping that lacks `key`.
+fn insert(text: &str, map: &Map<'_>, key: &str, value: Content) -> Edit {
+    Append::of(text, map).insert(text, &under(key, value))
+}
+
+/// An entry whose value is null (`key:`, `key: null`, `key: ~`, `key:
+/// !!null`), as [`NullEntry::fill`] gives it content.
+#[derive(Clone, Debug)]
+struct NullEntry {
+    /// How the new value is written in flow form.
+    flow: Flow,
+    /// The mapping holding the entry is a flow mapping.
+    in_flow: bool,
+    /// Block: the column of the mapping's keys.
+    indent: usize,
+    /// The null as written (empty when nothing is).
+    value: Range<usize>,
+    colon: Option<usize>,
+    end: usize,
+    line_break: usize,
+}
+
+impl NullEntry {
+    fn of(text: &str, map: &Map<'_>, entry: &Entry<'_>) -> NullEntry {
+        NullEntry {
+            flow: flow_of(text, map),
+            in_flow: map.flow,
+            indent: map.indent,
+            value: entry.value.span.start..entry.value.span.end,
+            colon: entry.colon,
+            end: entry.end,
+            line_break: entry.line_break,
+        }
+    }
+
+    /// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.
+    fn fill(&self, text: &str, value: &Content) -> Edit {
+        let flow = value.flow(self.flow);
+        if self.value.end > self.value.start {
+            // Replace the null, its tag included.
+            return Edit {
+                range: self.value.clone(),
+                text: flow,
+            };
+        }
+        match (self.colon, self.in_flow) {
+            // `{metadata, spec: …}`: a key without `:`.
+            (None, true) => Edit {
+                range: self.end..self.end,
+                text: format!(": {flow}"),
+            },
+            (Some(colon), true) => Edit {
+                range: colon + 1..colon + 1,
+                text: format!(" {flow}"),
+            },
+            // `? annotations` alone: the value goes on a `:` line of its own.
+            (None, false) => {
+                let eol = eol_near(text, self.line_break);
+                Edit {
+                    range: self.line_break..self.line_break,
+                    text: format!("{eol}{}: {flow}", " ".repeat(self.indent)),
+                }
+            }
+            // `annotations:` followed by nothing: continue as a block. Our
+            // lines start at the end of the key's line, so a comment after
+            // the colon stays on the key's line instead of trailing our
+            // first entry.
+            (Some(_), false) => {
+                let eol = eol_near(text, self.line_break);
+                let lines = value.fields(self.indent + 2, eol);
+                Edit {
+                    range: self.line_break..self.line_break,
+                    text: format!("{eol}{}", without_final_break(&lines)),
+                }
+            }
+        }
     }
 }
 
 /// Give content to `key:` / `key: null` / `key: ~` / `key: !!null`.
 fn fill_null(text: &str, map: &Map<'_>, entry: &Entry<'_>, value: &Content) -> Edit {
-    let flow = value.flow(flow_of(text, map));
-    let written = entry.value.span.end > entry.value.span.start;
-    if written {
-        // Replace the null, its tag included.
-        return Edit {
-            range: entry.value.span.start..entry.value.span.end,
-            text: flow,
-        };
-    }
-    match (entry.colon, map.flow) {
-        // `{metadata, spec: …}`: a key without `:`.
-        (None, true) => Edit {
-            range: entry.end..entry.end,
-            text: format!(": {flow}"),
-        },
-        (Some(colon), true) => Edit {
-            range: colon + 1..colon + 1,
-            text: format!(" {flow}"),
-        },
-        // `? annotations` alone: the value goes on a `:` line of its own.
-        (None, false) => {
-            let eol = eol_near(text, entry.line_break);
-            Edit {
-                range: entry.line_break..entry.line_break,
-                text: format!("{eol}{}: {flow}", " ".repeat(map.indent)),
-            }
-        }
-        // `annotations:` followed by nothing: continue as a block. Our lines
-        // start at the end of the key's line, so a comment after the colon
-        // stays on the key's line instead of trailing our first entry.
-        (Some(_), false) => {
-            let eol = eol_near(text, entry.line_break);
-            let lines = value.fields(map.indent + 2, eol);
-            Edit {
-                range: entry.line_break..entry.line_break,
-                text: format!("{eol}{}", without_final_break(&lines)),
-            }
-        }
-    }
-}
-
-/// A scalar written on the key's line that can be replaced in place.
-fn is_inline_scalar(node: &Node<'_>) -> bool {
-    matches!(&node.value, Value::Scalar(s) if !matches!(s.style, Style::Literal | Style::Folded))
+    NullEntry::of(text, map, entry).fill(text, value)
 }
 
 /// An entry whose text ends with its `:` (an empty value), or with a tag or
@@ -275,47 +463,146 @@ pub(crate) fn flow_insert(map: &Map<'_>, entry: &str) -> Edit {
     }
 }
 
+/// An annotations mapping that holds entries of ours, as [`reconcile`]
+/// edits it: where it is, and where each entry is and how it is written.
+#[derive(Clone, Debug)]
+struct Held {
+    /// The mapping's line, where a refusal points.
+    line: usize,
+    /// An anchor or alias shares the mapping.
+    shared: bool,
+    /// How a flow mapping's new entries are written; `None` for a block one.
+    flow: Option<Flow>,
+    /// See [`Map`].
+    inner: Range<usize>,
+    indent: usize,
+    after: usize,
+    eol: &'static str,
+    entries: Box<[HeldEntry]>,
+}
+
+/// One entry of a [`Held`] mapping; the fields as [`Entry`] has them.
+#[derive(Clone, Debug)]
+struct HeldEntry {
+    start: usize,
+    colon: Option<usize>,
+    end: usize,
+    comma: Option<usize>,
+    line_break: usize,
+    next_line: usize,
+    own_line: bool,
+    explicit: bool,
+    /// The value's span, and where its content starts (after any anchor
+    /// or tag).
+    value: Range<usize>,
+    content: usize,
+    /// The value is a scalar written in this style.
+    style: Option<Style>,
+    /// See [`ends_with_colon`].
+    ends_with_colon: bool,
+    /// Set for an entry of ours.
+    ours: Option<Box<Ours>>,
+}
+
+/// The key of an entry of ours, and its value (`None` when the value is
+/// null or no scalar).
+#[derive(Clone, Debug)]
+struct Ours {
+    key: Box<str>,
+    value: Option<Box<str>>,
+}
+
+impl Held {
+    fn of(text: &str, node: &Node<'_>, map: &Map<'_>, is_ours: fn(&str) -> bool) -> Held {
+        Held {
+            line: node.span.line,
+            shared: node.shared(),
+            flow: map.flow.then(|| flow_of(text, map)),
+            inner: map.inner.clone(),
+            indent: map.indent,
+            after: map.after,
+            eol: map.eol,
+            entries: map
+                .entries
+                .iter()
+                .map(|e| HeldEntry {
+                    start: e.start,
+                    colon: e.colon,
+                    end: e.end,
+                    comma: e.comma,
+                    line_break: e.line_break,
+                    next_line: e.next_line,
+                    own_line: e.own_line,
+                    explicit: e.explicit,
+                    value: e.value.span.start..e.value.span.end,
+                    content: e.value.content,
+                    style: e.value.as_scalar().map(|s| s.style),
+                    ends_with_colon: ends_with_colon(e),
+                    ours: is_ours(&e.name).then(|| {
+                        Box::new(Ours {
+                            key: e.name.as_ref().into(),
+                            value: e.value.as_str().map(Box::from),
+                        })
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl HeldEntry {
+    /// Ours: the key and the value as a string.
+    fn ours(&self) -> Option<(&str, Option<&str>)> {
+        self.ours.as_deref().map(|o| (&*o.key, o.value.as_deref()))
+    }
+
+    /// A `|` or `>` scalar.
+    fn block_scalar(&self) -> bool {
+        matches!(self.style, Some(Style::Literal | Style::Folded))
+    }
+
+    /// A scalar written on the key's line that can be replaced in place.
+    fn inline_scalar(&self) -> bool {
+        self.style.is_some() && !self.block_scalar()
+    }
+}
+
 /// Bring an existing annotations mapping to the desired set of our keys.
 fn reconcile(
     text: &str,
-    node: &Node<'_>,
-    map: &Map<'_>,
+    map: &Held,
     desired: &BTreeMap<String, String>,
-    is_ours: fn(&str) -> bool,
 ) -> Result<Vec<Edit>, String> {
-    let ours: Vec<&Entry<'_>> = map
+    let ours: Vec<(&HeldEntry, &str, Option<&str>)> = map
         .entries
         .iter()
-        .filter(|e| !e.merge && is_ours(&e.name))
+        .filter_map(|e| e.ours().map(|(k, v)| (e, k, v)))
         .collect();
-    let current: BTreeMap<&str, &str> = ours
-        .iter()
-        .map(|e| (&*e.name, e.value.as_str().unwrap_or("")))
-        .collect();
+    let current: BTreeMap<&str, &str> =
+        ours.iter().map(|&(_, k, v)| (k, v.unwrap_or(""))).collect();
     let wanted: BTreeMap<&str, &str> = desired
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    if current == wanted && !map.entries.iter().any(|e| e.merge) {
+    if current == wanted {
         return Ok(vec![]);
     }
-    if node.shared() || map.entries.iter().any(|e| e.merge) {
+    if map.shared {
         return Err(SHARED.into());
     }
-    if map.flow {
-        return Ok(vec![flow_rewrite(text, map, desired, is_ours)]);
+    if let Some(flow) = map.flow {
+        return Ok(vec![flow_rewrite(text, map, flow, desired)]);
     }
     let mut edits = Vec::new();
     let mut missing: BTreeMap<String, String> = desired.clone();
     let others = map.entries.len() - ours.len();
-    for e in &ours {
-        let key = &*e.name;
+    for &(e, key, now) in &ours {
         match missing.remove(key) {
-            Some(value) if e.value.as_str() == Some(value.as_str()) => {}
-            Some(value) if is_inline_scalar(&e.value) && !e.explicit => {
-                let span = e.value.span;
+            Some(value) if now == Some(value.as_str()) => {}
+            Some(value) if e.inline_scalar() && !e.explicit => {
+                let span = &e.value;
                 let (range, lead) = if span.start < span.end {
-                    (span.start..span.end, "")
+                    (span.clone(), "")
                 } else {
                     // An empty value: ours goes after the colon (or brings one).
                     match e.colon {
@@ -353,7 +640,12 @@ fn reconcile(
     }
     guard_block_scalars(text, map, &mut edits);
     if !missing.is_empty() {
-        edits.push(block_insert(text, map, &entries(&missing)));
+        let append = Append::Block {
+            after: map.after,
+            indent: map.indent,
+            eol: map.eol,
+        };
+        edits.push(append.insert(text, &entries(&missing)));
     } else if others == 0 && desired.is_empty() {
         // Every entry goes: leave an empty mapping, not a dangling key.
         let first = &map.entries[0];
@@ -377,16 +669,13 @@ fn reconcile(
 /// after a `|+`/`>+` scalar, which keeps them), those lines became part of its
 /// value. Leave a comment at the keys' column in place of the first removed
 /// line instead: it ends the scalar where the removed key did.
-fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
-    for p in &map.entries {
-        let Value::Scalar(scalar) = &p.value.value else {
-            continue;
-        };
+fn guard_block_scalars(text: &str, map: &Held, edits: &mut [Edit]) {
+    for p in map.entries.iter() {
         let rewritten = edits.iter().any(|e| e.range.contains(&p.start));
-        if !matches!(scalar.style, Style::Literal | Style::Folded) || rewritten {
+        if !p.block_scalar() || rewritten {
             continue;
         }
-        let mut at = p.value.span.end;
+        let mut at = p.value.end;
         let mut first = None;
         while let Some(i) = edits
             .iter()
@@ -398,7 +687,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
         let Some(first) = first else { continue };
         // The `|+` header is the scalar's first line (a `+` in a comment there
         // only makes us careful).
-        let header = &text[p.value.content..p.value.span.end];
+        let header = &text[p.content..p.value.end];
         let keep = header[..break_at(header).map_or(header.len(), |(i, _)| i)].contains('+');
         let indent = map.indent;
         let exposed = split_inclusive(&text[at..]).find_map(|line| {
@@ -428,7 +717,7 @@ fn guard_block_scalars(text: &str, map: &Map<'_>, edits: &mut [Edit]) {
 fn edits_to_end(
     edits: &mut Vec<Edit>,
     text: &str,
-    map: &Map<'_>,
+    map: &Held,
     from: usize,
     line: Option<String>,
     eol: &str,
@@ -443,10 +732,10 @@ fn edits_to_end(
     if let Some(kept) = out.strip_suffix(eol) {
         out.truncate(kept.len());
     } else if out.is_empty() {
-        let block_scalar = map.entries.iter().find(|p| {
-            p.value.span.end == range.start
-                && matches!(&p.value.value, Value::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded))
-        });
+        let block_scalar = map
+            .entries
+            .iter()
+            .find(|p| p.value.end == range.start && p.block_scalar());
         if block_scalar.is_some() {
             out = format!("{}#", " ".repeat(map.indent));
         } else {
@@ -463,14 +752,8 @@ fn edits_to_end(
 /// the braces (other entries, line breaks, comments) is kept: rebuilding the
 /// whole mapping used to fold a multi-line mapping onto one line and drop
 /// its comments.
-fn flow_rewrite(
-    text: &str,
-    map: &Map<'_>,
-    desired: &BTreeMap<String, String>,
-    is_ours: fn(&str) -> bool,
-) -> Edit {
+fn flow_rewrite(text: &str, map: &Held, flow: Flow, desired: &BTreeMap<String, String>) -> Edit {
     let entries = &map.entries;
-    let flow = flow_of(text, map);
     let body_start = entries.first().map_or(map.inner.start, |e| e.start);
     let body_end = entries.last().map_or(map.inner.start, |e| e.end);
     let mut missing = desired.clone();
@@ -480,11 +763,11 @@ fn flow_rewrite(
     let mut verbatim = false;
     for (i, e) in entries.iter().enumerate() {
         let own = &text[e.start..e.end];
-        let (piece, as_written) = match Some(&*e.name).filter(|k| !e.merge && is_ours(k)) {
+        let (piece, as_written) = match e.ours() {
             None => (own.to_string(), true),
-            Some(key) => match missing.remove(key) {
+            Some((key, now)) => match missing.remove(key) {
                 None => continue,
-                Some(value) if e.value.as_str() == Some(value.as_str()) => (own.to_string(), true),
+                Some(value) if now == Some(value.as_str()) => (own.to_string(), true),
                 Some(value) => (entry_text(key, &value, flow), false),
             },
         };
@@ -497,7 +780,7 @@ fn flow_rewrite(
         last_kept = Some(i);
     }
     let kept_ends_with_colon =
-        |_: &str, j: Option<usize>| verbatim && j.is_some_and(|j| ends_with_colon(&entries[j]));
+        |_: &str, j: Option<usize>| verbatim && j.is_some_and(|j| entries[j].ends_with_colon);
     for (key, value) in &missing {
         if !out.is_empty() {
             let colon = kept_ends_with_colon(&out, last_kept);
