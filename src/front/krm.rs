@@ -221,9 +221,7 @@ fn parse(text: &str) -> Result<Vec<stream::Parsed<'_>>, stream::ParseError> {
 pub fn resource_list_in(text: &str) -> Option<usize> {
     // This runs over the whole stream before anything else does: one
     // search, in parallel, and most streams end here.
-    if stream::occurrences(text.as_bytes(), b"ResourceList").is_empty() {
-        return None;
-    }
+    stream::occurrences(text.as_bytes(), b"ResourceList").next()?;
     stream::split(text)
         .into_iter()
         // A sniffed kind is certain: only an unsniffed document, or one
