@@ -38,14 +38,15 @@ fn every_testdata_document_reads_the_same_and_most_of_helms_read_fast() {
     files(&root, &mut all);
     // (documents, read fast) per folder of rendered charts.
     let mut helm = [("helm3", 0, 0), ("helm4", 0, 0)];
-    let mut read_somewhere = 0;
+    let (mut all_docs, mut all_fast) = (0, 0);
     for path in &all {
         let Ok(input) = Input::from_bytes(std::fs::read(path).unwrap()) else {
             continue;
         };
         let text = input.text();
         let read = props::fast_reader(text);
-        read_somewhere += read;
+        all_docs += secret_rollout::yaml::stream::split(text).len();
+        all_fast += read;
         let folder = path.strip_prefix(&root).unwrap().iter().next().unwrap();
         for (name, docs, fast) in &mut helm {
             if folder == *name && path.extension().is_some_and(|e| e == "yaml") {
@@ -54,7 +55,8 @@ fn every_testdata_document_reads_the_same_and_most_of_helms_read_fast() {
             }
         }
     }
-    assert!(read_somewhere > 0);
+    eprintln!("testdata/: {all_fast} of {all_docs} documents read by the fast reader");
+    assert!(all_fast > 0);
     for (name, docs, fast) in helm {
         eprintln!("testdata/{name}: {fast} of {docs} documents read by the fast reader");
         assert!(

@@ -1,22 +1,25 @@
 //! A reader of plain block YAML, the form nearly every rendered manifest
-//! takes, straight from the bytes: the same tree the scanner-driven
-//! [`Builder`](super::Builder) makes, every position and fact equal, with
-//! every scalar borrowed from the text, at a fraction of the cost.
+//! takes, straight from the bytes: the same tree the scanner-driven reader
+//! of [`super`] makes, every position and fact equal, every plain and quoted
+//! scalar borrowed from the text, in a fraction of the time.
 //!
 //! It reads a subset and gives up (`None`) on anything outside it, which the
 //! full reader then reads (and reports on, when Go would refuse it): block
 //! mappings and sequences (entries of a sequence at their key's indentation
-//! too, as Helm writes them), one-line plain scalars, one-line quoted scalars
-//! without escapes (`''` or `\`), empty `{}` and `[]`, comments, blank lines,
-//! a `---` line before the content; printable ASCII and LF line ends only.
-//! Anything else (tabs, CR, non-ASCII, anchors, aliases, tags, `?` and `<<`
-//! keys, flow collections with content, block scalars, multi-line scalars,
-//! directives, a second document, duplicate or null keys) goes to the full
-//! reader.
+//! too, as Helm writes them); one-line plain scalars; one-line quoted
+//! scalars without escapes (`''` or `\`); flow sequences of such scalars on
+//! one line and an empty `{}`; literal and folded block scalars without an
+//! indentation digit; comments, blank lines, a `---` line before the
+//! content; printable ASCII and LF line ends only. Anything else (tabs, CR,
+//! other characters, anchors, aliases, tags, `?` and `<<` keys, flow
+//! mappings with content, nested flow collections, multi-line plain or
+//! quoted scalars, directives, `...`, a second document, duplicate, null or
+//! over-long keys) goes to the full reader.
 //!
-//! It is a child of [`super`] (like `json`): the tree's reader, with the
-//! tree's types and its resolution of scalars and keys ([`resolve`],
-//! [`json_key`]), so both readers mean the same by each scalar.
+//! It is a child of [`super`], like its `json` module: a part of the tree's
+//! reader, with the tree's types and its resolution of scalars and keys
+//! ([`resolve`], [`json_key`]), so that both readers mean the same by each
+//! scalar.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
