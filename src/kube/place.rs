@@ -115,7 +115,9 @@ pub struct TemplateNumbers {
     docs: Vec<Option<(usize, usize)>>,
     /// Each template once, with how many documents it rendered.
     templates: Vec<(Box<str>, usize)>,
-    by_name: HashMap<Box<str>, usize>,
+    /// Asked once a document; foldhash, randomly seeded (the names come
+    /// from the input).
+    by_name: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
 }
 
 impl TemplateNumbers {

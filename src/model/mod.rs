@@ -296,28 +296,38 @@ pub(crate) fn with_model<'a, R>(
         Ok(facts)
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
+    // Each document's plan first: the documents to parse are as many as the
+    // workloads at most (a list aside), which is the room the model's
+    // lists take at once, instead of growing by copies that leave their
+    // old room behind.
+    let plans: Vec<Plan> = docs
+        .par_iter()
+        .map(|doc| plan(text, doc, Some(kinds)))
+        .collect();
+    let parsed = plans.iter().filter(|&&p| p == Plan::Parse).count();
     let mut sources = Vec::new();
-    let mut workloads = Vec::new();
-    let mut sites = Vec::new();
+    let mut workloads = Vec::with_capacity(parsed);
+    let mut sites = Vec::with_capacity(parsed);
     let mut later = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
     // In slices, each read in parallel and taken in stream order before the
     // next: the per-document results of a stream of a million small
     // workloads are never all held at once, only their facts.
-    let mut docs = docs.into_iter();
+    let mut docs = docs.into_iter().zip(plans);
     loop {
-        let slice: Vec<stream::Document> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
+        let slice: Vec<(stream::Document, Plan)> =
+            docs.by_ref().take(FIRST_PASS_SLICE).collect();
         if slice.is_empty() {
             break;
         }
         let first: Vec<Result<(DocFacts, Option<stream::Document>), InputError>> = slice
             .into_par_iter()
-            .map(|doc| {
+            .map(|(doc, plan)| {
                 let unread = DocFacts {
                     objects: 1,
                     ..DocFacts::default()
                 };
-                match plan(text, &doc, Some(kinds)) {
+                match plan {
                     Plan::Parse => Ok((read(parse(doc)?)?, None)),
                     Plan::Later => Ok((unread, Some(doc))),
                     Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
@@ -455,7 +465,8 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 .flatten();
             Ok(Some((edits, stamped)))
         };
-        let mut edits = Vec::new();
+        // One edit per stamped workload, most often.
+        let mut edits = Vec::with_capacity(m.sites.iter().flatten().count());
         let mut stamped = Vec::new();
         for (workloads, sites) in m
             .workloads

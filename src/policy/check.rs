@@ -108,8 +108,8 @@ pub fn source_notes(
         })
         .collect();
     // Each source once, in the order first consumed; a set, since a stream
-    // of many workloads names many sources.
-    let mut listed: std::collections::HashSet<*const Source> = std::collections::HashSet::new();
+    // of many workloads names many sources (of addresses: foldhash).
+    let mut listed: HashSet<*const Source, foldhash::fast::RandomState> = HashSet::default();
     for s in consumed {
         let list = if unkeyed_here(s) {
             &mut unkeyed
