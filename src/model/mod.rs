@@ -315,8 +315,7 @@ pub(crate) fn with_model<'a, R>(
     // workloads are never all held at once, only their facts.
     let mut docs = docs.into_iter().zip(plans);
     loop {
-        let slice: Vec<(stream::Document, Plan)> =
-            docs.by_ref().take(FIRST_PASS_SLICE).collect();
+        let slice: Vec<(stream::Document, Plan)> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
         if slice.is_empty() {
             break;
         }
@@ -448,7 +447,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 .edits(text, &desired)
                 .map_err(|error| InputError::Edit {
                     doc: w.object.at.doc,
-                    template: w.object.at.template.clone(),
+                    template: w.object.at.template.as_deref().map(str::to_string),
                     workload: w.object.display(),
                     path: w.template_path.to_string(),
                     error,

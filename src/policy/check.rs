@@ -181,7 +181,7 @@ pub(crate) fn source_location(s: &Source) -> Location {
     Location {
         file,
         doc: s.object.at.doc,
-        template: s.object.at.template.clone(),
+        template: s.object.at.template.as_deref().map(str::to_string),
         line: s.object.at.span.line,
         col: s.object.at.span.col,
         place,
