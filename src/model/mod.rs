@@ -388,7 +388,7 @@ pub(crate) fn with_model<'a, R>(
         _ => lookup::Fetched::default(),
     };
     index.add_below(&looked_up.sources);
-    f(&Model {
+    let result = f(&Model {
         options,
         workloads: &workloads,
         sites: &sites,
@@ -396,7 +396,12 @@ pub(crate) fn with_model<'a, R>(
         looked_up: &looked_up,
         objects,
         hooks,
-    })
+    });
+    // Freeing the facts of a workload-dense stream is a few frees per
+    // workload: done by the pool, idle by now, while the caller goes on
+    // (render writes its output).
+    rayon::spawn(move || drop((workloads, sites)));
+    result
 }
 
 /// Read a stream and decide findings and edits.
