@@ -4,6 +4,7 @@
 
 use crate::trust::name::Name;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use base64::Engine as _;
 
@@ -25,6 +26,8 @@ pub struct Object<'t, 'a> {
     pub namespace: Option<&'t str>,
     /// The chart template it was rendered from, when Helm said.
     pub template: Option<&'t str>,
+    /// The same name, shared by the objects of that template.
+    held: Option<&'t Arc<str>>,
     /// Which of that template's documents it is in.
     pub ordinal: Ordinal,
 }
@@ -35,7 +38,7 @@ impl<'t, 'a> Object<'t, 'a> {
         root: &'t Node<'a>,
         node: &'t Node<'a>,
         template: Option<&'t str>,
-        numbers: &TemplateNumbers,
+        numbers: &'t TemplateNumbers,
     ) -> Option<Self> {
         let gvk = Gvk::of(node)?;
         let metadata = node.get("metadata");
@@ -53,6 +56,7 @@ impl<'t, 'a> Object<'t, 'a> {
                 .and_then(|m| m.get_str("namespace"))
                 .filter(|ns| !ns.is_empty()),
             template,
+            held: template.and_then(|t| numbers.held(doc, t)),
             ordinal: template.map_or(Ordinal::UNKNOWN, |t| numbers.ordinal(doc, t)),
         })
     }
@@ -86,7 +90,8 @@ pub struct Identity<'a> {
 pub struct Position {
     /// 0-based document index.
     pub doc: usize,
-    pub template: Option<String>,
+    /// Shared by the objects of one template.
+    pub template: Option<Arc<str>>,
     /// Which of its template's documents it is in.
     pub ordinal: Ordinal,
     /// The whole object, where findings about it point.
@@ -130,7 +135,7 @@ impl ObjectId {
     pub fn place(&self, span: Span) -> Option<Place> {
         let at = &self.at;
         let (kind, path, ordinal) = match (&at.template, at.file.as_deref()) {
-            (Some(t), _) => (PlaceKind::Template, t.clone(), at.ordinal),
+            (Some(t), _) => (PlaceKind::Template, t.to_string(), at.ordinal),
             (None, Some((f, index))) => (
                 PlaceKind::File,
                 f.clone(),
@@ -160,7 +165,7 @@ impl Object<'_, '_> {
             namespace: self.namespace.map(str::to_string),
             at: Position {
                 doc: self.doc,
-                template: self.template.map(str::to_string),
+                template: self.held.cloned().or_else(|| self.template.map(Arc::from)),
                 ordinal: self.ordinal,
                 span: self.node.span,
                 lines: DocLines::of(self.root, self.node),
@@ -175,7 +180,10 @@ impl Object<'_, '_> {
 /// `Deployment`): kubectl decodes any such object as a list and applies its
 /// items instead, and so does Helm. `items: null` holds no objects.
 /// `numbers`: the stream's documents numbered within their templates.
-pub fn objects<'t, 'a>(parsed: &'t [Parsed<'a>], numbers: &TemplateNumbers) -> Vec<Object<'t, 'a>> {
+pub fn objects<'t, 'a>(
+    parsed: &'t [Parsed<'a>],
+    numbers: &'t TemplateNumbers,
+) -> Vec<Object<'t, 'a>> {
     let mut out = Vec::with_capacity(parsed.len());
     for p in parsed {
         let Some(root) = &p.root else { continue };
@@ -701,7 +709,10 @@ pub(crate) fn canonical(node: &Node<'_>, out: &mut Vec<u8>) {
 /// it; without it an object with no namespace matches any namespace, because a
 /// missed match leaves pods on an old Secret, while a false one only restarts.
 pub struct Index<'s> {
-    by_name: HashMap<(TargetKind, &'s str), Vec<&'s Source>>,
+    /// Asked once a reference of every workload: foldhash, whose seed is
+    /// random as SipHash's is (the names come from the input), at a
+    /// fraction of its cost.
+    by_name: HashMap<(TargetKind, &'s str), Vec<&'s Source>, foldhash::fast::RandomState>,
     release_namespace: Option<&'s str>,
 }
 
@@ -714,7 +725,7 @@ impl<'s> Index<'s> {
         files: &'s [Source],
         release_namespace: Option<&'s str>,
     ) -> Self {
-        let mut by_name: HashMap<_, Vec<&'s Source>> = HashMap::new();
+        let mut by_name: HashMap<_, Vec<&'s Source>, _> = HashMap::default();
         for s in render {
             by_name
                 .entry((s.target, s.name.as_str()))
@@ -783,7 +794,8 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: hunter2}\n",
         )
         .unwrap();
-        let objects = objects(&parsed, &TemplateNumbers::default());
+        let numbers = TemplateNumbers::default();
+        let objects = objects(&parsed, &numbers);
         let found = sources(&objects).unwrap();
         let shown = format!("{found:?}");
         assert!(shown.contains("token"), "{shown}");

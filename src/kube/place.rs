@@ -4,6 +4,7 @@
 //! template or source file it came from ([`Place`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::yaml::stream::HELM4_FILENAME;
 use crate::yaml::tree::Node;
@@ -114,8 +115,10 @@ pub struct TemplateNumbers {
     /// named no template for it.
     docs: Vec<Option<(usize, usize)>>,
     /// Each template once, with how many documents it rendered.
-    templates: Vec<(Box<str>, usize)>,
-    by_name: HashMap<Box<str>, usize>,
+    templates: Vec<(Arc<str>, usize)>,
+    /// Asked once a document; foldhash, randomly seeded (the names come
+    /// from the input).
+    by_name: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
 }
 
 impl TemplateNumbers {
@@ -128,10 +131,9 @@ impl TemplateNumbers {
                 let i = match numbers.by_name.get(t) {
                     Some(&i) => i,
                     None => {
-                        numbers.templates.push((t.into(), 0));
-                        numbers
-                            .by_name
-                            .insert(t.into(), numbers.templates.len() - 1);
+                        let name: Arc<str> = t.into();
+                        numbers.templates.push((name.clone(), 0));
+                        numbers.by_name.insert(name, numbers.templates.len() - 1);
                         numbers.templates.len() - 1
                     }
                 };
@@ -161,6 +163,16 @@ impl TemplateNumbers {
         Ordinal {
             document: *n,
             documents,
+        }
+    }
+
+    /// The name of `template` as numbered here, to be shared by every
+    /// object rendered from it (a workload-dense stream holds one per
+    /// object); `None` for a template no document's split named.
+    pub fn held(&self, doc: usize, template: &str) -> Option<&Arc<str>> {
+        match self.docs.get(doc) {
+            Some(Some((i, _))) if *self.templates[*i].0 == *template => Some(&self.templates[*i].0),
+            _ => self.by_name.get(template).map(|&j| &self.templates[j].0),
         }
     }
 }

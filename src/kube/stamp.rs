@@ -83,7 +83,9 @@ pub fn consumed<'w, 's>(
     if w.rollout != Rollout::Rolls {
         return None;
     }
-    let mut by_object: BTreeMap<(TargetKind, &str), Consumed<'w, 's>> = BTreeMap::new();
+    // A pod template reads a few objects: a list searched in place, then
+    // sorted, costs less than a map per workload.
+    let mut by_object: Vec<Consumed<'w, 's>> = Vec::new();
     for r in &w.refs {
         if r.target == TargetKind::ConfigMap && !config_maps {
             continue;
@@ -91,18 +93,25 @@ pub fn consumed<'w, 's>(
         let Some(source) = index.find(r.target, &r.name, w.object.namespace.as_deref()) else {
             continue;
         };
-        by_object
-            .entry((r.target, r.name.as_str()))
-            .or_insert_with(|| Consumed {
-                target: r.target,
-                name: &r.name,
-                source,
-                keys: Keys::Some(Default::default()),
-            })
-            .keys
-            .add(r.key.as_deref());
+        let at = match by_object
+            .iter()
+            .position(|c| c.target == r.target && c.name == r.name)
+        {
+            Some(at) => at,
+            None => {
+                by_object.push(Consumed {
+                    target: r.target,
+                    name: &r.name,
+                    source,
+                    keys: Keys::Some(Default::default()),
+                });
+                by_object.len() - 1
+            }
+        };
+        by_object[at].keys.add(r.key.as_deref());
     }
-    Some(by_object.into_values().collect())
+    by_object.sort_unstable_by(|a, b| (a.target, a.name).cmp(&(b.target, b.name)));
+    Some(by_object)
 }
 
 /// The annotations a workload's pod template should carry, or `None` when we

@@ -296,28 +296,37 @@ pub(crate) fn with_model<'a, R>(
         Ok(facts)
     };
     let parse = |doc: stream::Document| stream::parse_one(text, doc).map_err(InputError::from);
+    // Each document's plan first: the documents to parse are as many as the
+    // workloads at most (a list aside), which is the room the model's
+    // lists take at once, instead of growing by copies that leave their
+    // old room behind.
+    let plans: Vec<Plan> = docs
+        .par_iter()
+        .map(|doc| plan(text, doc, Some(kinds)))
+        .collect();
+    let parsed = plans.iter().filter(|&&p| p == Plan::Parse).count();
     let mut sources = Vec::new();
-    let mut workloads = Vec::new();
-    let mut sites = Vec::new();
+    let mut workloads = Vec::with_capacity(parsed);
+    let mut sites = Vec::with_capacity(parsed);
     let mut later = Vec::new();
     let (mut objects, mut hooks) = (0, 0);
     // In slices, each read in parallel and taken in stream order before the
     // next: the per-document results of a stream of a million small
     // workloads are never all held at once, only their facts.
-    let mut docs = docs.into_iter();
+    let mut docs = docs.into_iter().zip(plans);
     loop {
-        let slice: Vec<stream::Document> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
+        let slice: Vec<(stream::Document, Plan)> = docs.by_ref().take(FIRST_PASS_SLICE).collect();
         if slice.is_empty() {
             break;
         }
         let first: Vec<Result<(DocFacts, Option<stream::Document>), InputError>> = slice
             .into_par_iter()
-            .map(|doc| {
+            .map(|(doc, plan)| {
                 let unread = DocFacts {
                     objects: 1,
                     ..DocFacts::default()
                 };
-                match plan(text, &doc, Some(kinds)) {
+                match plan {
                     Plan::Parse => Ok((read(parse(doc)?)?, None)),
                     Plan::Later => Ok((unread, Some(doc))),
                     Plan::Skip if options.read_all => parse(doc).map(|_| (unread, None)),
@@ -379,7 +388,7 @@ pub(crate) fn with_model<'a, R>(
         _ => lookup::Fetched::default(),
     };
     index.add_below(&looked_up.sources);
-    f(&Model {
+    let result = f(&Model {
         options,
         workloads: &workloads,
         sites: &sites,
@@ -387,7 +396,12 @@ pub(crate) fn with_model<'a, R>(
         looked_up: &looked_up,
         objects,
         hooks,
-    })
+    });
+    // Freeing the facts of a workload-dense stream is a few frees per
+    // workload: done by the pool, idle by now, while the caller goes on
+    // (render writes its output).
+    rayon::spawn(move || drop((workloads, sites)));
+    result
 }
 
 /// Read a stream and decide findings and edits.
@@ -438,7 +452,7 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 .edits(text, &desired)
                 .map_err(|error| InputError::Edit {
                     doc: w.object.at.doc,
-                    template: w.object.at.template.clone(),
+                    template: w.object.at.template.as_deref().map(str::to_string),
                     workload: w.object.display(),
                     path: w.template_path.to_string(),
                     error,
@@ -455,7 +469,8 @@ pub fn analyze(text: &str, options: &Options) -> Result<Analysis, InputError> {
                 .flatten();
             Ok(Some((edits, stamped)))
         };
-        let mut edits = Vec::new();
+        // One edit per stamped workload, most often.
+        let mut edits = Vec::with_capacity(m.sites.iter().flatten().count());
         let mut stamped = Vec::new();
         for (workloads, sites) in m
             .workloads

@@ -108,8 +108,8 @@ pub fn source_notes(
         })
         .collect();
     // Each source once, in the order first consumed; a set, since a stream
-    // of many workloads names many sources.
-    let mut listed: std::collections::HashSet<*const Source> = std::collections::HashSet::new();
+    // of many workloads names many sources (of addresses: foldhash).
+    let mut listed: HashSet<*const Source, foldhash::fast::RandomState> = HashSet::default();
     for s in consumed {
         let list = if unkeyed_here(s) {
             &mut unkeyed
@@ -181,7 +181,7 @@ pub(crate) fn source_location(s: &Source) -> Location {
     Location {
         file,
         doc: s.object.at.doc,
-        template: s.object.at.template.clone(),
+        template: s.object.at.template.as_deref().map(str::to_string),
         line: s.object.at.span.line,
         col: s.object.at.span.col,
         place,

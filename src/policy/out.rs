@@ -99,7 +99,7 @@ fn location(w: &Workload, at: At) -> Location {
     Location {
         file: None,
         doc: w.object.at.doc,
-        template: w.object.at.template.clone(),
+        template: w.object.at.template.as_deref().map(str::to_string),
         line: at.span.line,
         col: at.span.col,
         place: w.object.place(at.span),

@@ -250,7 +250,7 @@ fn compare(b: &Model<'_>, a: &Model<'_>, options: &Options) -> Diff {
         let mut change = WorkloadChange {
             workload: w.object.display(),
             namespace: w.object.namespace.clone(),
-            template: w.object.at.template.clone(),
+            template: w.object.at.template.as_deref().map(str::to_string),
             presence: Presence::Added,
             rollout: w.rollout,
             hook: last.hook,
@@ -290,7 +290,7 @@ fn compare(b: &Model<'_>, a: &Model<'_>, options: &Options) -> Diff {
         workloads.push(WorkloadChange {
             workload: w.object.display(),
             namespace: w.object.namespace.clone(),
-            template: w.object.at.template.clone(),
+            template: w.object.at.template.as_deref().map(str::to_string),
             presence: Presence::Removed,
             rollout: w.rollout,
             hook: before[&k].hook,

@@ -175,7 +175,7 @@ fn build(m: &Model<'_>) -> Vec<WorkloadUses> {
             WorkloadUses {
                 workload: w.object.display(),
                 namespace: w.object.namespace.as_deref().map(name),
-                template: w.object.at.template.clone(),
+                template: w.object.at.template.as_deref().map(str::to_string),
                 rollout: w.rollout,
                 uses,
                 stamps,

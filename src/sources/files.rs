@@ -295,10 +295,8 @@ fn read_document(path: &str, text: &str, doc: stream::Document) -> Result<Vec<So
     })?;
     // Findings about a file's objects name the file, never a chart
     // template's document: no numbering.
-    let objects = inventory::objects(
-        std::slice::from_ref(&parsed),
-        &crate::kube::place::TemplateNumbers::default(),
-    );
+    let numbers = crate::kube::place::TemplateNumbers::default();
+    let objects = inventory::objects(std::slice::from_ref(&parsed), &numbers);
     let mut sources = inventory::sources(&objects).map_err(|source| FileError::Content {
         path: path.to_string(),
         error: Box::new(source),

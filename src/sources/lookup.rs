@@ -311,7 +311,7 @@ pub fn unresolved(
                         first: Location {
                             file: None,
                             doc: w.object.at.doc,
-                            template: w.object.at.template.clone(),
+                            template: w.object.at.template.as_deref().map(str::to_string),
                             line: r.span.line,
                             col: r.span.col,
                             place: w.object.place(r.span),

@@ -50,7 +50,7 @@ pub fn annotations(
 /// written, or where they would go, and the entries of ours already there),
 /// read while the tree is at hand. The stamps are known only once the whole
 /// stream is read, and a workload-dense stream holds one site per workload:
-/// a few words each, where the tree's copy was hundreds of bytes.
+/// a few words each, not a copy of the tree.
 #[derive(Clone, Debug)]
 pub struct Site {
     at: At,
@@ -59,6 +59,7 @@ pub struct Site {
     ours: Box<[Box<str>]>,
 }
 
+/// What [`Site::edits`] can do, and where.
 #[derive(Clone, Debug)]
 enum At {
     /// No edit is possible whatever is desired: the template, its metadata

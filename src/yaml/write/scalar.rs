@@ -50,10 +50,9 @@ pub fn plain_safe(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-        && !matches!(
-            value.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-        )
+        && !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+            .iter()
+            .any(|word| value.eq_ignore_ascii_case(word))
 }
 
 /// Append `value` double-quoted, escaped as the module comment says.
