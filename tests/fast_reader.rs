@@ -16,26 +16,16 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use secret_rollout::Input;
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn every_testdata_document_reads_the_same_and_most_of_helms_read_fast() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let mut all = Vec::new();
-    files(&root, &mut all);
+    let all: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
     // (documents, read fast) per folder of rendered charts.
     let mut helm = [("helm3", 0, 0), ("helm4", 0, 0)];
     let (mut all_docs, mut all_fast) = (0, 0);
