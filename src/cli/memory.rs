@@ -17,8 +17,19 @@ pub struct ExitOnFailure;
 const MESSAGE: &[u8] = b"secret-rollout: error: out of memory: the input needs more memory than \
 this process may use (see \"Performance\" in the README for what fits where)\n";
 
+/// Set by the first thread that runs out of memory: the work is parallel, so
+/// several can fail at once, and the message must appear once.
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 #[cold]
 fn out_of_memory() -> ! {
+    if FAILED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // Another thread is writing the message and ends the process.
+        loop {
+            // SAFETY: pause(2) only waits; it allocates nothing.
+            unsafe { libc::pause() };
+        }
+    }
     // SAFETY: write(2) on fd 2 with a static buffer, then _exit(2): neither
     // allocates, runs destructors or flushes Rust's buffered stdout, so no
     // partial stdout leaves a buffer here either (render writes stdout only
